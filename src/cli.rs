@@ -1,0 +1,236 @@
+//! The shared entry wrapper and command-line plumbing of every `idm-*` binary.
+//!
+//! Each binary is `fn main() -> ExitCode { cli::main::<Args>("idm-x", run) }`. The wrapper
+//! parses flags (usage errors exit 2, `--help` exits 0), sets up logging on stderr, runs the
+//! tool, and turns the outcome into the exit codes of DESIGN.md:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | all done |
+//! | 1 | fatal: cannot start, cannot reach an API, bad credentials |
+//! | 2 | usage error |
+//! | 3 | finished, but some records were rejected or failed (they are in the output) |
+//!
+//! A fatal error is printed as one line, `idm-map: {err:#}`. A closed stdout (`| head`) is
+//! not an error: the tool stops quietly with the code it would have had.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use clap::Parser;
+
+/// Exit code: everything done.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: fatal error.
+pub const EXIT_FATAL: u8 = 1;
+/// Exit code: usage error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: finished, but some records were rejected or failed.
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// The exit-code table shown at the end of every `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  all done
+  1  fatal: cannot start, cannot reach an API, bad credentials
+  2  usage error
+  3  finished, but some records were rejected or failed (they are in the output)";
+
+static TOOL: OnceLock<&'static str> = OnceLock::new();
+
+/// The running tool's name (`idm-map`), for messages.
+pub fn tool() -> &'static str {
+    TOOL.get().copied().unwrap_or("idm")
+}
+
+/// How a tool's run ended when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Everything was processed.
+    Done,
+    /// The run finished, but some records were rejected or failed.
+    Partial,
+}
+
+impl Status {
+    /// `Partial` when `failures > 0`, else `Done`.
+    pub fn from_failures(failures: u64) -> Status {
+        if failures > 0 {
+            Status::Partial
+        } else {
+            Status::Done
+        }
+    }
+}
+
+/// An error that is the user's fault: bad flags or flag combinations. Exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Build a usage error (exit code 2) for `anyhow` call sites.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// Flags every tool shares: verbosity.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Fewer diagnostics: errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// Input, output and rejects files of a streaming tool.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IoArgs {
+    /// Read records from FILE (`-` or nothing: stdin).
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Write records to FILE, created 0600 (`-` or nothing: stdout).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write every rejected input line, whole, to FILE (created 0600).
+    #[arg(long, value_name = "FILE", env = "IDM_REJECTS")]
+    pub rejects: Option<PathBuf>,
+}
+
+/// The state journal of the migration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StateArgs {
+    /// The state journal shared by the tools of one migration.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "IDM_STATE",
+        default_value = "idm-state.ndjson"
+    )]
+    pub state: PathBuf,
+}
+
+/// Implemented by each tool's `Args` so the wrapper can set up logging.
+pub trait HasLogArgs {
+    fn log_args(&self) -> &LogArgs;
+}
+
+/// The shared `main` of every binary.
+pub fn main<A>(tool: &'static str, run: fn(A) -> anyhow::Result<Status>) -> ExitCode
+where
+    A: Parser + HasLogArgs,
+{
+    let _ = TOOL.set(tool);
+    let args = match A::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            let code = if err.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_OK
+            };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(args.log_args());
+    match run(args) {
+        Ok(Status::Done) => ExitCode::from(EXIT_OK),
+        Ok(Status::Partial) => ExitCode::from(EXIT_PARTIAL),
+        Err(err) => ExitCode::from(report_error(tool, &err)),
+    }
+}
+
+/// Print a fatal error as one line and pick its exit code.
+fn report_error(tool: &str, err: &anyhow::Error) -> u8 {
+    if is_broken_pipe(err) {
+        return EXIT_OK;
+    }
+    eprintln!("{tool}: {err:#}");
+    if err.chain().any(|cause| cause.is::<UsageError>()) {
+        EXIT_USAGE
+    } else {
+        EXIT_FATAL
+    }
+}
+
+/// True when the error comes from writing to a closed pipe (`idm-export | head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logging(args: &LogArgs) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (args.quiet, args.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(io::stderr().is_terminal())
+        .try_init();
+}
+
+/// A progress bar on stderr, shown only when stderr is a terminal (hidden otherwise).
+///
+/// With a known `total` it shows count, rate and ETA; without, a spinner with count and rate.
+pub fn progress(label: &str, total: Option<u64>) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = match total {
+        Some(n) => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template(
+                "{prefix:>14} {bar:30} {human_pos}/{human_len} {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{prefix:>14} {spinner} {human_pos} {per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    if !io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.with_prefix(label.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_are_told_apart_from_fatal_ones() {
+        let usage_err = usage("`--apply` needs `--to`").context("checking flags");
+        assert_eq!(report_error("idm-test", &usage_err), EXIT_USAGE);
+        let fatal = anyhow::anyhow!("cannot reach `http://127.0.0.1:1`");
+        assert_eq!(report_error("idm-test", &fatal), EXIT_FATAL);
+    }
+
+    #[test]
+    fn broken_pipe_is_success() {
+        let err = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("writing records");
+        assert!(is_broken_pipe(&err));
+        assert_eq!(report_error("idm-test", &err), EXIT_OK);
+    }
+
+    #[test]
+    fn status_follows_failures() {
+        assert_eq!(Status::from_failures(0), Status::Done);
+        assert_eq!(Status::from_failures(2), Status::Partial);
+    }
+}

@@ -1,0 +1,341 @@
+//! A streaming NDJSON reader that yields `(line number, record)` with bounded memory.
+//!
+//! One line is held at a time, in a buffer that is reused, so a 1 GB input costs the same
+//! memory as a 1 KB one. A line longer than [`MAX_LINE_BYTES`] is skipped without being held
+//! and reported as bad. A line that is not JSON or not an envelope is a [`ReadError::Bad`]: the
+//! caller reports it (see [`Rejects`]) and goes on; nothing is dropped silently.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::Record;
+use super::writer::create_private_file;
+
+/// Lines longer than this are rejected rather than read into memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+const READ_BUFFER_BYTES: usize = 256 * 1024;
+
+/// One good record and the line it came from (1-based).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub line: u64,
+    pub record: Record,
+}
+
+/// Why a line could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("reading input: {0}")]
+    Io(#[from] io::Error),
+    /// The line is not JSON or not an envelope. `raw` is the line without its newline.
+    #[error("line {line}: {reason}")]
+    Bad {
+        line: u64,
+        raw: Vec<u8>,
+        reason: String,
+    },
+}
+
+/// Reads records line by line from any buffered reader.
+pub struct RecordReader<R> {
+    inner: R,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+/// Open `path` for reading records; `None` or `-` is stdin.
+pub fn open_input(path: Option<&Path>) -> io::Result<RecordReader<Box<dyn BufRead>>> {
+    let inner: Box<dyn BufRead> = match path {
+        None => Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, io::stdin())),
+        Some(p) if p == Path::new("-") => {
+            Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, io::stdin()))
+        }
+        Some(p) => {
+            let file = File::open(p).map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot open `{}`: {e}", p.display()))
+            })?;
+            Box::new(BufReader::with_capacity(READ_BUFFER_BYTES, file))
+        }
+    };
+    Ok(RecordReader::new(inner))
+}
+
+impl<R: BufRead> RecordReader<R> {
+    pub fn new(inner: R) -> Self {
+        RecordReader {
+            inner,
+            line: 0,
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    /// The number of the last line read (1-based; 0 before the first).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The bytes of the last line read, without its line ending. Lets a tool pass a record
+    /// through byte for byte, or write a rejected line whole.
+    pub fn raw(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The next record, or `None` at the end of the input. Blank lines are skipped.
+    pub fn next_entry(&mut self) -> Option<Result<Entry, ReadError>> {
+        loop {
+            match self.read_line() {
+                Err(e) => return Some(Err(ReadError::Io(e))),
+                Ok(None) => return None,
+                Ok(Some(false)) => {
+                    return Some(Err(ReadError::Bad {
+                        line: self.line,
+                        raw: Vec::new(),
+                        reason: format!("line longer than {MAX_LINE_BYTES} bytes"),
+                    }));
+                }
+                Ok(Some(true)) => {}
+            }
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(match serde_json::from_slice::<Record>(&self.buf) {
+                Ok(record) => Ok(Entry {
+                    line: self.line,
+                    record,
+                }),
+                Err(e) => Err(ReadError::Bad {
+                    line: self.line,
+                    raw: self.buf.clone(),
+                    reason: describe_parse_error(&self.buf, &e),
+                }),
+            });
+        }
+    }
+
+    /// The next good record; bad lines are reported through `rejects` and skipped.
+    pub fn next_good(&mut self, rejects: &mut Rejects) -> io::Result<Option<Entry>> {
+        loop {
+            match self.next_entry() {
+                None => return Ok(None),
+                Some(Ok(entry)) => return Ok(Some(entry)),
+                Some(Err(ReadError::Io(e))) => return Err(e),
+                Some(Err(ReadError::Bad { line, raw, reason })) => {
+                    rejects.reject(line, None, &raw, &reason)?;
+                }
+            }
+        }
+    }
+
+    /// Read one line into `buf` without its ending. `Some(false)`: the line was too long and
+    /// was skipped.
+    fn read_line(&mut self) -> io::Result<Option<bool>> {
+        self.buf.clear();
+        let mut too_long = false;
+        let mut read_any = false;
+        loop {
+            let available = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                break;
+            }
+            read_any = true;
+            let (chunk, done) = match memchr_newline(available) {
+                Some(i) => (&available[..i], Some(i + 1)),
+                None => (available, None),
+            };
+            if !too_long {
+                if self.buf.len() + chunk.len() > MAX_LINE_BYTES {
+                    too_long = true;
+                    self.buf.clear();
+                } else {
+                    self.buf.extend_from_slice(chunk);
+                }
+            }
+            let used = done.unwrap_or(available.len());
+            self.inner.consume(used);
+            if done.is_some() {
+                break;
+            }
+        }
+        if !read_any {
+            return Ok(None);
+        }
+        self.line += 1;
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(Some(!too_long))
+    }
+}
+
+impl<R: BufRead> Iterator for RecordReader<R> {
+    type Item = Result<Entry, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_entry()
+    }
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// Say what is wrong with a line in terms a person can act on.
+fn describe_parse_error(line: &[u8], err: &serde_json::Error) -> String {
+    if err.is_syntax() || err.is_eof() {
+        return format!("not JSON: {err}");
+    }
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(serde_json::Value::Object(_)) => format!("not an envelope: {err}"),
+        Ok(_) => "not an envelope: expected a JSON object".to_string(),
+        Err(e) => format!("not JSON: {e}"),
+    }
+}
+
+/// Where rejected lines go: a message on stderr always, and the line whole to `--rejects FILE`
+/// when one was given. Counts what it saw so the tool can exit 3.
+pub struct Rejects {
+    file: Option<(PathBuf, BufWriter<File>)>,
+    count: u64,
+}
+
+impl Rejects {
+    /// Reject to stderr only.
+    pub fn stderr_only() -> Rejects {
+        Rejects {
+            file: None,
+            count: 0,
+        }
+    }
+
+    /// Reject to stderr and, when `path` is given, to that file (created 0600, truncated).
+    pub fn open(path: Option<&Path>) -> io::Result<Rejects> {
+        let file = match path {
+            None => None,
+            Some(p) => Some((p.to_path_buf(), BufWriter::new(create_private_file(p)?))),
+        };
+        Ok(Rejects { file, count: 0 })
+    }
+
+    /// Report a rejected line: `idm-map: line 42 (okta:00u1ab): reason` on stderr, and the
+    /// line whole to the rejects file.
+    pub fn reject(
+        &mut self,
+        line: u64,
+        label: Option<&str>,
+        raw: &[u8],
+        reason: &str,
+    ) -> io::Result<()> {
+        self.count += 1;
+        let tool = crate::cli::tool();
+        let mut err = io::stderr().lock();
+        let _ = match label {
+            Some(l) => writeln!(err, "{tool}: line {line} ({l}): {reason}"),
+            None => writeln!(err, "{tool}: line {line}: {reason}"),
+        };
+        if let Some((path, file)) = &mut self.file {
+            let write = file.write_all(raw).and_then(|()| file.write_all(b"\n"));
+            write.map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("writing rejects to `{}`: {e}", path.display()),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// How many lines were rejected so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Flush the rejects file; returns the count.
+    pub fn finish(mut self) -> io::Result<u64> {
+        if let Some((path, file)) = &mut self.file {
+            file.flush().map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("writing rejects to `{}`: {e}", path.display()),
+                )
+            })?;
+        }
+        Ok(self.count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(input: &str) -> Vec<Result<(u64, String), (u64, String)>> {
+        RecordReader::new(input.as_bytes())
+            .map(|r| match r {
+                Ok(e) => Ok((e.line, e.record.id)),
+                Err(ReadError::Bad { line, reason, .. }) => Err((line, reason)),
+                Err(ReadError::Io(e)) => panic!("{e}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn yields_line_numbers_and_reports_bad_lines_in_place() {
+        let input = concat!(
+            r#"{"kind":"user","source":"okta","id":"a","data":{}}"#,
+            "\n{not json\n\n",
+            r#"[1,2]"#,
+            "\n",
+            r#"{"kind":"user","source":"okta","data":{}}"#,
+            "\n",
+            r#"{"kind":"user","source":"okta","id":"b","data":{}}"#,
+            "\r\n",
+            r#"{"kind":"group","source":"okta","id":"c","data":{}}"#,
+        );
+        let got = read_all(input);
+        assert_eq!(got.len(), 6);
+        assert_eq!(got[0], Ok((1, "a".into())));
+        assert!(
+            matches!(&got[1], Err((2, r)) if r.starts_with("not JSON")),
+            "{got:?}"
+        );
+        assert!(
+            matches!(&got[2], Err((4, r)) if r.contains("expected a JSON object")),
+            "{got:?}"
+        );
+        assert!(
+            matches!(&got[3], Err((5, r)) if r.contains("missing field `id`")),
+            "{got:?}"
+        );
+        assert_eq!(got[4], Ok((6, "b".into())));
+        // the last line has no newline and is still read
+        assert_eq!(got[5], Ok((7, "c".into())));
+    }
+
+    #[test]
+    fn raw_gives_the_line_without_its_ending() {
+        let line = r#"{"kind":"user","source":"okta","id":"a","data":{"x":  1}}"#;
+        let input = format!("{line}\r\n");
+        let mut reader = RecordReader::new(input.as_bytes());
+        reader.next_entry().unwrap().unwrap();
+        assert_eq!(reader.raw(), line.as_bytes());
+    }
+
+    #[test]
+    fn rejects_file_gets_the_bad_lines_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejects.ndjson");
+        let mut rejects = Rejects::open(Some(&path)).unwrap();
+        let input = "{broken\n{\"kind\":\"user\",\"source\":\"okta\",\"id\":\"a\",\"data\":{}}\n";
+        let mut reader = RecordReader::new(input.as_bytes());
+        let good = reader.next_good(&mut rejects).unwrap().unwrap();
+        assert_eq!(good.line, 2);
+        assert!(reader.next_good(&mut rejects).unwrap().is_none());
+        assert_eq!(rejects.finish().unwrap(), 1);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{broken\n");
+    }
+}

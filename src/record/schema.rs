@@ -1,0 +1,1 @@
+//! JSON Schemas for records (work in progress).
