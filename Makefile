@@ -2,13 +2,23 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: build test lint bench demo fmt clean
+.PHONY: build test lint bench demo fmt clean pyenv
+
+# A venv with the official Okta and OneLogin Python SDKs, for the sandbox fidelity tests.
+PYENV := target/py-venv
 
 build:
 	$(CARGO) build --locked --release
 
-test:
-	$(CARGO) test --locked
+test: pyenv
+	IDM_TEST_PYTHON=$(CURDIR)/$(PYENV)/bin/python $(CARGO) test --locked
+
+pyenv: $(PYENV)/.installed
+
+$(PYENV)/.installed: tests/python/requirements.txt
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+	touch $@
 
 lint:
 	$(CARGO) fmt --all -- --check

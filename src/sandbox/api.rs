@@ -95,3 +95,15 @@ impl SimResponse {
         self
     }
 }
+
+/// The rate-limit window as the server sees it when a request arrives, for endpoints that
+/// report it in their body (OneLogin's `GET /auth/rate_limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSnapshot {
+    /// Requests allowed per window.
+    pub limit: u64,
+    /// Requests left in the current window.
+    pub remaining: u64,
+    /// Seconds until the window resets.
+    pub reset_secs: u64,
+}
