@@ -556,7 +556,7 @@ impl Okta {
                         .to_string();
                     let mut def = data.clone();
                     if let Value::Object(m) = &mut def {
-                        m.remove("name");
+                        m.shift_remove("name");
                     }
                     st.custom.insert(name, def);
                 }
@@ -1843,8 +1843,7 @@ impl Okta {
             match def {
                 Value::Null => {}
                 Value::Object(d) => {
-                    if d
-                        .get("title")
+                    if d.get("title")
                         .and_then(Value::as_str)
                         .is_none_or(|t| t.trim().is_empty())
                     {
