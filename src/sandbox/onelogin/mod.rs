@@ -32,8 +32,8 @@ use crate::sandbox::api::{RateSnapshot, SimRequest, SimResponse};
 use http::ApiErr;
 use model::Tenant;
 
-/// How the simulated account is set up.
-#[derive(Debug, Clone)]
+/// How the simulated account is set up. `Debug` redacts the client secret.
+#[derive(Clone)]
 pub struct OneLoginConfig {
     /// Seeds every generated id, name and token, so the same seed gives the same account.
     pub seed: u64,
@@ -45,8 +45,20 @@ pub struct OneLoginConfig {
     pub subdomain: String,
 }
 
+impl std::fmt::Debug for OneLoginConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneLoginConfig")
+            .field("seed", &self.seed)
+            .field("token_ttl", &self.token_ttl)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("subdomain", &self.subdomain)
+            .finish()
+    }
+}
+
 /// A user of the Okta seed that the OneLogin account already has.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CollidingUser {
     pub email: String,
     pub username: String,
@@ -56,7 +68,7 @@ pub struct CollidingUser {
 
 /// Objects of the Okta seed the OneLogin tenant already contains (idempotency is always
 /// exercised); the server computes them from the Okta tenant.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Collisions {
     pub users: Vec<CollidingUser>,
     pub role_names: Vec<String>,
@@ -68,6 +80,19 @@ pub struct OneLogin {
     cfg: OneLoginConfig,
     seeded: Tenant,
     state: RwLock<Tenant>,
+}
+
+/// Names the account and its size; never the client secret or tokens.
+impl std::fmt::Debug for OneLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.read();
+        f.debug_struct("OneLogin")
+            .field("subdomain", &self.cfg.subdomain)
+            .field("users", &t.users.len())
+            .field("roles", &t.roles.len())
+            .field("apps", &t.apps.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl OneLogin {
