@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::provider::{ExportOptions, Sink, Source, SourceError};
+use crate::record::schema::{CompileError, Schemas};
 use crate::record::{Kind, Record, RecordWriter};
 
 /// The order kinds are exported in.
@@ -133,6 +134,8 @@ pub enum ExportError {
     },
     #[error("{0} cannot export `{1}`")]
     Unsupported(&'static str, Kind),
+    #[error(transparent)]
+    Schemas(#[from] CompileError),
     #[error("snapshot directory `{path}`: {source}")]
     Snapshot {
         path: PathBuf,
@@ -150,6 +153,8 @@ pub struct Summary {
     pub started: String,
     /// The snapshot files written.
     pub snapshots: Vec<PathBuf>,
+    /// Records written with a warning because they do not match their schema.
+    pub invalid: u64,
 }
 
 impl Summary {
@@ -166,6 +171,8 @@ pub fn bookmarks(kinds: &[Kind]) -> bool {
 
 /// Where one kind's records go.
 struct KindSink<'a> {
+    schemas: &'static Schemas,
+    invalid: u64,
     out: &'a mut RecordWriter,
     snapshot: Option<RecordWriter>,
     count: u64,
@@ -176,7 +183,16 @@ struct KindSink<'a> {
 }
 
 impl Sink for KindSink<'_> {
-    fn record(&mut self, record: Record) -> Result<(), SourceError> {
+    fn record(&mut self, mut record: Record) -> Result<(), SourceError> {
+        // The source's object is its truth: a record that does not match our schema is still
+        // written, whole, with a warning for a person (and exit code 3), never dropped.
+        if let Err(e) = self.schemas.validate_record(&record) {
+            tracing::warn!("{}: does not match `{}`: {e}", record.label(), e.schema);
+            record
+                .warnings
+                .push(format!("does not match schema `{}`: {e}", e.schema));
+            self.invalid += 1;
+        }
         self.out.write(&record)?;
         if let Some(s) = &mut self.snapshot {
             s.write(&record)?;
@@ -212,6 +228,7 @@ pub fn export(
     if let Some(k) = kinds.iter().find(|k| !supported.contains(k)) {
         return Err(ExportError::Unsupported(source.name(), k.clone()));
     }
+    let schemas = Schemas::try_get()?;
     let started_local = OffsetDateTime::now_utc();
     let stamp = file_stamp(started_local);
     if let Some(dir) = snapshot_dir {
@@ -222,6 +239,7 @@ pub fn export(
     }
     let mut counts = BTreeMap::new();
     let mut snapshots = Vec::new();
+    let mut invalid = 0;
     for kind in ORDER.iter().filter(|k| kinds.contains(k)) {
         let snapshot = match snapshot_dir {
             Some(dir) => {
@@ -243,6 +261,8 @@ pub fn export(
             indicatif::ProgressBar::hidden()
         };
         let mut sink = KindSink {
+            schemas,
+            invalid: 0,
             out: &mut *out,
             snapshot,
             count: 0,
@@ -265,6 +285,7 @@ pub fn export(
         }
         tracing::info!("exported {} {kind} records", sink.count);
         counts.insert(kind.to_string(), sink.count);
+        invalid += sink.invalid;
         // let a reader downstream start on this kind while the next one is fetched
         out.flush().map_err(|e| wrap(SourceError::Io(e)))?;
     }
@@ -272,6 +293,7 @@ pub fn export(
         counts,
         started: format_time(started_local + source.clock_skew()),
         snapshots,
+        invalid,
     })
 }
 

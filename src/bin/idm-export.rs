@@ -162,7 +162,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             at: summary.started.clone(),
         })?;
     }
-    Ok(cli::Status::Done)
+    Ok(cli::Status::from_failures(summary.invalid))
 }
 
 fn main() -> ExitCode {

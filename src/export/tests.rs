@@ -269,3 +269,57 @@ fn okta_time_format() {
     assert_eq!(format_time(t), "2013-07-02T21:36:25.344Z");
     assert_eq!(file_stamp(t), "20130702T213625Z");
 }
+
+/// An "okta" source whose second user misses `status` and `profile`.
+struct Messy;
+
+impl Source for Messy {
+    fn name(&self) -> &'static str {
+        "okta"
+    }
+    fn kinds(&self) -> Vec<Kind> {
+        vec![Kind::User]
+    }
+    fn export(
+        &mut self,
+        _: &Kind,
+        _: &ExportOptions,
+        sink: &mut dyn Sink,
+    ) -> Result<(), SourceError> {
+        let good = json!({"id": "00u1", "status": "ACTIVE", "profile": {"login": "a@x.test"}});
+        sink.record(Record::new(Kind::User, "okta", "00u1", good))?;
+        sink.record(Record::new(
+            Kind::User,
+            "okta",
+            "00u2",
+            json!({"id": "00u2"}),
+        ))
+    }
+}
+
+#[test]
+fn records_that_do_not_match_their_schema_are_written_with_a_warning() {
+    let buf = Shared::default();
+    let mut out = RecordWriter::from_writer(buf.clone());
+    let summary = export(
+        &mut Messy,
+        &[Kind::User],
+        &ExportOptions::default(),
+        &mut out,
+        None,
+        false,
+    )
+    .unwrap();
+    out.finish().unwrap();
+    assert_eq!(summary.invalid, 1);
+    let recs = buf.records();
+    assert_eq!(recs.len(), 2);
+    assert!(recs[0].warnings.is_empty());
+    assert_eq!(recs[1].data, json!({"id": "00u2"}));
+    assert_eq!(recs[1].warnings.len(), 1);
+    assert!(
+        recs[1].warnings[0].contains("okta/user.schema.json"),
+        "{:?}",
+        recs[1].warnings
+    );
+}

@@ -265,6 +265,25 @@ fn a_429_waits_until_the_okta_reset() {
 }
 
 #[test]
+fn a_429_with_room_left_in_the_window_backs_off_instead() {
+    // Okta's concurrency limit (or an injected fault): the window is not exhausted
+    let mut tmr = status(429, "{}");
+    tmr.headers = vec![
+        ("x-rate-limit-limit".into(), "600".into()),
+        ("x-rate-limit-remaining".into(), "512".into()),
+        ("x-rate-limit-reset".into(), "1700000055".into()),
+    ];
+    let (c, script, _) = client(Service::Okta, vec![Ok(tmr), Ok(ok("[]"))]);
+    c.execute(Request::get("http://h/api/v1/users")).unwrap();
+    let times = script.times.lock().unwrap().clone();
+    let waited = times[1] - times[0];
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+}
+
+#[test]
 fn a_429_waits_the_onelogin_seconds_remaining() {
     let mut tmr = status(429, r#"{"message":"Too many requests"}"#);
     tmr.headers = vec![
