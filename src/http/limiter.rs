@@ -13,7 +13,7 @@
 //!    and wait for the reset when nothing is left. Each send counts down the estimate at once;
 //!    each response can only lower it (`min`), which stays right with requests in flight.
 //!
-//! Okta limits per endpoint bucket, so Okta windows are keyed by the path with ids templated;
+//! Okta limits per endpoint bucket, so Okta windows are keyed by its bucket table (okta-api.md §8);
 //! OneLogin limits per account, so it has one window.
 
 use std::collections::HashMap;
@@ -113,11 +113,11 @@ impl Limiter {
         }
     }
 
-    /// The bucket a URL path counts against.
-    pub fn bucket(&self, path: &str) -> String {
+    /// The bucket a request counts against.
+    pub fn bucket(&self, method: &str, path: &str) -> String {
         match self.service {
             Service::OneLogin => String::new(),
-            Service::Okta => template_path(path),
+            Service::Okta => okta_bucket(method, path),
         }
     }
 
@@ -248,6 +248,28 @@ impl Limiter {
     }
 }
 
+/// Okta's rate-limit bucket of a request, after the table of okta-api.md §8: collections and
+/// `{id}` sub-trees of apps, groups and users are separate buckets (user reads and writes
+/// too); other `/api/v1` paths share one. Paths outside it are templated.
+pub fn okta_bucket(method: &str, path: &str) -> String {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let b = match segs.as_slice() {
+        ["api", "v1", "apps"] => "/api/v1/apps",
+        ["api", "v1", "apps", ..] => "/api/v1/apps/{id}",
+        ["api", "v1", "groups"] => "/api/v1/groups",
+        ["api", "v1", "groups", ..] => "/api/v1/groups/{id}",
+        ["api", "v1", "users"] => "/api/v1/users",
+        ["api", "v1", "users", ..] if method.eq_ignore_ascii_case("GET") => {
+            "GET /api/v1/users/{id}"
+        }
+        ["api", "v1", "users", ..] => "/api/v1/users/{id}",
+        ["api", "v1", "logs", ..] => "/api/v1/logs",
+        ["api", "v1", ..] => "/api/v1",
+        _ => return template_path(path),
+    };
+    b.to_string()
+}
+
 /// `/api/v1/groups/00g1ab/users` → `/api/v1/groups/{id}/users`: a segment with a digit or an
 /// upper-case letter is an id, except the API version right after `api` (`v1`, `2`).
 pub fn template_path(path: &str) -> String {
@@ -300,6 +322,24 @@ mod tests {
             "/api/v1/meta/schemas/user/default"
         );
         assert_eq!(template_path("/api/2/users/12345"), "/api/2/users/{id}");
+        assert_eq!(okta_bucket("GET", "/api/v1/users"), "/api/v1/users");
+        assert_eq!(okta_bucket("POST", "/api/v1/users"), "/api/v1/users");
+        assert_eq!(
+            okta_bucket("GET", "/api/v1/users/00u1/groups"),
+            "GET /api/v1/users/{id}"
+        );
+        assert_eq!(
+            okta_bucket("POST", "/api/v1/users/00u1"),
+            "/api/v1/users/{id}"
+        );
+        assert_eq!(
+            okta_bucket("GET", "/api/v1/groups/00g1/users"),
+            "/api/v1/groups/{id}"
+        );
+        assert_eq!(
+            okta_bucket("GET", "/api/v1/meta/schemas/user/default"),
+            "/api/v1"
+        );
     }
 
     /// Count the requests the limiter lets out in each window of `window` length.
@@ -474,6 +514,6 @@ mod tests {
             })
         );
         assert_eq!(ol.headers(okta_headers), None);
-        assert_eq!(ol.bucket("/api/2/users/5"), "");
+        assert_eq!(ol.bucket("GET", "/api/2/users/5"), "");
     }
 }

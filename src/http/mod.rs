@@ -460,7 +460,7 @@ impl Client {
             body,
             timeout: inner.opts.timeout,
         };
-        let bucket = inner.limiter.bucket(url.path());
+        let bucket = inner.limiter.bucket(method, url.path());
         let max = inner.opts.max_retries;
         let mut attempt: u32 = 0;
         loop {
