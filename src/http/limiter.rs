@@ -215,35 +215,53 @@ impl Limiter {
         let reset_at = now + self.until_reset(h, server_date);
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let remaining = i64::try_from(h.remaining).unwrap_or(i64::MAX);
-        match windows.get_mut(bucket) {
-            // A new window (Okta: a later epoch; OneLogin: a reset further away than ours).
-            Some(w) if self.is_same_window(w, h, reset_at) => {
-                w.remaining = w.remaining.min(remaining);
-                w.limit = h.limit;
-            }
-            _ => {
-                windows.insert(
-                    bucket.to_string(),
-                    Window {
-                        limit: h.limit,
-                        remaining,
-                        reset_at,
-                        reset_raw: h.reset,
-                        next_send: now,
-                    },
-                );
+        if let Some(w) = windows.get_mut(bucket)
+            && now < w.reset_at
+        {
+            match self.compare_window(w, h, reset_at) {
+                // a late answer from a window that is over says nothing about this one
+                std::cmp::Ordering::Less => return,
+                std::cmp::Ordering::Equal => {
+                    w.remaining = w.remaining.min(remaining);
+                    w.limit = h.limit;
+                    return;
+                }
+                std::cmp::Ordering::Greater => {}
             }
         }
+        windows.insert(
+            bucket.to_string(),
+            Window {
+                limit: h.limit,
+                remaining,
+                reset_at,
+                reset_raw: h.reset,
+                next_send: now,
+            },
+        );
     }
 
-    fn is_same_window(&self, w: &Window, h: &RateHeaders, reset_at: Duration) -> bool {
-        if self.clock.now() >= w.reset_at {
-            return false;
-        }
+    /// Is the window of `h` older than, the same as, or newer than `w`? Okta names windows by
+    /// their reset epoch; OneLogin's seconds-remaining resets within 2 s of ours are the same.
+    fn compare_window(
+        &self,
+        w: &Window,
+        h: &RateHeaders,
+        reset_at: Duration,
+    ) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
         match self.service {
-            Service::Okta => h.reset <= w.reset_raw,
-            // seconds remaining: the same window resets at (about) the same instant
-            Service::OneLogin => reset_at <= w.reset_at + Duration::from_secs(2),
+            Service::Okta => h.reset.cmp(&w.reset_raw),
+            Service::OneLogin => {
+                let slack = Duration::from_secs(2);
+                if reset_at + slack < w.reset_at {
+                    Ordering::Less
+                } else if reset_at > w.reset_at + slack {
+                    Ordering::Greater
+                } else {
+                    Ordering::Equal
+                }
+            }
         }
     }
 }
@@ -473,6 +491,45 @@ mod tests {
             self.reset = reset;
             self
         }
+    }
+
+    #[test]
+    fn a_late_answer_from_the_previous_window_is_ignored() {
+        // regression: a response of the old window (Remaining 301, earlier reset) arriving
+        // after the new window began made the client wait a whole window at 50%
+        let clock = Arc::new(FakeClock::new(1_000.0));
+        let lim = Limiter::new(Service::Okta, None, 50, clock.clone());
+        let h = |remaining, reset| RateHeaders {
+            limit: 600,
+            remaining,
+            reset,
+        };
+        lim.observe("b", &h(599, 1_060), None);
+        lim.observe("b", &h(301, 1_000), None);
+        lim.acquire("b");
+        lim.acquire("b");
+        // paced (299 requests over 60 s), not held for the window
+        assert!(
+            clock.slept() < Duration::from_secs(1),
+            "{:?}",
+            clock.slept()
+        );
+        let ol = Limiter::new(Service::OneLogin, None, 50, clock.clone());
+        let h = |remaining, reset| RateHeaders {
+            limit: 5000,
+            remaining,
+            reset,
+        };
+        ol.observe("", &h(4999, 3600), None);
+        ol.observe("", &h(2501, 0), None);
+        let before = clock.slept();
+        ol.acquire("");
+        ol.acquire("");
+        assert!(
+            clock.slept() - before < Duration::from_secs(2),
+            "{:?}",
+            clock.slept()
+        );
     }
 
     #[test]
