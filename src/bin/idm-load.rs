@@ -55,14 +55,16 @@ struct Args {
     /// Parallel workers; they share one quota and one token.
     #[arg(long, default_value_t = 4, env = "IDM_WORKERS", value_parser = clap::value_parser!(u16).range(1..=64))]
     workers: u16,
-    /// Client-side quota, e.g. `5000/hour` (OneLogin's default), `600/min`.
+    /// Client-side quota, e.g. `5000/hour` (OneLogin's default), `600/min`; `none` relies on
+    /// the server's X-RateLimit-* headers alone.
     #[arg(
         long,
         value_name = "N/PER",
         default_value = "5000/hour",
-        env = "IDM_ONELOGIN_RATE_LIMIT"
+        env = "IDM_ONELOGIN_RATE_LIMIT",
+        value_parser = parse_rate
     )]
-    rate_limit: Rate,
+    rate_limit: Quota,
     /// Use at most PCT % of the quota, leaving the rest to production traffic.
     #[arg(long, value_name = "PCT", default_value_t = 100, env = "IDM_MAX_CAPACITY",
           value_parser = clap::value_parser!(u8).range(1..=100))]
@@ -94,6 +96,17 @@ struct Args {
     log: cli::LogArgs,
 }
 
+/// `--rate-limit`: a rate, or none.
+#[derive(Clone, Copy)]
+struct Quota(Option<Rate>);
+
+fn parse_rate(s: &str) -> Result<Quota, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "none" | "off" | "unlimited" => Ok(Quota(None)),
+        _ => s.parse().map(|r| Quota(Some(r))),
+    }
+}
+
 impl cli::HasLogArgs for Args {
     fn log_args(&self) -> &cli::LogArgs {
         &self.log
@@ -111,14 +124,11 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         }
     };
     let (secret, _) = secrets::resolve("onelogin", "client_secret", Some(&args.url))?;
-    let http = Client::new(ClientOptions {
-        service: Service::OneLogin,
-        rate: Some(args.rate_limit),
-        max_capacity_pct: args.max_capacity,
-        timeout: Duration::from_secs(args.timeout),
-        max_retries: 5,
-    })
-    .context("building the http client")?;
+    let mut http = ClientOptions::new(Service::OneLogin);
+    http.rate = args.rate_limit.0;
+    http.max_capacity_pct = args.max_capacity;
+    http.timeout = Duration::from_secs(args.timeout);
+    let http = Client::new(http).context("building the http client")?;
     let client = OneLoginClient::new(&args.url, &args.client_id, secret, http);
     let input = open_input(args.io.input.as_deref())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
@@ -130,7 +140,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         update_existing: args.update_existing,
         cleanup_roles: args.cleanup_roles,
         only,
-        rate: Some(args.rate_limit),
+        rate: args.rate_limit.0,
         max_capacity_pct: args.max_capacity,
     };
     let summary = load::run(

@@ -992,7 +992,7 @@ impl Loader<'_> {
         role: u64,
         cache: &'c mut HashMap<u64, BTreeSet<u64>>,
     ) -> Result<&'c BTreeSet<u64>, ApiError> {
-        if !cache.contains_key(&role) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(role) {
             let apps = match self.tenant.role_apps.get(&role) {
                 Some(s) => s.iter().copied().collect(),
                 None if self.tenant.role_ids.contains(&role) => {
@@ -1000,7 +1000,7 @@ impl Loader<'_> {
                 }
                 None => BTreeSet::new(),
             };
-            cache.insert(role, apps);
+            slot.insert(apps);
         }
         Ok(&cache[&role])
     }

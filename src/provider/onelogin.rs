@@ -247,7 +247,7 @@ impl OneLoginClient {
         ));
         let auth = Secret::new(format!("Basic {basic}"));
         let req = Request::post_json(
-            &self.url("/auth/oauth2/v2/token"),
+            self.url("/auth/oauth2/v2/token"),
             &json!({"grant_type": "client_credentials"}),
         )
         .auth_header(&auth);
@@ -575,7 +575,7 @@ impl OneLoginClient {
         let url = self.url(&format!("/api/2/roles/{role_id}/users"));
         for chunk in user_ids.chunks(ROLE_USERS_CHUNK) {
             self.send("POST /api/2/roles/{id}/users", |t| {
-                Request::post_json(&url, chunk).bearer(t)
+                Request::post_json(&url, &chunk).bearer(t)
             })?;
         }
         Ok(())
@@ -586,7 +586,7 @@ impl OneLoginClient {
         let url = self.url(&format!("/api/2/roles/{role_id}/users"));
         for chunk in user_ids.chunks(ROLE_USERS_CHUNK) {
             self.send("DELETE /api/2/roles/{id}/users", |t| {
-                Request::delete_json(&url, chunk).bearer(t)
+                Request::delete_json(&url, &chunk).bearer(t)
             })?;
         }
         Ok(())
@@ -609,7 +609,7 @@ impl OneLoginClient {
     pub fn set_role_apps(&self, role_id: u64, app_ids: &[u64]) -> Result<(), ApiError> {
         let url = self.url(&format!("/api/2/roles/{role_id}/apps"));
         self.send("PUT /api/2/roles/{id}/apps", |t| {
-            Request::put_json(&url, app_ids).bearer(t)
+            Request::put_json(&url, &app_ids).bearer(t)
         })
         .map(|_| ())
     }
@@ -898,6 +898,246 @@ mod tests {
         assert_eq!(list_items(&env).map(Vec::len), Some(2));
         assert_eq!(envelope_cursor(&env).as_deref(), Some("abc"));
         assert_eq!(list_items(&json!("x")), None);
+    }
+
+    use std::sync::{Arc, Barrier};
+
+    use crate::http::{
+        ClientOptions, Service, Transport, TransportKind, WireError, WireRequest, WireResponse,
+    };
+
+    /// A tiny OneLogin over a scripted transport: tokens with generations, users with paged
+    /// lists, a switch that drops the answer of the next create after committing it.
+    #[derive(Default)]
+    struct Fake {
+        inner: Mutex<FakeState>,
+        /// When set, requests with a stale token wait here until all workers have one.
+        stale_barrier: Option<Barrier>,
+    }
+
+    #[derive(Default)]
+    struct FakeState {
+        token_gen: u64,
+        token_requests: u64,
+        /// The server forgot the current token (it expired).
+        expired: bool,
+        users: Vec<(u64, String, String)>,
+        lose_next_create: bool,
+        creates: u64,
+    }
+
+    fn resp(
+        status: u16,
+        headers: Vec<(&str, String)>,
+        body: Value,
+    ) -> Result<WireResponse, WireError> {
+        Ok(WireResponse {
+            status,
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            body: serde_json::to_vec(&body).unwrap(),
+        })
+    }
+
+    impl Transport for Fake {
+        fn send(&self, req: &WireRequest) -> Result<WireResponse, WireError> {
+            let path = req.url.path().to_string();
+            let query: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
+            let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            if path == "/auth/oauth2/v2/token" {
+                let mut st = self.inner.lock().unwrap();
+                let auth = req
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+                let expected = format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode("id:s3cret")
+                );
+                if auth.map(|(_, v)| v.as_str()) != Some(expected.as_str()) {
+                    return resp(401, vec![], json!({"message": "Authentication Failure"}));
+                }
+                st.token_requests += 1;
+                st.token_gen += 1;
+                st.expired = false;
+                return resp(
+                    200,
+                    vec![],
+                    json!({"access_token": format!("tok{}", st.token_gen), "expires_in": 36000, "token_type": "bearer"}),
+                );
+            }
+            let bearer = req
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let valid = {
+                let st = self.inner.lock().unwrap();
+                !st.expired && bearer == format!("Bearer tok{}", st.token_gen)
+            };
+            if !valid {
+                if let Some(b) = &self.stale_barrier {
+                    b.wait();
+                }
+                return resp(
+                    401,
+                    vec![],
+                    json!({"message":"Unauthorized","statusCode":401,"name":"UnauthorizedError"}),
+                );
+            }
+            let mut st = self.inner.lock().unwrap();
+            match (req.method.as_str(), path.as_str()) {
+                ("GET", "/api/2/users") => {
+                    let matches: Vec<&(u64, String, String)> = st
+                        .users
+                        .iter()
+                        .filter(|(_, e, u)| {
+                            param("email").is_none_or(|x| &x == e)
+                                && param("username").is_none_or(|x| &x == u)
+                        })
+                        .collect();
+                    let page: usize = param("cursor").map(|c| c.parse().unwrap()).unwrap_or(0);
+                    let per = 2;
+                    let items: Vec<Value> = matches
+                        .iter()
+                        .skip(page * per)
+                        .take(per)
+                        .map(|(id, e, u)| json!({"id": id, "email": e, "username": u}))
+                        .collect();
+                    let mut headers = vec![("Total-Count", matches.len().to_string())];
+                    if (page + 1) * per < matches.len() {
+                        headers.push(("After-Cursor", (page + 1).to_string()));
+                    }
+                    resp(200, headers, Value::Array(items))
+                }
+                ("POST", "/api/2/users") => {
+                    let body: Value = serde_json::from_slice(req.body.as_deref().unwrap()).unwrap();
+                    let email = body["email"].as_str().unwrap().to_string();
+                    if st.users.iter().any(|(_, e, _)| *e == email) {
+                        return resp(
+                            422,
+                            vec![],
+                            json!({"message":"Validation failed: Email must be unique within acme","statusCode":422,"name":"UnprocessableEntityError"}),
+                        );
+                    }
+                    st.creates += 1;
+                    let id = 1000 + st.users.len() as u64;
+                    st.users.push((
+                        id,
+                        email,
+                        body["username"].as_str().unwrap_or("").to_string(),
+                    ));
+                    if std::mem::take(&mut st.lose_next_create) {
+                        return Err(WireError {
+                            kind: TransportKind::Reset,
+                            reason: "lost".into(),
+                        });
+                    }
+                    resp(201, vec![], json!({"id": id}))
+                }
+                _ => resp(
+                    404,
+                    vec![],
+                    json!({"message":"The resource with the given id could not be found","name":"NotFoundError","statusCode":404}),
+                ),
+            }
+        }
+    }
+
+    fn fake_client(fake: Arc<Fake>) -> OneLoginClient {
+        let mut opts = ClientOptions::new(Service::OneLogin);
+        opts.transport = Some(fake);
+        opts.max_retries = 0;
+        let http = Client::new(opts).unwrap();
+        OneLoginClient::new("http://onelogin.test/", "id", Secret::new("s3cret"), http)
+    }
+
+    #[test]
+    fn n_workers_on_an_expired_token_cause_one_refresh() {
+        const WORKERS: usize = 8;
+        let fake = Arc::new(Fake {
+            stale_barrier: Some(Barrier::new(WORKERS)),
+            ..Fake::default()
+        });
+        let client = fake_client(fake.clone());
+        client.authenticate().unwrap();
+        fake.inner.lock().unwrap().expired = true;
+        std::thread::scope(|s| {
+            for _ in 0..WORKERS {
+                s.spawn(|| client.find_user_by_email("nobody@x").unwrap());
+            }
+        });
+        // one token at the start, one refresh for all eight workers
+        assert_eq!(fake.inner.lock().unwrap().token_requests, 2);
+        assert_eq!(client.token_fetches(), 2);
+    }
+
+    #[test]
+    fn bad_credentials_say_which_setting_to_check() {
+        let fake = Arc::new(Fake::default());
+        let mut opts = ClientOptions::new(Service::OneLogin);
+        opts.transport = Some(fake);
+        let http = Client::new(opts).unwrap();
+        let client = OneLoginClient::new("http://x", "id", Secret::new("wrong"), http);
+        let err = client.authenticate().unwrap_err();
+        assert_eq!(err.status, Some(401));
+        assert!(
+            err.to_string().contains("IDM_ONELOGIN_CLIENT_SECRET"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("wrong"), "{err}");
+    }
+
+    #[test]
+    fn a_lost_create_is_looked_up_not_repeated() {
+        let fake = Arc::new(Fake::default());
+        let client = fake_client(fake.clone());
+        fake.inner.lock().unwrap().lose_next_create = true;
+        let created = client
+            .create_user(&json!({"email": "a@x", "username": "a"}))
+            .unwrap();
+        assert_eq!(created, Created::New(1000));
+        let st = fake.inner.lock().unwrap();
+        assert_eq!(st.creates, 1);
+        assert_eq!(st.users.len(), 1);
+    }
+
+    #[test]
+    fn a_duplicate_is_the_existing_user() {
+        let fake = Arc::new(Fake::default());
+        fake.inner
+            .lock()
+            .unwrap()
+            .users
+            .push((7, "a@x".into(), "a".into()));
+        let client = fake_client(fake.clone());
+        let created = client.create_user(&json!({"email": "a@x"})).unwrap();
+        assert_eq!(created, Created::Existing(7));
+    }
+
+    #[test]
+    fn lists_follow_after_cursor_to_the_end() {
+        let fake = Arc::new(Fake::default());
+        for i in 0..5u64 {
+            fake.inner
+                .lock()
+                .unwrap()
+                .users
+                .push((i, format!("u{i}@x"), format!("u{i}")));
+        }
+        let client = fake_client(fake);
+        let mut pages = client.list_users(&[]);
+        let ids: Vec<u64> = pages
+            .by_ref()
+            .map(|u| id_of(&u.unwrap()["id"]).unwrap())
+            .collect();
+        assert_eq!(ids, vec![0, 1, 2, 3, 4]);
+        assert_eq!(pages.total(), Some(5));
+        // 1 token + 3 pages
+        assert_eq!(client.calls(), 4);
     }
 
     #[test]
