@@ -157,6 +157,7 @@ pub fn check(rec: &Record) -> Result<(), String> {
             );
         }
     }
+    crate::record::schema::validate_record(rec).map_err(|e| e.to_string())?;
     let data = &rec.data;
     if !data.is_object() {
         return Err("field `data`: expected a JSON object".into());
@@ -246,16 +247,18 @@ mod tests {
     #[test]
     fn checks_name_the_field() {
         let no_ident = rec("user", "u1", json!({"firstname": "A"}));
-        assert!(check(&no_ident).unwrap_err().contains("`email`"));
-        let ok = rec("user", "u1", json!({"email": "a@x"}));
+        assert!(check(&no_ident).unwrap_err().contains("email"));
+        let ok = rec("user", "u1", json!({"email": "a@x.com", "username": "a"}));
         assert!(check(&ok).is_ok());
         let app = rec("app", "a1", json!({"name": "X"}));
-        assert!(check(&app).unwrap_err().contains("`connector_id`"));
+        let err = check(&app).unwrap_err();
+        assert!(err.contains("connector_id"), "{err}");
         let mut unmapped = ok.clone();
         unmapped.target = None;
         assert!(check(&unmapped).unwrap_err().contains("idm-map"));
         let group = rec("group", "g1", json!({"name": " "}));
-        assert!(check(&group).unwrap_err().contains("`name`"));
+        let err = check(&group).unwrap_err();
+        assert!(err.contains("name"), "{err}");
     }
 
     #[test]
@@ -285,7 +288,7 @@ mod tests {
     fn spool_sorts_by_phase_and_rejects_bad_lines() {
         let lines = [
             r#"{"kind":"membership","source":"okta","id":"g1/u1","data":{"group_id":"g1","user_id":"u1"},"target":"onelogin"}"#,
-            r#"{"kind":"user","source":"okta","id":"u1","data":{"email":"a@x"},"target":"onelogin"}"#,
+            r#"{"kind":"user","source":"okta","id":"u1","data":{"email":"a@x.com","username":"a"},"target":"onelogin"}"#,
             r#"{"kind":"user","source":"okta","id":"u2","data":{"firstname":"B"},"target":"onelogin"}"#,
             r#"{"kind":"attribute","source":"okta","id":"x","data":{"shortname":"x","name":"X"},"target":"onelogin"}"#,
             r#"{"kind":"group","source":"okta","id":"g1","data":{"name":"G"},"target":"onelogin"}"#,
@@ -309,8 +312,8 @@ mod tests {
     #[test]
     fn retry_only_takes_the_listed_records() {
         let lines = [
-            r#"{"kind":"user","source":"okta","id":"u1","data":{"email":"a@x"},"target":"onelogin"}"#,
-            r#"{"kind":"user","source":"okta","id":"u2","data":{"email":"b@x"},"target":"onelogin"}"#,
+            r#"{"kind":"user","source":"okta","id":"u1","data":{"email":"a@x.com","username":"a"},"target":"onelogin"}"#,
+            r#"{"kind":"user","source":"okta","id":"u2","data":{"email":"b@x.com","username":"b"},"target":"onelogin"}"#,
         ]
         .join("\n");
         let only: Only = Some(HashSet::from([(

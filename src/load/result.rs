@@ -214,6 +214,7 @@ mod tests {
                 message: "Validation failed: Phone is invalid".into(),
             },
         );
+        crate::record::schema::validate_record(&o.to_record()).unwrap();
         let text = serde_json::to_string(&o.to_record()).unwrap();
         assert_eq!(
             text,
@@ -227,6 +228,7 @@ mod tests {
             .target(Some(77u64))
             .reason("already loaded");
         let rec = o.to_record();
+        crate::record::schema::validate_record(&rec).unwrap();
         assert_eq!(rec.data["target_id"], "77");
         assert_eq!(rec.data["reason"], "already loaded");
         assert_eq!(rec.data["error"], Value::Null);
