@@ -1022,10 +1022,15 @@ impl Loader<'_> {
                 })
                 .collect())
         };
-        // Read the set now (not from the snapshot): PUT replaces it, so it must be current.
-        let mut set: BTreeSet<u64> = match self.client.role_apps(role) {
-            Ok(v) => v.into_iter().collect(),
-            Err(e) => return fail(e),
+        // Read the set now (not from the snapshot): PUT replaces it, so it must be current. A
+        // role created by this run has none yet, and nobody else knows its id.
+        let mut set: BTreeSet<u64> = if self.tenant.role_ids.contains(&role) {
+            match self.client.role_apps(role) {
+                Ok(v) => v.into_iter().collect(),
+                Err(e) => return fail(e),
+            }
+        } else {
+            BTreeSet::new()
         };
         let before = set.len();
         set.extend(apps.iter().map(|(a, _, _)| *a));

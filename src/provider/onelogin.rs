@@ -279,13 +279,14 @@ impl OneLoginClient {
                 )
             })?;
         // OneLogin says 36000 s; without it assume an hour (as OneLogin's own tool does).
+        // No early refresh: OneLogin hands out the *same* token until it expires, so asking
+        // early would only cost a call. The token is renewed once our (later) estimate of its
+        // expiry passes, or on a 401 in the moment between the server's expiry and ours.
         let ttl = body
             .get("expires_in")
             .and_then(Value::as_u64)
             .unwrap_or(3600);
-        // Refresh a little early: 10 % of the lifetime, at most a minute.
-        let margin = Duration::from_millis((ttl * 100).min(60_000));
-        let refresh_at = Instant::now() + Duration::from_secs(ttl).saturating_sub(margin);
+        let refresh_at = Instant::now() + Duration::from_secs(ttl);
         Ok(Token {
             value: Secret::new(value),
             refresh_at,
