@@ -481,3 +481,6 @@ pub fn run<R: BufRead>(
     summary.unreadable = rejects.count() - before - summary.rejected;
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests;
