@@ -69,6 +69,7 @@ impl cli::HasLogArgs for Args {
 
 fn run(args: Args) -> anyhow::Result<cli::Status> {
     // a checked plan before the first record
+    idm::record::schema::Schemas::try_get()?;
     let rules = match &args.mapping {
         Some(path) => Rules::load(path).map_err(anyhow::Error::msg)?,
         None => Rules::default(),

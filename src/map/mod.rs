@@ -29,6 +29,7 @@ use std::io::{self, BufRead, Write};
 
 use serde_json::{Map, Value};
 
+use crate::record::schema::Schemas;
 use crate::record::{Kind, Record, RecordReader, RecordWriter, Rejects};
 
 pub use connectors::Connectors;
@@ -170,7 +171,13 @@ impl Mapper {
         };
         let label = rec.label();
         let kind = rec.kind.clone();
-        let outcome = self.map_traced(rec, &mut trace);
+        let mut outcome = self.map_traced(rec, &mut trace);
+        // every record written is checked against the target's payload schema
+        if let Outcome::Mapped(rec) = &outcome
+            && let Err(e) = Schemas::get().validate_record(rec)
+        {
+            outcome = Outcome::Rejected(format!("mapped {} is invalid: {e}", rec.kind));
+        }
         if trace.lines.is_some() {
             self.explained = true;
             explain(&label, &kind, &outcome, &trace);
@@ -241,6 +248,12 @@ impl Mapper {
                 .rules
                 .apply_to_user(&mut out.payload, &rec.data, trace);
             onelogin::check_limits(&out.payload)?;
+            if !out.payload.contains_key("email") {
+                return Err(
+                    "missing email: no address in `profile.email`, `credentials.emails`, `profile.secondEmail` or `profile.login` (--email-domain DOMAIN makes one from the login)"
+                        .into(),
+                );
+            }
             out
         };
         let onelogin::UserOut {

@@ -315,10 +315,17 @@ fn data_quality_warnings_and_rejects() {
     assert_eq!(rec.data["username"], json!("susan@emailnotprovided.local"));
     assert_eq!(rec.data["email"], json!("susan@emailnotprovided.local"));
 
-    // missing email
-    let rec = map_user(Options::default(), json!({"login": "bob"}));
-    assert!(rec.data.get("email").is_none());
-    assert!(rec.warnings.iter().any(|w| w.starts_with("missing email")));
+    // missing email: OneLogin needs one (the payload schema requires it), so the user is
+    // rejected with the way out in the reason
+    match Mapper::new(Options::default()).map(user("00u1", "ACTIVE", json!({"login": "bob"}))) {
+        Outcome::Rejected(r) => {
+            assert!(
+                r.starts_with("missing email") && r.contains("--email-domain"),
+                "{r}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
 
     // duplicate email: the second is rejected naming the first; shared prefix: a warning
     let mut mapper = Mapper::new(Options::default());
