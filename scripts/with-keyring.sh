@@ -21,9 +21,17 @@ fi
 if [[ "${1:-}" != "--inside-session" ]]; then
     missing=()
     command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
-    command -v dbus-run-session >/dev/null 2>&1 || missing+=(dbus)
-    command -v dbus-daemon >/dev/null 2>&1 || missing+=(dbus)
+    for tool in dbus-run-session dbus-daemon dbus-send; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            missing+=(dbus)
+            break
+        fi
+    done
     if [[ ${#missing[@]} -gt 0 ]]; then
+        if ! command -v apt-get >/dev/null 2>&1; then
+            echo "with-keyring: need ${missing[*]} and there is no apt-get: install them by hand" >&2
+            exit 1
+        fi
         sudo=()
         if [[ "$(id -u)" -ne 0 ]]; then
             if ! command -v sudo >/dev/null 2>&1; then
@@ -34,8 +42,16 @@ if [[ "${1:-}" != "--inside-session" ]]; then
         fi
         echo "with-keyring: installing ${missing[*]}" >&2
         export DEBIAN_FRONTEND=noninteractive
-        "${sudo[@]}" apt-get update -qq >/dev/null
-        "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt_log="$(mktemp)"
+        if ! { "${sudo[@]}" apt-get update -qq &&
+            "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+            >"$apt_log" 2>&1; then
+            cat "$apt_log" >&2
+            rm -f "$apt_log"
+            echo "with-keyring: apt-get install ${missing[*]} failed" >&2
+            exit 1
+        fi
+        rm -f "$apt_log"
     fi
     exec dbus-run-session -- "$0" --inside-session "$@"
 fi
@@ -60,15 +76,21 @@ while IFS= read -r line; do
 done <<<"$env_lines"
 daemon_pid="${GNOME_KEYRING_PID:-}"
 
-# Wait until the Secret Service answers on the bus (the daemon registers asynchronously).
-for _ in $(seq 1 50); do
-    if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+# Wait until the Secret Service owns its name on the bus (the daemon registers on its own
+# schedule after forking); give up after ten seconds with a clear message.
+secret_service_up() {
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
         org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null |
-        grep -q 'boolean true'; then
-        break
-    fi
+        grep -q 'boolean true'
+}
+for _ in $(seq 1 100); do
+    secret_service_up && break
     sleep 0.1
 done
+if ! secret_service_up; then
+    echo "with-keyring: gnome-keyring-daemon did not start the Secret Service on the session bus" >&2
+    exit 1
+fi
 
 export IDM_TEST_KEYRING=1
 status=0

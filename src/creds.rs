@@ -364,6 +364,7 @@ pub fn read_value(prompt: &str) -> Result<Secret, CredsError> {
     let value = if io::stdin().is_terminal() {
         rpassword::prompt_password(prompt).map_err(CredsError::ReadValue)?
     } else {
+        tracing::info!("reading the value from stdin");
         let mut buf = String::new();
         io::stdin()
             .lock()
@@ -812,6 +813,10 @@ pub enum Command {
     Set {
         #[command(flatten)]
         name: NameArgs,
+        /// Catches a value typed on the command line by mistake, so that it is refused
+        /// without being echoed back (clap would print an unexpected argument).
+        #[arg(hide = true, num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+        stray: Vec<String>,
     },
     /// Print one stored entry, masked unless `--reveal` (no fallback to the generic entry).
     Get {
@@ -913,7 +918,13 @@ pub fn run(command: Command) -> anyhow::Result<crate::cli::Status> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match command {
-        Command::Set { name } => {
+        Command::Set { name, stray } => {
+            if !stray.is_empty() {
+                return Err(crate::cli::usage(
+                    "values are never taken from the command line, where `ps` and shell \
+                     history would show them: type it at the prompt or pipe it to stdin",
+                ));
+            }
             let entry = name.entry()?;
             let value = read_value(&format!("{} {}: ", entry.service, entry.key))?;
             vault.set(&entry, &value)?;
