@@ -443,39 +443,8 @@ fn keyring_no_tool_prints_a_secret_in_help_or_output() {
         Run::new(cmd, "").expect_code(0).expect_no_secrets();
     }
 
-    // `set` reads the value from stdin: while it waits there, its argv as `ps` shows it
-    // (/proc/PID/cmdline) holds no secret. With -v it says on stderr when it starts reading,
-    // which is when argv is certainly in place.
-    let mut child = w
-        .cmd(BIN, &["-v", "set", "onelogin", "client_secret"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn idm-creds set");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    stderr.read_line(&mut first).expect("read stderr");
-    assert!(first.contains("reading the value from stdin"), "{first}");
-    let cmdline = match std::fs::read(format!("/proc/{}/cmdline", child.id())) {
-        Ok(bytes) => bytes,
-        Err(e) => panic!("cannot read the argv of idm-creds set: {e}"),
-    };
-    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    assert!(
-        cmdline.contains("set onelogin client_secret"),
-        "argv: `{cmdline}`"
-    );
-    assert!(!cmdline.contains(ONELOGIN_SECRET), "argv: `{cmdline}`");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(ONELOGIN_SECRET.as_bytes()).expect("write");
-    drop(stdin);
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).expect("read stderr");
-    let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{first}{rest}");
-    assert!(!rest.contains(ONELOGIN_SECRET), "{rest}");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(ONELOGIN_SECRET));
+    #[cfg(target_os = "linux")]
+    argv_of_a_waiting_set_holds_no_secret(&w);
 
     // Every idm-creds command that does not reveal, with values in the keyring and in the
     // environment, failing and succeeding.
@@ -527,6 +496,42 @@ fn keyring_no_tool_prints_a_secret_in_help_or_output() {
         !files.contains(OKTA_TOKEN) && !files.contains(ONELOGIN_SECRET),
         "{files}"
     );
+}
+
+/// `idm-creds set` reads the value from stdin: while it waits there, its argv as `ps` shows it
+/// (/proc/PID/cmdline) holds no secret.
+#[cfg(target_os = "linux")]
+fn argv_of_a_waiting_set_holds_no_secret(w: &World) {
+    let mut child = w
+        .cmd(BIN, &["-v", "set", "onelogin", "client_secret"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn idm-creds set");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    stderr.read_line(&mut first).expect("read stderr");
+    assert!(first.contains("reading the value from stdin"), "{first}");
+    let cmdline = match std::fs::read(format!("/proc/{}/cmdline", child.id())) {
+        Ok(bytes) => bytes,
+        Err(e) => panic!("cannot read the argv of idm-creds set: {e}"),
+    };
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(
+        cmdline.contains("set onelogin client_secret"),
+        "argv: `{cmdline}`"
+    );
+    assert!(!cmdline.contains(ONELOGIN_SECRET), "argv: `{cmdline}`");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(ONELOGIN_SECRET.as_bytes()).expect("write");
+    drop(stdin);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("read stderr");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{first}{rest}");
+    assert!(!rest.contains(ONELOGIN_SECRET), "{rest}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(ONELOGIN_SECRET));
 }
 
 // ---- `idm-creds test` against a scripted server (no keyring needed: secrets from env) ----
