@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::http;
 use crate::secrets::{self, EntryName, Secret, SecretError, Store};
 
 /// An error of the credential files or of a check.
@@ -563,6 +564,8 @@ pub enum CheckError {
     },
     #[error("`{url}` answered HTTP 200 but not with {service}'s JSON: is it the {service} URL?")]
     NotTheService { url: String, service: &'static str },
+    #[error("{0}")]
+    Other(String),
 }
 
 /// What a successful check found.
@@ -571,16 +574,13 @@ pub struct CheckOk {
     pub summary: String,
 }
 
-fn client(timeout: Duration) -> Result<reqwest::blocking::Client, CheckError> {
-    reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .user_agent(concat!("idm-creds/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| CheckError::Unreachable {
-            url: String::new(),
-            detail: format!("cannot build an HTTP client: {e}"),
-        })
+/// The shared HTTP client with no retries: a check reports what happened at once rather than
+/// backing off for a minute against a host that does not answer.
+fn client(timeout: Duration, service: http::Service) -> Result<http::Client, CheckError> {
+    let mut opts = http::ClientOptions::new(service);
+    opts.timeout = timeout;
+    opts.max_retries = 0;
+    http::Client::new(opts).map_err(|e| CheckError::Other(e.to_string()))
 }
 
 /// Join a base URL and an API path, refusing what is not an http(s) URL.
@@ -599,79 +599,110 @@ fn endpoint(base: &str, path: &str) -> Result<(String, String), CheckError> {
     Ok((format!("{base}{path}"), base))
 }
 
-/// Classify a transport error: DNS, timeout or refused connection.
-fn transport_error(base: &str, err: &reqwest::Error, hint: &'static str) -> CheckError {
-    let mut chain = Vec::new();
-    let mut cause: Option<&dyn std::error::Error> = Some(err);
-    while let Some(c) = cause {
-        chain.push(c.to_string());
-        cause = c.source();
-    }
-    // reqwest's own message repeats the URL; the innermost causes say what happened.
-    let detail = chain.iter().skip(1).cloned().collect::<Vec<_>>().join(": ");
-    let detail = if detail.is_empty() {
-        chain.join(": ")
+/// The secret masked wherever a server echoed it.
+fn scrub(text: &str, secret: &Secret) -> String {
+    if secret.expose().is_empty() {
+        text.to_string()
     } else {
-        detail
-    };
-    let lower = detail.to_ascii_lowercase();
-    if lower.contains("dns error")
-        || lower.contains("failed to lookup address")
-        || lower.contains("name or service not known")
-        || lower.contains("no such host")
-    {
-        return CheckError::Dns {
-            url: base.to_string(),
-            hint,
-            detail,
-        };
-    }
-    let detail = if err.is_timeout() {
-        format!("timed out ({detail})")
-    } else {
-        detail
-    };
-    CheckError::Unreachable {
-        url: base.to_string(),
-        detail,
+        text.replace(secret.expose(), &secret.masked())
     }
 }
 
-/// A short, secret-free extract of an error body: Okta's `errorSummary`, OneLogin's `message`
-/// (v2) or `status.message` (v1), else nothing. The secret is masked if a server echoed it.
-fn error_detail(body: &str, secret: &Secret) -> String {
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
-        return String::new();
+/// `: E0000011 Invalid token provided` from what the API said, secret-free and short.
+fn api_detail(code: Option<&str>, message: Option<&str>, secret: &Secret) -> String {
+    // Okta's codes (`E0000011`) help a search; OneLogin's names repeat the status.
+    let code = code.filter(|c| {
+        c.len() > 1 && c.starts_with('E') && c[1..].bytes().all(|b| b.is_ascii_digit())
+    });
+    let text = match (code, message) {
+        (Some(c), Some(m)) => format!("{c} {m}"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(m)) => m.to_string(),
+        (None, None) => return String::new(),
     };
-    let text = [
-        json.get("errorCode")
-            .and_then(|c| c.as_str())
-            .zip(json.get("errorSummary").and_then(|s| s.as_str()))
-            .map(|(c, s)| format!("{c} {s}")),
-        json.get("message")
-            .and_then(|m| m.as_str())
-            .map(str::to_string),
-        json.pointer("/status/message")
-            .and_then(|m| m.as_str())
-            .map(str::to_string),
-        json.get("error_description")
-            .or_else(|| json.get("error"))
-            .and_then(|m| m.as_str())
-            .map(str::to_string),
-    ]
-    .into_iter()
-    .flatten()
-    .next()
-    .unwrap_or_default();
-    if text.is_empty() {
-        return text;
+    format!(
+        ": {}",
+        scrub(&text, secret).chars().take(200).collect::<String>()
+    )
+}
+
+/// What a failed check means, in terms of what to fix.
+struct Failure {
+    service: &'static str,
+    base: String,
+    path: &'static str,
+    hint: &'static str,
+    what: &'static str,
+    /// Statuses that mean "the credentials were refused", and what to do about it.
+    refused: &'static [u16],
+    fix: &'static str,
+}
+
+impl Failure {
+    fn classify(&self, err: http::HttpError, secret: &Secret) -> CheckError {
+        use http::HttpError;
+        let url = self.base.clone();
+        match err {
+            HttpError::InvalidUrl { reason, .. } => CheckError::BadUrl { url, reason },
+            HttpError::Status {
+                status,
+                message,
+                code,
+                ..
+            } => {
+                let detail = api_detail(code.as_deref(), message.as_deref(), secret);
+                if self.refused.contains(&status) {
+                    CheckError::BadCredentials {
+                        url,
+                        what: self.what,
+                        status,
+                        detail,
+                        fix: self.fix.to_string(),
+                    }
+                } else if status == 404 {
+                    CheckError::NotFound {
+                        url,
+                        path: self.path,
+                        hint: self.hint,
+                    }
+                } else {
+                    CheckError::Unexpected {
+                        url,
+                        status,
+                        detail,
+                    }
+                }
+            }
+            HttpError::Transport { kind, reason, .. } => {
+                let reason = scrub(&reason, secret);
+                let lower = reason.to_ascii_lowercase();
+                let dns = [
+                    "dns error",
+                    "failed to lookup address",
+                    "name or service not known",
+                    "no such host",
+                    "nodename nor servname",
+                ];
+                if dns.iter().any(|d| lower.contains(d)) {
+                    CheckError::Dns {
+                        url,
+                        hint: self.hint,
+                        detail: reason,
+                    }
+                } else {
+                    CheckError::Unreachable {
+                        url,
+                        detail: format!("{kind}: {reason}"),
+                    }
+                }
+            }
+            HttpError::Decode { .. } => CheckError::NotTheService {
+                url,
+                service: self.service,
+            },
+            other => CheckError::Other(scrub(&other.to_string(), secret)),
+        }
     }
-    let safe = if secret.expose().is_empty() {
-        text
-    } else {
-        text.replace(secret.expose(), &secret.masked())
-    };
-    format!(": {}", safe.chars().take(200).collect::<String>())
 }
 
 const OKTA_HINT: &str = " (an Okta org URL looks like `https://acme.okta.com`)";
@@ -681,64 +712,37 @@ const ONELOGIN_HINT: &str = " or region (a OneLogin URL looks like `https://acme
 pub fn check_okta(url: &str, token: &Secret, timeout: Duration) -> Result<CheckOk, CheckError> {
     let path = "/api/v1/users?limit=1";
     let (full, base) = endpoint(url, path)?;
-    let response = client(timeout)?
-        .get(&full)
-        .header("Authorization", format!("SSWS {}", token.expose()))
-        .header("Accept", "application/json")
-        .send()
-        .map_err(|e| transport_error(&base, &e, OKTA_HINT))?;
-    let status = response.status().as_u16();
-    let remaining = response
-        .headers()
-        .get("x-rate-limit-remaining")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let limit = response
-        .headers()
-        .get("x-rate-limit-limit")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = response.text().unwrap_or_default();
-    match status {
-        200 => {
-            let is_array =
-                serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|v| v.is_array());
-            if !is_array {
-                return Err(CheckError::NotTheService {
-                    url: base,
-                    service: "Okta",
-                });
-            }
-            let quota = match (remaining, limit) {
-                (Some(r), Some(l)) => format!("; rate limit: {r} of {l} calls left"),
-                _ => String::new(),
-            };
-            Ok(CheckOk {
-                summary: format!("okta: `{base}` accepted the token (GET {path}: 200){quota}"),
-            })
-        }
-        401 | 403 => Err(CheckError::BadCredentials {
+    let failure = Failure {
+        service: "Okta",
+        base: base.clone(),
+        path,
+        hint: OKTA_HINT,
+        what: "token",
+        refused: &[401, 403],
+        fix: "the token is wrong, expired or revoked, belongs to another org, or its admin cannot read users",
+    };
+    let header = Secret::new(format!("SSWS {}", token.expose()));
+    let response = client(timeout, http::Service::Okta)?
+        .execute(http::Request::get(full).auth_header(&header))
+        .map_err(|e| failure.classify(e, token))?;
+    let is_array =
+        serde_json::from_slice::<serde_json::Value>(response.body()).is_ok_and(|v| v.is_array());
+    if !is_array {
+        return Err(CheckError::NotTheService {
             url: base,
-            what: "token",
-            status,
-            detail: error_detail(&body, token),
-            fix: if status == 401 {
-                "the token is wrong, expired or revoked, or belongs to another org".to_string()
-            } else {
-                "the token's admin lacks permission to read users".to_string()
-            },
-        }),
-        404 => Err(CheckError::NotFound {
-            url: base,
-            path,
-            hint: OKTA_HINT,
-        }),
-        _ => Err(CheckError::Unexpected {
-            url: base,
-            status,
-            detail: error_detail(&body, token),
-        }),
+            service: "Okta",
+        });
     }
+    let quota = match (
+        response.header("x-rate-limit-remaining"),
+        response.header("x-rate-limit-limit"),
+    ) {
+        (Some(r), Some(l)) => format!("; rate limit: {r} of {l} calls left"),
+        _ => String::new(),
+    };
+    Ok(CheckOk {
+        summary: format!("okta: `{base}` accepted the token (GET {path}: 200){quota}"),
+    })
 }
 
 /// `POST /auth/oauth2/v2/token` with the client id and secret (HTTP Basic), as every tool does
@@ -750,56 +754,42 @@ pub fn check_onelogin(
     client_secret: &Secret,
     timeout: Duration,
 ) -> Result<CheckOk, CheckError> {
+    use base64::Engine;
     let path = "/auth/oauth2/v2/token";
     let (full, base) = endpoint(url, path)?;
-    let response = client(timeout)?
-        .post(&full)
-        .basic_auth(client_id, Some(client_secret.expose()))
-        .header("Accept", "application/json")
-        .json(&serde_json::json!({"grant_type": "client_credentials"}))
-        .send()
-        .map_err(|e| transport_error(&base, &e, ONELOGIN_HINT))?;
-    let status = response.status().as_u16();
-    let body = response.text().unwrap_or_default();
-    match status {
-        200 => {
-            let json = serde_json::from_str::<serde_json::Value>(&body).ok();
-            let Some(json) = json.filter(|j| j.get("access_token").is_some_and(|t| t.is_string()))
-            else {
-                return Err(CheckError::NotTheService {
-                    url: base,
-                    service: "OneLogin",
-                });
-            };
-            let expires = json
-                .get("expires_in")
-                .and_then(|e| e.as_u64())
-                .map(|s| format!(", expires in {s} s"))
-                .unwrap_or_default();
-            Ok(CheckOk {
-                summary: format!(
-                    "onelogin: `{base}` issued an access token for client id `{client_id}` (POST {path}: 200{expires})"
-                ),
-            })
-        }
-        400 | 401 | 403 => Err(CheckError::BadCredentials {
+    let failure = Failure {
+        service: "OneLogin",
+        base: base.clone(),
+        path,
+        hint: ONELOGIN_HINT,
+        what: "client credentials",
+        refused: &[400, 401, 403],
+        fix: "check the client id and secret (Developers → API Credentials) and that the URL is this account's",
+    };
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{client_id}:{}", client_secret.expose()));
+    let header = Secret::new(format!("Basic {basic}"));
+    let body = serde_json::json!({"grant_type": "client_credentials"});
+    let response = client(timeout, http::Service::OneLogin)?
+        .execute(http::Request::post_json(full, &body).auth_header(&header))
+        .map_err(|e| failure.classify(e, client_secret))?;
+    let json = serde_json::from_slice::<serde_json::Value>(response.body()).ok();
+    let Some(json) = json.filter(|j| j.get("access_token").is_some_and(|t| t.is_string())) else {
+        return Err(CheckError::NotTheService {
             url: base,
-            what: "client credentials",
-            status,
-            detail: error_detail(&body, client_secret),
-            fix: "check the client id and client secret (Developers → API Credentials), and that the URL is this account's".to_string(),
-        }),
-        404 => Err(CheckError::NotFound {
-            url: base,
-            path,
-            hint: ONELOGIN_HINT,
-        }),
-        _ => Err(CheckError::Unexpected {
-            url: base,
-            status,
-            detail: error_detail(&body, client_secret),
-        }),
-    }
+            service: "OneLogin",
+        });
+    };
+    let expires = json
+        .get("expires_in")
+        .and_then(|e| e.as_u64())
+        .map(|s| format!(", expires in {s} s"))
+        .unwrap_or_default();
+    Ok(CheckOk {
+        summary: format!(
+            "onelogin: `{base}` issued an access token for client id `{client_id}` (POST {path}: 200{expires})"
+        ),
+    })
 }
 
 /// The subcommands of `idm-creds`.
@@ -1177,18 +1167,20 @@ mod tests {
     #[test]
     fn error_details_never_echo_the_secret() {
         let secret = Secret::new("00abcdefghijklmnopqrstuvwxyz");
-        let body = r#"{"errorCode":"E0000011","errorSummary":"Invalid token provided: 00abcdefghijklmnopqrstuvwxyz"}"#;
-        let detail = error_detail(body, &secret);
+        let detail = api_detail(
+            Some("E0000011"),
+            Some("Invalid token provided: 00abcdefghijklmnopqrstuvwxyz"),
+            &secret,
+        );
         assert!(
-            detail.contains("E0000011 Invalid token provided"),
+            detail.starts_with(": E0000011 Invalid token provided"),
             "{detail}"
         );
         assert!(!detail.contains("00abcdefghijklmnopqrstuvwxyz"), "{detail}");
-        let v2 = r#"{"message":"Unauthorized","statusCode":401,"name":"UnauthorizedError"}"#;
-        assert_eq!(error_detail(v2, &secret), ": Unauthorized");
-        let v1 = r#"{"status":{"error":true,"code":401,"type":"Unauthorized","message":"Authentication Failure"}}"#;
-        assert_eq!(error_detail(v1, &secret), ": Authentication Failure");
-        assert_eq!(error_detail("<html>", &secret), "");
+        // OneLogin's error names repeat the status: only the message is kept.
+        let v2 = api_detail(Some("UnauthorizedError"), Some("Unauthorized"), &secret);
+        assert_eq!(v2, ": Unauthorized");
+        assert_eq!(api_detail(None, None, &secret), "");
     }
 
     #[test]
