@@ -34,8 +34,9 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+# Every bench/<area>.sh prints one line per measured size (seconds, rate, peak RSS).
 bench:
-	@echo "make bench: not implemented yet" >&2; exit 1
+	@set -e; for b in bench/*.sh; do echo "== $$b" >&2; bash "$$b"; done
 
 demo:
 	@echo "make demo: needs idm-sandbox, idm-export, idm-map, idm-attrs and idm-load (not implemented yet)" >&2; exit 1
