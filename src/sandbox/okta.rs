@@ -698,16 +698,19 @@ impl Okta {
         }
     }
 
+    /// `SSWS <token>` or `Bearer <token>`. The space is optional: the official Python SDK
+    /// (okta 3.x) sends `SSWS<token>` without it, and it works against real orgs.
     fn authorized(&self, req: &SimRequest) -> bool {
         let Some(h) = req.header("authorization") else {
             return false;
         };
-        let mut parts = h.trim().splitn(2, ' ');
-        let scheme = parts.next().unwrap_or_default();
-        let token = parts.next().unwrap_or_default().trim();
-        (scheme.eq_ignore_ascii_case("SSWS") || scheme.eq_ignore_ascii_case("Bearer"))
-            && !token.is_empty()
-            && token == self.token
+        let h = h.trim();
+        let token = ["SSWS", "Bearer"].iter().find_map(|scheme| {
+            let head = h.get(..scheme.len())?;
+            head.eq_ignore_ascii_case(scheme)
+                .then(|| h[scheme.len()..].trim())
+        });
+        token.is_some_and(|t| !t.is_empty() && t == self.token)
     }
 
     /// Answer one request.
@@ -983,7 +986,10 @@ impl Okta {
                     format!("Property name '{k}' is not defined in profile"),
                 ));
             };
-            let ty = def["type"].as_str().unwrap_or("string");
+            // an untyped definition (the seed's nested object) takes any value
+            let Some(ty) = def["type"].as_str() else {
+                continue;
+            };
             let ok = match (ty, v) {
                 (_, Value::Null) => true,
                 ("string", Value::String(_)) => true,
@@ -1771,8 +1777,9 @@ impl Okta {
                 p.insert("maxLength".into(), json!(max));
             }
             if *name == "login" {
+                // no `unique` here: okta-api.md shows "UNIQUE_VALIDATED", but the official
+                // SDK's model only accepts a boolean and fails on the string
                 p.insert("pattern".into(), json!(".+"));
-                p.insert("unique".into(), json!("UNIQUE_VALIDATED"));
             }
             p.insert("permissions".into(), perm.clone());
             p.insert("master".into(), json!({ "type": "PROFILE_MASTER" }));
@@ -1871,9 +1878,6 @@ impl Okta {
                 st.custom.remove(&name);
             } else {
                 let mut d = def.as_object().cloned().unwrap_or_default();
-                if let Some(Value::Bool(true)) = d.get("unique") {
-                    d.insert("unique".into(), json!("UNIQUE_VALIDATED"));
-                }
                 d.entry("required").or_insert(json!(false));
                 d.entry("mutability").or_insert(json!("READ_WRITE"));
                 d.entry("scope").or_insert(json!("NONE"));
