@@ -27,8 +27,9 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
+# Each area's benchmark prints `<area>: <figure> ...` lines.
 bench:
-	@echo "make bench: not implemented yet" >&2; exit 1
+	@for b in bench/*.sh; do bash "$$b" || exit 1; done
 
 demo:
 	@echo "make demo: needs idm-sandbox, idm-export, idm-map, idm-attrs and idm-load (not implemented yet)" >&2; exit 1
