@@ -727,6 +727,19 @@ impl Okta {
             return error(401, "E0000011", "Invalid token provided", &[], &route);
         }
         let r = route.as_str();
+        // okta-api.md §1: a POST or PUT without a body must still say `Content-Length: 0`
+        if matches!(m, "POST" | "PUT")
+            && req.header("content-length").is_none()
+            && req.header("transfer-encoding").is_none()
+        {
+            return error(
+                411,
+                "E0000003",
+                "Length Required: send `Content-Length: 0` with a POST or PUT that has no body",
+                &[],
+                r,
+            );
+        }
         match (m, segs.as_slice()) {
             ("GET", ["api", "v1", "users"]) => self.list_users(req, r),
             ("POST", ["api", "v1", "users"]) => self.create_user(req, r),
@@ -2046,6 +2059,12 @@ mod tests {
 
     fn req(method: &str, path_query: &str, body: Value) -> SimRequest {
         let (path, q) = path_query.split_once('?').unwrap_or((path_query, ""));
+        let body_bytes = if body.is_null() {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
+        let body_len = body_bytes.len();
         SimRequest {
             method: method.into(),
             path: path.into(),
@@ -2053,12 +2072,11 @@ mod tests {
             query: url::form_urlencoded::parse(q.as_bytes())
                 .into_owned()
                 .collect(),
-            headers: vec![("authorization".into(), "SSWS tok".into())],
-            body: if body.is_null() {
-                Vec::new()
-            } else {
-                body.to_string().into_bytes()
-            },
+            headers: vec![
+                ("authorization".into(), "SSWS tok".into()),
+                ("content-length".into(), body_len.to_string()),
+            ],
+            body: body_bytes,
             base_url: "http://okta.test".into(),
         }
     }

@@ -88,6 +88,32 @@ async def main():
         custom = sorted((schema.definitions.custom.properties or {}).keys())
         check(custom == sorted(expect["custom_attributes"]), f"schema custom: {custom}")
 
+    # writes, as a load into Okta would do them
+    from okta.models import AddGroupRequest, CreateUserRequest  # noqa: E402
+
+    group, _, err = await client.add_group(
+        AddGroupRequest.from_dict({"profile": {"name": "SDK Group", "description": "made by the SDK"}}))
+    check(err is None and group.type.value == "OKTA_GROUP", f"add_group: {err}")
+    body = CreateUserRequest.from_dict({
+        "profile": {"firstName": "Isaac", "lastName": "Brock", "email": "isaac.brock@example.com",
+                    "login": "isaac.brock@example.com"},
+        "credentials": {"password": {"hash": {
+            "algorithm": "BCRYPT", "workFactor": 10, "salt": "rwh3vH166HCH/NT9XV5FYu",
+            "value": "qaMqvAPULkbiQzkTCWo5XDcvzpk8Tna"}}},
+    })
+    user, _, err = await client.create_user(body, activate=False)
+    check(err is None, f"create_user: {err}")
+    if err is None:
+        check(user.status.value == "STAGED", f"created user is {user.status}")
+        check(user.credentials.provider.type.value == "IMPORT", "hash import provider")
+        if group is not None:
+            _, _, err = await client.assign_user_to_group(group.id, user.id)
+            check(err is None, f"assign_user_to_group: {err}")
+            members, _ = await every_page(client.list_group_users, group.id)
+            check([m.id for m in members] == [user.id], "the assigned member is listed")
+        _, _, err = await client.create_user(body, activate=False)
+        check(err is not None and "E0000001" in str(err), f"duplicate login: {err}")
+
     if FAILURES:
         for f in FAILURES:
             print(f"okta_sdk.py: {f}", file=sys.stderr)
