@@ -515,7 +515,10 @@ fn fold(path: &Path, mut file: File, mut state: State) -> Result<State, JournalE
             line: number,
             reason,
         };
-        let event: RawEvent = serde_json::from_slice(text).map_err(|e| corrupt(e.to_string()))?;
+        let event = match RawEvent::parse_plain(text) {
+            Some(event) => event,
+            None => serde_json::from_slice(text).map_err(|e| corrupt(e.to_string()))?,
+        };
         event.apply_to(&mut state, scale).map_err(corrupt)?;
     }
     Ok(state)
@@ -547,7 +550,103 @@ struct RawEvent<'a> {
     at: Option<Cow<'a, str>>,
 }
 
-impl RawEvent<'_> {
+impl<'a> RawEvent<'a> {
+    /// The fast path for the lines the journal writes: one flat object whose values are
+    /// strings without escapes, or null. Anything else (escapes, other value types, duplicate
+    /// keys, bad syntax) returns `None`, and serde_json parses the line or names its fault.
+    fn parse_plain(line: &'a [u8]) -> Option<RawEvent<'a>> {
+        if line.contains(&b'\\') {
+            return None;
+        }
+        let text = std::str::from_utf8(line).ok()?;
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        let skip_ws = |at: &mut usize| {
+            while *at < bytes.len() && matches!(bytes[*at], b' ' | b'\t' | b'\r' | b'\n') {
+                *at += 1;
+            }
+        };
+        // a string starting at `at` (on its opening quote), without escapes or control bytes
+        let string = |at: &mut usize| -> Option<&'a str> {
+            if bytes.get(*at) != Some(&b'"') {
+                return None;
+            }
+            let start = *at + 1;
+            let len = bytes[start..].iter().position(|&b| b == b'"' || b < 0x20)?;
+            if bytes[start + len] != b'"' {
+                return None;
+            }
+            *at = start + len + 1;
+            Some(&text[start..start + len])
+        };
+        let mut event = RawEvent {
+            ev: Cow::Borrowed(""),
+            kind: None,
+            source: None,
+            id: None,
+            target: None,
+            target_id: None,
+            hash: None,
+            shortname: None,
+            at: None,
+        };
+        let mut ev = None;
+        let mut seen = 0u16;
+        skip_ws(&mut at);
+        if bytes.get(at) != Some(&b'{') {
+            return None;
+        }
+        at += 1;
+        loop {
+            skip_ws(&mut at);
+            let key = string(&mut at)?;
+            skip_ws(&mut at);
+            if bytes.get(at) != Some(&b':') {
+                return None;
+            }
+            at += 1;
+            skip_ws(&mut at);
+            let value = if bytes[at..].starts_with(b"null") {
+                at += 4;
+                None
+            } else {
+                Some(Cow::Borrowed(string(&mut at)?))
+            };
+            let (bit, slot) = match key {
+                "ev" => (0, &mut ev),
+                "kind" => (1, &mut event.kind),
+                "source" => (2, &mut event.source),
+                "id" => (3, &mut event.id),
+                "target" => (4, &mut event.target),
+                "target_id" => (5, &mut event.target_id),
+                "hash" => (6, &mut event.hash),
+                "shortname" => (7, &mut event.shortname),
+                "at" => (8, &mut event.at),
+                _ => return None,
+            };
+            if seen & (1 << bit) != 0 {
+                return None;
+            }
+            seen |= 1 << bit;
+            *slot = value;
+            skip_ws(&mut at);
+            match bytes.get(at) {
+                Some(b',') => at += 1,
+                Some(b'}') => {
+                    at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        skip_ws(&mut at);
+        if at != bytes.len() {
+            return None;
+        }
+        event.ev = ev?;
+        Some(event)
+    }
+
     fn apply_to(self, state: &mut State, scale: f64) -> Result<(), String> {
         fn need<'c>(field: Option<Cow<'c, str>>, name: &str) -> Result<Cow<'c, str>, String> {
             field.ok_or_else(|| format!("missing field `{name}`"))
@@ -721,5 +820,84 @@ mod tests {
         assert_eq!(payload_hash(&a), payload_hash(&a.clone()));
         assert_ne!(payload_hash(&a), payload_hash(&b));
         assert_eq!(payload_hash(&a).len(), 32);
+    }
+
+    fn raw_fields(e: &RawEvent<'_>) -> Vec<Option<String>> {
+        [
+            Some(&e.ev),
+            e.kind.as_ref(),
+            e.source.as_ref(),
+            e.id.as_ref(),
+            e.target.as_ref(),
+            e.target_id.as_ref(),
+            e.hash.as_ref(),
+            e.shortname.as_ref(),
+            e.at.as_ref(),
+        ]
+        .into_iter()
+        .map(|f| f.map(|c| c.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn plain_fast_path_agrees_with_serde_or_steps_aside() {
+        let lines: &[&str] = &[
+            r#"{"ev":"map","kind":"user","source":"okta","id":"00u1","target":"onelogin","target_id":"7","hash":"ab"}"#,
+            r#" { "ev" : "attr" , "target":"onelogin","shortname":"x","target_id":null } "#,
+            r#"{"ev":"bookmark","source":"okta","at":"2026-01-01T00:00:00.000Z","extra":"kept out"}"#,
+            r#"{"ev":"edge","kind":"membership","source":"okta","id":"a\/b","target":"onelogin"}"#,
+            r#"{"ev":"map","id":"1","id":"2"}"#,
+            r#"{"ev":"map","target_id":7}"#,
+            r#"{"ev":null}"#,
+            r#"{"ev":"map"} trailing"#,
+            r#"{"ev":"map","#,
+            "{\"ev\":\"map\",\"id\":\"tab\there\"}",
+            r#"{"ev":"map","id":"é😀"}"#,
+            r#"[1]"#,
+            "",
+        ];
+        for line in lines {
+            let serde: Result<RawEvent, _> = serde_json::from_str(line);
+            match RawEvent::parse_plain(line.as_bytes()) {
+                Some(fast) => {
+                    let serde =
+                        serde.unwrap_or_else(|e| panic!("{line}: fast path accepted, serde: {e}"));
+                    assert_eq!(raw_fields(&fast), raw_fields(&serde), "{line}");
+                }
+                None => {
+                    // stepping aside is always allowed; it must happen for what serde refuses
+                }
+            }
+        }
+        // the lines the journal writes take the fast path
+        let written = serde_json::to_string(&map_event(3)).unwrap();
+        assert!(RawEvent::parse_plain(written.as_bytes()).is_some());
+        // what serde refuses, the fast path refuses too
+        for bad in [
+            r#"{"ev":"map","id":"1","id":"2"}"#,
+            r#"{"ev":null}"#,
+            r#"{"ev":"map"} x"#,
+        ] {
+            assert!(serde_json::from_str::<RawEvent>(bad).is_err(), "{bad}");
+            assert!(RawEvent::parse_plain(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_fast_path_matches_serde_on_written_events(
+            id in "[^\\\\]{0,12}",
+            target_id in proptest::option::of("[ -~]{0,8}"),
+        ) {
+            let event = Event::Attr { target: id.clone(), shortname: id.clone(), target_id };
+            let line = serde_json::to_string(&event).unwrap();
+            let serde: RawEvent = serde_json::from_str(&line).unwrap();
+            if let Some(fast) = RawEvent::parse_plain(line.as_bytes()) {
+                proptest::prop_assert_eq!(raw_fields(&fast), raw_fields(&serde));
+            } else {
+                // only escapes make it step aside
+                proptest::prop_assert!(line.contains('\\'), "{}", line);
+            }
+        }
     }
 }
