@@ -16,9 +16,9 @@ exe="$(bench_exe foundation)"
 [[ -x "$exe" ]] || { note "foundation: bench helper not built"; exit 1; }
 
 # --- NDJSON read + write -------------------------------------------------------------------
-# Generated users average ~1.1 KB; aim for records_mb megabytes.
+# Generated users average ~1 KB; aim for records_mb megabytes.
 records_file="$BENCH_OUT/okta-users-${records_mb}mb.ndjson"
-generate_once "$records_file" "$exe" gen-records "$((records_mb * 1000 * 1000 / 1100))"
+generate_once "$records_file" "$exe" gen-records "$((records_mb * 1000 * 1000 / 1000))"
 bytes="$(file_bytes "$records_file")"
 lines="$(wc -l <"$records_file")"
 

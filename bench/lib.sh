@@ -29,9 +29,10 @@ bench_bin() {
 }
 
 # Path of a `harness = false` bench target (a helper program under benches/), built with the
-# release profile. Cargo names it with a hash, so ask cargo where it is.
+# release profile so it shares the library build with the release binaries. Cargo names it
+# with a hash, so ask cargo where it is.
 bench_exe() {
-    cargo bench --no-run --locked --bench "$1" --message-format=json 2>/dev/null |
+    cargo build --release --locked --bench "$1" --message-format=json 2>/dev/null |
         jq -r --arg name "$1" 'select(.executable != null and .target.name == $name) | .executable' |
         tail -n 1
 }

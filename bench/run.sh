@@ -15,7 +15,8 @@ mkdir -p "$out"
 report="$out/report.txt"
 
 echo "bench: building release binaries and bench helpers (log: bench-out/build.log)" >&2
-if ! { cargo build --release --locked && cargo bench --no-run --locked; } >"$out/build.log" 2>&1; then
+# --benches builds the benches/ helpers with the release profile, sharing one library build.
+if ! cargo build --release --locked --bins --benches >"$out/build.log" 2>&1; then
     echo "bench: build failed, see bench-out/build.log" >&2
     tail -n 20 "$out/build.log" >&2
     exit 1

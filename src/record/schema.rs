@@ -19,7 +19,7 @@
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
-use jsonschema::{PatternOptions, ValidationError, Validator};
+use jsonschema::{ValidationError, Validator};
 use serde_json::{Map, Value};
 
 use super::{Kind, Record};
@@ -165,18 +165,21 @@ pub struct CompileError {
     pub reason: String,
 }
 
-/// All schemas, compiled.
+/// All schemas, each compiled on first use: compiling one costs milliseconds and megabytes
+/// (the `jsonschema` crate's schema checks), and most tools use only a few of them.
 pub struct Schemas {
-    validators: Vec<(&'static str, Value, Validator)>,
+    validators: Vec<(&'static str, &'static str, OnceLock<Compiled>)>,
 }
 
-static SCHEMAS: OnceLock<Result<Schemas, String>> = OnceLock::new();
+type Compiled = Result<(Value, Validator), String>;
+
+static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
 
 impl Schemas {
-    /// The compiled schemas, compiled on first use and shared by the whole process.
+    /// The schemas, shared by the whole process; each is compiled when first used.
     ///
     /// # Panics
-    /// Only if an embedded schema does not compile, which is a defect of the build that
+    /// Only if the envelope schema does not compile, which is a defect of the build that
     /// `tests/schemas.rs` catches; tools that want to report it call [`Schemas::try_get`].
     pub fn get() -> &'static Schemas {
         match Schemas::try_get() {
@@ -185,33 +188,45 @@ impl Schemas {
         }
     }
 
-    /// Like [`Schemas::get`], with a broken embedded schema as an error.
+    /// Like [`Schemas::get`], with a broken embedded schema as an error. Compiles the
+    /// envelope schema, which every check uses, so a tool fails before its first record.
     pub fn try_get() -> Result<&'static Schemas, CompileError> {
-        let compiled = SCHEMAS.get_or_init(|| Schemas::compile().map_err(|e| e.to_string()));
-        compiled.as_ref().map_err(|reason| CompileError {
-            file: "schemas/",
-            reason: reason.clone(),
-        })
+        let schemas = SCHEMAS.get_or_init(Schemas::lazy);
+        schemas.compiled(ENVELOPE).map(|_| schemas)
     }
 
-    /// Compile every embedded schema (what [`Schemas::get`] does once).
+    /// Every embedded schema compiled now (tests; tools use [`Schemas::get`]).
     pub fn compile() -> Result<Schemas, CompileError> {
-        let mut validators = Vec::with_capacity(FILES.len());
-        for &(file, text) in FILES {
-            let (doc, validator) = compile_one(file, text)?;
-            validators.push((file, doc, validator));
+        let schemas = Schemas::lazy();
+        for &(file, _) in FILES {
+            schemas.compiled(file)?;
         }
-        Ok(Schemas { validators })
+        Ok(schemas)
     }
 
-    /// The schema document and its validator. `file` is one of the names in [`FILES`],
-    /// all of which [`Schemas::compile`] compiled.
-    fn validator(&self, file: &str) -> (&Value, &Validator) {
-        self.validators
-            .iter()
-            .find(|(name, _, _)| *name == file)
-            .map(|(_, doc, v)| (doc, v))
-            .unwrap_or_else(|| unreachable!("schema `{file}` is not embedded"))
+    fn lazy() -> Schemas {
+        Schemas {
+            validators: FILES
+                .iter()
+                .map(|&(file, text)| (file, text, OnceLock::new()))
+                .collect(),
+        }
+    }
+
+    /// The schema document and its validator, compiled on first use. `file` is one of the
+    /// names in [`FILES`]; `data_schema` and the constants hand out only those.
+    fn compiled(&self, file: &str) -> Result<(&Value, &Validator), CompileError> {
+        let Some((name, text, cell)) = self.validators.iter().find(|(name, _, _)| *name == file)
+        else {
+            unreachable!("schema `{file}` is not embedded")
+        };
+        match cell.get_or_init(|| compile_one(name, text).map_err(|e| e.reason)) {
+            Ok((doc, validator)) => Ok((doc, validator)),
+            Err(reason) => Err(CompileError {
+                file: name,
+                reason: reason.clone(),
+            }),
+        }
     }
 
     /// Check a record: its envelope, then its `data` against the schema for its kind, source
@@ -273,7 +288,12 @@ impl Schemas {
         dotted: &str,
         whole: &str,
     ) -> Result<(), SchemaError> {
-        let (doc, validator) = self.validator(file);
+        let (doc, validator) = self.compiled(file).map_err(|e| SchemaError {
+            path: whole.to_string(),
+            pointer: String::new(),
+            message: e.to_string(),
+            schema: file,
+        })?;
         // `is_valid` does not build errors; the slower `validate` runs only on failure.
         if validator.is_valid(instance) {
             return Ok(());
@@ -307,7 +327,6 @@ fn compile_one(file: &'static str, text: &str) -> Result<(Value, Validator), Com
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
         .should_ignore_unknown_formats(false)
-        .with_pattern_options(PatternOptions::regex())
         .build(&schema)
         .map_err(|e| fail(e.to_string()))?;
     Ok((schema, validator))
