@@ -70,9 +70,18 @@ pub const FILES: &[(&str, &str)] = &[
         ONELOGIN_ATTRIBUTE,
         include_str!("../../schemas/onelogin/attribute.schema.json"),
     ),
+    (MAPPING, include_str!("../../schemas/mapping.schema.json")),
+    (
+        CONNECTORS,
+        include_str!("../../schemas/connectors.schema.json"),
+    ),
 ];
 
 pub const ENVELOPE: &str = "envelope.schema.json";
+/// idm-map's `--mapping FILE`.
+pub const MAPPING: &str = "mapping.schema.json";
+/// idm-map's `--connectors FILE`.
+pub const CONNECTORS: &str = "connectors.schema.json";
 pub const RESULT: &str = "result.schema.json";
 pub const EVENT: &str = "journal-event.schema.json";
 pub const OKTA_USER: &str = "okta/user.schema.json";
