@@ -2264,6 +2264,22 @@ mod tests {
     }
 
     #[test]
+    fn fixture_errors_name_the_line() {
+        let text = "{\"kind\":\"group\",\"id\":\"00g1\",\"data\":{\"id\":\"00g1\",\"type\":\"OKTA_GROUP\",\"profile\":{\"name\":\"A\"}}}\n\nnot json\n";
+        let err = Okta::from_fixture(text.as_bytes(), "t", "http://o").unwrap_err();
+        assert!(err.to_string().starts_with("line 3: not JSON"), "{err}");
+        let text = "{\"kind\":\"membership\",\"id\":\"x\",\"data\":{\"group_id\":\"00g1\"}}\n";
+        let err = Okta::from_fixture(text.as_bytes(), "t", "http://o").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 1: `membership` record without `data.user_id`"
+        );
+        let text = "{\"kind\":\"widget\",\"id\":\"x\",\"data\":{}}\n";
+        let err = Okta::from_fixture(text.as_bytes(), "t", "http://o").unwrap_err();
+        assert_eq!(err.to_string(), "line 1: unknown kind `widget`");
+    }
+
+    #[test]
     fn reset_restores_the_seed() {
         let o = okta(5);
         let before = o.dump();
