@@ -6,11 +6,16 @@
 //! the provider's quirks are the source's. A Stormpath export, a CSV staging file or OneLogin
 //! become sources by implementing it, without touching the binary.
 //!
+//! - [`okta`]: the Okta management API as a [`Source`].
+//! - [`onelogin`]: the OneLogin v2 API (token, users, roles, apps, custom attributes), used by
+//!   idm-load, idm-attrs and idm-csv.
+//!
 //! Pagination helpers shared by providers live here too: [`next_link`] reads RFC 8288 `Link`
 //! headers (one per line or comma-joined) and [`encode_query`] builds query strings with `%20`
 //! for spaces, which every server decodes the same way (`+` is only a space in forms).
 
 pub mod okta;
+pub mod onelogin;
 
 use crate::http::HttpError;
 use crate::record::{Kind, Record};
