@@ -191,7 +191,10 @@ fn normalized(records: &[Value], sb: &Sandbox) -> Vec<String> {
 fn faults_do_not_change_the_output() {
     let run = Run::new();
     let clean_sb = sandbox(250, |_| {});
-    let clean = run.ok(&clean_sb, &["--include-deprovisioned", "--rate-limit", "none"]);
+    let clean = run.ok(
+        &clean_sb,
+        &["--include-deprovisioned", "--rate-limit", "none"],
+    );
     let clean = normalized(&clean, &clean_sb);
     drop(clean_sb);
     let faulty_sb = sandbox(250, |c| {
@@ -199,7 +202,13 @@ fn faults_do_not_change_the_output() {
     });
     let faulty = run.ok_env(
         &faulty_sb,
-        &["--include-deprovisioned", "--rate-limit", "none", "--retries", "10"],
+        &[
+            "--include-deprovisioned",
+            "--rate-limit",
+            "none",
+            "--retries",
+            "10",
+        ],
         &[("IDM_TEST_RETRY_SLEEP_MS", "5")],
     );
     let faulty = normalized(&faulty, &faulty_sb);
