@@ -28,7 +28,7 @@ fmt:
 	$(CARGO) fmt --all
 
 bench:
-	@echo "make bench: not implemented yet" >&2; exit 1
+	@for script in bench/*.sh; do echo "== $$script" >&2; bash "$$script" || exit 1; done
 
 demo:
 	@echo "make demo: needs idm-sandbox, idm-export, idm-map, idm-attrs and idm-load (not implemented yet)" >&2; exit 1
