@@ -216,6 +216,11 @@ impl Mapper {
                 rec.source
             ));
         }
+        // what we read is checked too: an export that is not what Okta returns is refused
+        // with the field named, rather than mapped on guesses
+        if let Err(e) = Schemas::get().validate_record(&rec) {
+            return Outcome::Rejected(format!("not an okta {} export: {e}", rec.kind));
+        }
         let result = match rec.kind {
             Kind::User => self.user(rec, trace),
             Kind::Group => self.group(rec, trace),
