@@ -344,6 +344,12 @@ impl Mapper {
                 })?
             }
         };
+        if okta::is_consumed_key(&rec.id) && !onelogin::is_named_attribute(&shortname) {
+            return Ok(Outcome::Skipped(format!(
+                "custom attribute `{}` feeds a standard field, not a custom attribute",
+                rec.id
+            )));
+        }
         if onelogin::is_top_level_user_field(&shortname) {
             return Ok(Outcome::Skipped(format!(
                 "custom attribute `{}` not migrated: its shortname `{shortname}` is a standard onelogin field",

@@ -488,12 +488,23 @@ fn attribute_definitions_become_shortnames() {
         ..Options::default()
     });
     let rec = mapped(flat.map(attr("tags", json!({"title": "Tags", "type": "array"}))));
+    assert_eq!(rec.data, json!({"shortname": "tags", "name": "Tags"}));
+    // a custom property that feeds a standard field is not a custom attribute (`password`
+    // never is), but one that feeds a named attribute is
+    assert!(matches!(
+        flat.map(attr("password", json!({"title": "P", "type": "string"}))),
+        Outcome::Skipped(r) if r.contains("feeds a standard field")
+    ));
+    let rec = mapped(flat.map(attr(
+        "employee_number",
+        json!({"title": "Emp", "type": "string"}),
+    )));
+    assert_eq!(rec.data["shortname"], json!("employee_number"));
     // what is read is checked against the okta export schema
     assert!(matches!(
         flat.map(attr("x", json!({"type": "string"}))),
         Outcome::Rejected(r) if r.contains("data.title")
     ));
-    assert_eq!(rec.data, json!({"shortname": "tags", "name": "Tags"}));
 }
 
 #[test]
