@@ -7,7 +7,7 @@
 //! | outcome | what happens |
 //! |---|---|
 //! | 2xx, 3xx | returned |
-//! | 429 | wait until the server's reset (+ jitter), retry |
+//! | 429 | wait until the server's reset (+ jitter), retry; while the window still has room (a concurrency limit), back off instead |
 //! | 5xx, timeout, reset | capped exponential backoff with jitter, retry |
 //! | connect error | backoff, retry (nothing was sent) |
 //! | other 4xx (401 included) | returned at once as [`HttpError::Status`] |
@@ -460,7 +460,7 @@ impl Client {
             body,
             timeout: inner.opts.timeout,
         };
-        let bucket = inner.limiter.bucket(url.path());
+        let bucket = inner.limiter.bucket(method, url.path());
         let max = inner.opts.max_retries;
         let mut attempt: u32 = 0;
         loop {
@@ -502,11 +502,19 @@ impl Client {
                         if retries_left == 0 {
                             return Err(fail(false));
                         }
-                        let until = rate.as_ref().map(|h| inner.limiter.until_reset(h, date));
-                        (
-                            retry::after_429(until, attempt - 1),
-                            format!("HTTP {status}"),
-                        )
+                        // A 429 while the window still has room (Remaining > 0) is about
+                        // something else (Okta's concurrency limit): back off briefly rather
+                        // than sit out the window. An exhausted window waits for its reset.
+                        let wait = match &rate {
+                            Some(h) if h.remaining > 0 => {
+                                retry::backoff(attempt - 1).max(Duration::from_secs(1))
+                            }
+                            Some(h) => {
+                                retry::after_429(Some(inner.limiter.until_reset(h, date)), 0)
+                            }
+                            None => retry::after_429(None, attempt - 1),
+                        };
+                        (wait, format!("HTTP {status}"))
                     } else if status >= 500 {
                         if !req.idempotent {
                             return Err(fail(true));
