@@ -929,3 +929,175 @@ fn keyring_test_command_finds_the_tenant_entry_for_the_sandbox() {
         other.describe()
     );
 }
+
+// ---- a full pipeline with the secrets in the keyring only ----
+
+/// Sandbox credentials that are easy to grep for.
+const PIPELINE_OKTA_TOKEN: &str = "00PipelineOktaToken-c41f9e2b7d5a8036";
+const PIPELINE_ONELOGIN_ID: &str = "pipeline-client-id-0042";
+const PIPELINE_ONELOGIN_SECRET: &str = "PipelineOneLoginSecret-9b3e7c1a5d2f";
+
+#[test]
+fn keyring_full_pipeline_leaks_no_secret_to_outputs_journal_or_logs() {
+    require_keyring();
+    let w = World::new();
+    let mut cfg = idm::sandbox::SandboxConfig::default();
+    cfg.seed.users = 12;
+    cfg.seed.groups = 3;
+    cfg.seed.apps = 2;
+    cfg.okta_token = Some(PIPELINE_OKTA_TOKEN.to_string());
+    cfg.onelogin_client_id = Some(PIPELINE_ONELOGIN_ID.to_string());
+    cfg.onelogin_client_secret = Some(PIPELINE_ONELOGIN_SECRET.to_string());
+    let sb = idm::sandbox::Sandbox::start(cfg).expect("start the sandbox");
+
+    // The secrets go into the keyring, for these tenants, through stdin; nowhere else.
+    w.creds(
+        &["set", "okta", "token", "--url", sb.okta_url()],
+        PIPELINE_OKTA_TOKEN,
+    )
+    .expect_code(0);
+    w.creds(
+        &[
+            "set",
+            "onelogin",
+            "client_secret",
+            "--url",
+            sb.onelogin_url(),
+        ],
+        PIPELINE_ONELOGIN_SECRET,
+    )
+    .expect_code(0);
+
+    let work = tempfile::tempdir().expect("work dir");
+    let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+    let (export, mapped, results) = (
+        path("export.ndjson"),
+        path("mapped.ndjson"),
+        path("results.ndjson"),
+    );
+    let (state, rejects) = (path("idm-state.ndjson"), path("rejects.ndjson"));
+    let steps: Vec<(&str, Vec<&str>, &[i32])> = vec![
+        (
+            env!("CARGO_BIN_EXE_idm-export"),
+            vec![
+                "-vvv",
+                "--okta-url",
+                sb.okta_url(),
+                "--state",
+                &state,
+                "-o",
+                &export,
+            ],
+            // 3: records the export's own schema check rejects; the run still counts.
+            &[0, 3],
+        ),
+        (
+            env!("CARGO_BIN_EXE_idm-map"),
+            vec!["-vvv", "-i", &export, "-o", &mapped, "--rejects", &rejects],
+            &[0, 3],
+        ),
+        (
+            env!("CARGO_BIN_EXE_idm-load"),
+            vec![
+                "-vvv",
+                "--url",
+                sb.onelogin_url(),
+                "--client-id",
+                PIPELINE_ONELOGIN_ID,
+                "--state",
+                &state,
+                "-i",
+                &mapped,
+                "-o",
+                &results,
+            ],
+            &[0, 3],
+        ),
+        (
+            env!("CARGO_BIN_EXE_idm-load"),
+            vec![
+                "-vvv",
+                "--apply",
+                "--url",
+                sb.onelogin_url(),
+                "--client-id",
+                PIPELINE_ONELOGIN_ID,
+                "--state",
+                &state,
+                "-i",
+                &mapped,
+                "-o",
+                &results,
+            ],
+            &[0, 3],
+        ),
+    ];
+    let mut streams = String::new();
+    for (bin, args, codes) in &steps {
+        // Trace logging everywhere (reqwest and hyper included) is the most a user can ask
+        // for; even then nothing may show a secret.
+        let mut cmd = w.cmd(bin, args);
+        cmd.env("RUST_LOG", "trace");
+        let run = Run::new(cmd, "");
+        assert!(
+            codes.contains(&run.code().unwrap_or(-1)),
+            "{}",
+            run.describe()
+        );
+        for secret in [PIPELINE_OKTA_TOKEN, PIPELINE_ONELOGIN_SECRET] {
+            assert!(!run.what.contains(secret), "secret in argv: {}", run.what);
+            assert!(
+                !run.stdout().contains(secret),
+                "secret leaked\n{}",
+                run.describe()
+            );
+            assert!(
+                !run.stderr().contains(secret),
+                "secret leaked on stderr of {}",
+                run.what
+            );
+        }
+        streams.push_str(&run.stdout());
+        streams.push_str(&run.stderr());
+    }
+
+    // The pipeline did real work with the keyring's secrets.
+    let exported = std::fs::read_to_string(&export).expect("export file");
+    assert!(
+        exported.lines().any(|l| l.contains(r#""kind":"user""#)),
+        "no users exported"
+    );
+    let loaded = std::fs::read_to_string(&results).expect("results file");
+    assert!(
+        loaded.contains(r#""status":"ok""#),
+        "nothing loaded:\n{loaded}"
+    );
+    let audit = std::fs::read_to_string(w.idm_dir().join("audit.log")).expect("audit log");
+    for (tool, entry) in [
+        ("idm-export", format!("okta:token@{}", sb.okta_url())),
+        (
+            "idm-load",
+            format!("onelogin:client_secret@{}", sb.onelogin_url()),
+        ),
+    ] {
+        assert!(
+            audit.lines().any(|l| l.contains(&format!(
+                r#""tool":"{tool}","action":"read","outcome":"ok""#
+            )) && l.contains(&format!(r#""entry":"{entry}""#))),
+            "{tool} did not read {entry} from the keyring:\n{audit}"
+        );
+    }
+
+    // Every file of the run: outputs, journal, rejects, audit log and index.
+    let mut files = w.files();
+    for entry in std::fs::read_dir(work.path()).expect("work dir").flatten() {
+        files.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry.path()).unwrap_or_default(),
+        ));
+    }
+    assert!(files.contains("okta"), "the files were read");
+    for secret in [PIPELINE_OKTA_TOKEN, PIPELINE_ONELOGIN_SECRET] {
+        assert!(!files.contains(secret), "a file of the run holds a secret");
+        assert!(!streams.contains(secret));
+    }
+}
