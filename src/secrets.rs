@@ -30,6 +30,7 @@ pub const KEYRING_SERVICE_ENV: &str = "IDM_KEYRING_SERVICE";
 pub const KNOWN_SECRETS: &[(&str, &str)] = &[("okta", "token"), ("onelogin", "client_secret")];
 
 /// A secret value. `Debug`/`Display` print `[redacted]`; read it with [`Secret::expose`].
+/// The memory is zeroed on drop (`zeroize`, through `secrecy`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -46,6 +47,14 @@ impl Secret {
     /// `abcd…wxyz` for people who need to tell two secrets apart; short ones are all stars.
     pub fn masked(&self) -> String {
         mask(&self.0)
+    }
+}
+
+/// Wipe the value when it goes away, so a core dump or a reused allocation does not show it.
+impl Drop for Secret {
+    fn drop(&mut self) {
+        use secrecy::zeroize::Zeroize;
+        self.0.zeroize();
     }
 }
 

@@ -105,7 +105,8 @@ impl Vault<'_> {
 /// Read a secret: a hidden prompt on a terminal, else all of stdin (one line; surrounding
 /// whitespace, including the final newline of `echo`, is dropped).
 pub fn read_value(prompt: &str) -> Result<Secret, CredsError> {
-    let value = if io::stdin().is_terminal() {
+    // The raw input is wrapped at once so it is wiped on drop like the trimmed value.
+    let value = Secret::new(if io::stdin().is_terminal() {
         rpassword::prompt_password(prompt).map_err(CredsError::ReadValue)?
     } else {
         tracing::info!("reading the value from stdin");
@@ -115,8 +116,8 @@ pub fn read_value(prompt: &str) -> Result<Secret, CredsError> {
             .read_to_string(&mut buf)
             .map_err(CredsError::ReadValue)?;
         buf
-    };
-    parse_value(&value)
+    });
+    parse_value(value.expose())
 }
 
 /// Check a value read from a prompt or a pipe.
