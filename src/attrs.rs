@@ -26,6 +26,7 @@ use std::io::{self, BufRead, BufWriter, Seek, SeekFrom, Write};
 use serde_json::{Value, json};
 
 use crate::journal::{Event, Journal};
+use crate::provider::onelogin::OneLoginClient;
 use crate::record::{Kind, Record, RecordReader, Rejects};
 
 /// Per-attribute facts gathered from the users.
@@ -175,20 +176,9 @@ pub struct Existing {
 pub struct CreateError {
     pub status: Option<u16>,
     pub message: String,
-}
-
-impl CreateError {
-    /// The API refused because the shortname is already taken (a create whose response was
-    /// lost and was retried, or another client). OneLogin's status and text are not
-    /// documented: 409, or 400/422 saying "already been taken" / "already exists".
-    pub fn is_duplicate(&self) -> bool {
-        let m = self.message.to_ascii_lowercase();
-        self.status == Some(409)
-            || (matches!(self.status, Some(400) | Some(422))
-                && (m.contains("already been taken")
-                    || m.contains("already exists")
-                    || m.contains("must be unique")))
-    }
+    /// The whole run cannot go on (bad credentials, API unreachable): not this attribute's
+    /// fault, so it stops the run instead of being reported as one failure.
+    pub fatal: bool,
 }
 
 /// Where custom attribute definitions live (a OneLogin tenant; a fake in tests).
@@ -199,6 +189,49 @@ pub trait AttrTarget {
     fn list(&mut self) -> anyhow::Result<Vec<Existing>>;
     /// Create one definition; its id on success.
     fn create(&mut self, shortname: &str, name: &str) -> Result<Option<String>, CreateError>;
+}
+
+/// The OneLogin tenant as an [`AttrTarget`], through the shared client (quota, retries, token
+/// refresh; a create whose answer was lost is looked up before it is sent again).
+pub struct OneLoginAttrs<'a> {
+    client: &'a OneLoginClient,
+}
+
+impl<'a> OneLoginAttrs<'a> {
+    pub fn new(client: &'a OneLoginClient) -> OneLoginAttrs<'a> {
+        OneLoginAttrs { client }
+    }
+}
+
+impl AttrTarget for OneLoginAttrs<'_> {
+    fn name(&self) -> &str {
+        "onelogin"
+    }
+
+    fn list(&mut self) -> anyhow::Result<Vec<Existing>> {
+        let defs = self
+            .client
+            .list_custom_attributes()
+            .map_err(|e| anyhow::anyhow!("listing onelogin custom attributes: {e}"))?;
+        Ok(defs
+            .into_iter()
+            .map(|d| Existing {
+                shortname: d.shortname,
+                id: Some(d.id.to_string()),
+            })
+            .collect())
+    }
+
+    fn create(&mut self, shortname: &str, name: &str) -> Result<Option<String>, CreateError> {
+        self.client
+            .create_custom_attribute(shortname, name)
+            .map(|id| Some(id.to_string()))
+            .map_err(|e| CreateError {
+                fatal: e.is_auth() || e.is_unreachable(),
+                status: e.status,
+                message: e.message,
+            })
+    }
 }
 
 /// What happened to one attribute.
@@ -310,6 +343,9 @@ pub fn provision(
                 Ok(id) => {
                     existing.insert(report.shortname.clone(), id.clone());
                     Outcome::Created { id }
+                }
+                Err(e) if e.fatal => {
+                    anyhow::bail!("creating `{}`: {}", report.shortname, e.message)
                 }
                 Err(e) => {
                     // a duplicate, a lost response or a 5xx after the server acted: check
@@ -617,6 +653,7 @@ mod tests {
                 return Err(CreateError {
                     status: Some(422),
                     message: "Shortname has already been taken".into(),
+                    fatal: false,
                 });
             }
             Ok(id)
@@ -677,6 +714,7 @@ mod tests {
             CreateError {
                 status: Some(400),
                 message: "Shortname is invalid".into(),
+                fatal: false,
             },
         ));
         let reports = provision(&d, Some(&mut t), Some(&journal), true).unwrap();
