@@ -289,6 +289,37 @@ impl AttrReport {
     }
 }
 
+impl AttrReport {
+    /// The `result` record of `--results`: `provision` (planned, ok or failed) for what is
+    /// missing, `skip` for what exists; `target_id` is not known for existing ones listed
+    /// without `--apply`.
+    pub fn to_result(&self, apply: bool) -> Record {
+        use crate::load::result::{Failure, Op, Outcome as Res, Status};
+        let new = |op, status| Res::new(Kind::Attribute, &self.source, &self.shortname, op, status);
+        let done = if apply { Status::Ok } else { Status::Planned };
+        let res = match &self.outcome {
+            Outcome::Existed => new(Op::Skip, done).reason("exists"),
+            Outcome::WouldCreate => new(Op::Provision, Status::Planned),
+            Outcome::Unknown => {
+                new(Op::Provision, Status::Planned).reason("not checked: no target connection")
+            }
+            Outcome::Created { id } => new(Op::Provision, Status::Ok).target(id.clone()),
+            Outcome::Failed(e) => Res::failed(
+                Kind::Attribute,
+                &self.source,
+                &self.shortname,
+                Op::Provision,
+                Failure {
+                    status: e.status,
+                    field: None,
+                    message: e.message.clone(),
+                },
+            ),
+        };
+        res.to_record()
+    }
+}
+
 /// Compare the discovered attributes with the target and, with `apply`, create the missing
 /// ones. With `apply` the whole check-then-create runs under the journal's lock and every
 /// attribute found or created is recorded in it (once).

@@ -68,6 +68,8 @@ fn command(sb: &Sandbox, state: &Path, args: &[&str]) -> Command {
         .env("IDM_ONELOGIN_CLIENT_ID", sb.onelogin_client_id())
         .env("IDM_ONELOGIN_CLIENT_SECRET", sb.onelogin_client_secret())
         .env("IDM_TEST_RETRY_SLEEP_MS", "5")
+        // the default 5000/hour quota paces one call per 0.72 s
+        .env("IDM_ONELOGIN_RATE_LIMIT", "100000/min")
         .env_remove("IDM_REJECTS")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -301,8 +303,47 @@ fn a_failed_create_exits_3_and_keeps_every_record() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.ndjson");
     let input = "{\"kind\":\"user\",\"source\":\"okta\",\"id\":\"u1\",\"data\":{\"email\":\"a@x.io\",\"custom_attributes\":{\"bad-name\":\"1\",\"good_name\":\"2\"}},\"target\":\"onelogin\"}\n";
-    let out = run(command(&sb, &state, &["--apply"]), input);
+    let results = dir.path().join("results.ndjson");
+    let out = run(
+        command(
+            &sb,
+            &state,
+            &["--apply", "--results", results.to_str().unwrap()],
+        ),
+        input,
+    );
     assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    let results: Vec<idm::record::Record> = std::fs::read_to_string(&results)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for r in &results {
+        idm::record::schema::validate_record(r).unwrap_or_else(|e| panic!("{r:?}: {e}"));
+    }
+    let summary: Vec<(&str, &Value, &Value, &Value)> = results
+        .iter()
+        .map(|r| {
+            (
+                r.id.as_str(),
+                &r.data["op"],
+                &r.data["status"],
+                &r.data["error"]["status"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "bad-name",
+                &json!("provision"),
+                &json!("failed"),
+                &json!(422)
+            ),
+            ("good_name", &json!("provision"), &json!("ok"), &Value::Null),
+        ]
+    );
     assert_eq!(
         out.stdout,
         input.as_bytes(),

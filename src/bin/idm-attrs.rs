@@ -78,6 +78,10 @@ struct Args {
     /// Seconds before one HTTP request times out.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     timeout: u64,
+    /// Also write one `result` record per attribute to FILE (created 0600): `provision`
+    /// planned/ok/failed with the API's error, or `skip` for those that exist.
+    #[arg(long, value_name = "FILE")]
+    results: Option<std::path::PathBuf>,
     #[command(flatten)]
     io: cli::IoArgs,
     #[command(flatten)]
@@ -136,6 +140,13 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
                 _ => writeln!(err, "{}: {line}", cli::tool()),
             };
         }
+    }
+    if let Some(path) = &args.results {
+        let mut out = RecordWriter::create(Some(path))?;
+        for report in &reports {
+            out.write(&report.to_result(args.apply))?;
+        }
+        out.finish().context("writing results")?;
     }
     if args.list {
         let mut out = RecordWriter::create(args.io.output.as_deref())?;
