@@ -45,6 +45,8 @@ pub struct AttrStats {
 pub struct Discovery {
     /// Users seen (mapped for the target).
     pub users: u64,
+    /// User records not mapped for the target (their attributes are not looked at).
+    pub unmapped_users: u64,
     /// shortname → stats, sorted by shortname.
     pub attrs: BTreeMap<String, AttrStats>,
 }
@@ -52,7 +54,11 @@ pub struct Discovery {
 impl Discovery {
     /// Look at one record: users mapped for `target` contribute their custom attributes.
     pub fn observe(&mut self, rec: &Record, target: &str) {
-        if rec.kind != Kind::User || rec.target.as_deref() != Some(target) {
+        if rec.kind != Kind::User {
+            return;
+        }
+        if rec.target.as_deref() != Some(target) {
+            self.unmapped_users += 1;
             return;
         }
         self.users += 1;
@@ -480,6 +486,12 @@ pub fn render_report(discovery: &Discovery, reports: &[AttrReport], apply: bool)
         }
         out.push('\n');
     }
+    if discovery.unmapped_users > 0 {
+        out.push_str(&format!(
+            "{} not mapped for the target were not looked at: run idm-map first\n",
+            plural(discovery.unmapped_users as usize, "user record")
+        ));
+    }
     let missing: Vec<&AttrReport> = reports
         .iter()
         .filter(|r| r.outcome == Outcome::WouldCreate)
@@ -617,6 +629,7 @@ mod tests {
     fn discovery_counts_users_and_keeps_the_first_non_empty_sample() {
         let d = discovery();
         assert_eq!(d.users, 3);
+        assert_eq!(d.unmapped_users, 1);
         assert_eq!(
             d.attrs.keys().collect::<Vec<_>>(),
             ["api_token", "cost_center", "employee_number"]
