@@ -661,6 +661,22 @@ fn memberships_only_for_okta_groups() {
         404,
         "E0000007",
     );
+    // a PUT without a body must still say `Content-Length: 0` (okta-api.md §1)
+    let gid = groups.iter().find(|g| g["type"] == "OKTA_GROUP").unwrap()["id"]
+        .as_str()
+        .unwrap();
+    let addr = sb.okta_url().trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        stream,
+        "PUT /api/v1/groups/{gid}/users/{uid} HTTP/1.1\r\nHost: x\r\nAuthorization: SSWS {}\r\nConnection: close\r\n\r\n",
+        sb.okta_token()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 411"), "{answer}");
 
     // a new group is an OKTA_GROUP, and its name is unique
     let r = post(

@@ -698,16 +698,19 @@ impl Okta {
         }
     }
 
+    /// `SSWS <token>` or `Bearer <token>`. The space is optional: the official Python SDK
+    /// (okta 3.x) sends `SSWS<token>` without it, and it works against real orgs.
     fn authorized(&self, req: &SimRequest) -> bool {
         let Some(h) = req.header("authorization") else {
             return false;
         };
-        let mut parts = h.trim().splitn(2, ' ');
-        let scheme = parts.next().unwrap_or_default();
-        let token = parts.next().unwrap_or_default().trim();
-        (scheme.eq_ignore_ascii_case("SSWS") || scheme.eq_ignore_ascii_case("Bearer"))
-            && !token.is_empty()
-            && token == self.token
+        let h = h.trim();
+        let token = ["SSWS", "Bearer"].iter().find_map(|scheme| {
+            let head = h.get(..scheme.len())?;
+            head.eq_ignore_ascii_case(scheme)
+                .then(|| h[scheme.len()..].trim())
+        });
+        token.is_some_and(|t| !t.is_empty() && t == self.token)
     }
 
     /// Answer one request.
@@ -724,6 +727,19 @@ impl Okta {
             return error(401, "E0000011", "Invalid token provided", &[], &route);
         }
         let r = route.as_str();
+        // okta-api.md §1: a POST or PUT without a body must still say `Content-Length: 0`
+        if matches!(m, "POST" | "PUT")
+            && req.header("content-length").is_none()
+            && req.header("transfer-encoding").is_none()
+        {
+            return error(
+                411,
+                "E0000003",
+                "Length Required: send `Content-Length: 0` with a POST or PUT that has no body",
+                &[],
+                r,
+            );
+        }
         match (m, segs.as_slice()) {
             ("GET", ["api", "v1", "users"]) => self.list_users(req, r),
             ("POST", ["api", "v1", "users"]) => self.create_user(req, r),
@@ -983,7 +999,10 @@ impl Okta {
                     format!("Property name '{k}' is not defined in profile"),
                 ));
             };
-            let ty = def["type"].as_str().unwrap_or("string");
+            // an untyped definition (the seed's nested object) takes any value
+            let Some(ty) = def["type"].as_str() else {
+                continue;
+            };
             let ok = match (ty, v) {
                 (_, Value::Null) => true,
                 ("string", Value::String(_)) => true,
@@ -1771,8 +1790,9 @@ impl Okta {
                 p.insert("maxLength".into(), json!(max));
             }
             if *name == "login" {
+                // no `unique` here: okta-api.md shows "UNIQUE_VALIDATED", but the official
+                // SDK's model only accepts a boolean and fails on the string
                 p.insert("pattern".into(), json!(".+"));
-                p.insert("unique".into(), json!("UNIQUE_VALIDATED"));
             }
             p.insert("permissions".into(), perm.clone());
             p.insert("master".into(), json!({ "type": "PROFILE_MASTER" }));
@@ -1871,9 +1891,6 @@ impl Okta {
                 st.custom.remove(&name);
             } else {
                 let mut d = def.as_object().cloned().unwrap_or_default();
-                if let Some(Value::Bool(true)) = d.get("unique") {
-                    d.insert("unique".into(), json!("UNIQUE_VALIDATED"));
-                }
                 d.entry("required").or_insert(json!(false));
                 d.entry("mutability").or_insert(json!("READ_WRITE"));
                 d.entry("scope").or_insert(json!("NONE"));
@@ -2042,6 +2059,12 @@ mod tests {
 
     fn req(method: &str, path_query: &str, body: Value) -> SimRequest {
         let (path, q) = path_query.split_once('?').unwrap_or((path_query, ""));
+        let body_bytes = if body.is_null() {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
+        let body_len = body_bytes.len();
         SimRequest {
             method: method.into(),
             path: path.into(),
@@ -2049,12 +2072,11 @@ mod tests {
             query: url::form_urlencoded::parse(q.as_bytes())
                 .into_owned()
                 .collect(),
-            headers: vec![("authorization".into(), "SSWS tok".into())],
-            body: if body.is_null() {
-                Vec::new()
-            } else {
-                body.to_string().into_bytes()
-            },
+            headers: vec![
+                ("authorization".into(), "SSWS tok".into()),
+                ("content-length".into(), body_len.to_string()),
+            ],
+            body: body_bytes,
             base_url: "http://okta.test".into(),
         }
     }

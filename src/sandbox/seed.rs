@@ -272,15 +272,17 @@ const GROUP_NAMES: &[&str] = &[
 ];
 
 /// The custom profile attributes seeded users carry, with their schema definitions. One of
-/// them is a nested object, which Okta's schema cannot type; it is declared `object` so a
-/// reader of the schema sees it for what it is.
+/// them is a nested object, which no Okta schema type describes; its definition has no
+/// `type` (declaring `object` would make the official SDK reject the whole schema).
 pub fn custom_attributes() -> Vec<(String, Value)> {
     let perm = json!([{ "principal": "SELF", "action": "READ_WRITE" }]);
     let def = |title: &str, desc: &str, ty: &str, extra: Value| {
         let mut m = Map::new();
         m.insert("title".into(), json!(title));
         m.insert("description".into(), json!(desc));
-        m.insert("type".into(), json!(ty));
+        if !ty.is_empty() {
+            m.insert("type".into(), json!(ty));
+        }
         if let Value::Object(extra) = extra {
             m.extend(extra);
         }
@@ -333,7 +335,12 @@ pub fn custom_attributes() -> Vec<(String, Value)> {
         ),
         (
             "preferences".into(),
-            def("Preferences", "Nested settings", "object", json!({})),
+            def(
+                "Preferences",
+                "Nested settings (untyped: Okta schema types cannot describe an object)",
+                "",
+                json!({}),
+            ),
         ),
     ]
 }

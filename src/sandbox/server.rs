@@ -132,8 +132,7 @@ impl Port {
     }
 }
 
-/// Everything the listeners share.
-#[derive(Debug)]
+/// Everything the listeners share. (Not `Debug`: the OneLogin module need not be.)
 pub(crate) struct Shared {
     pub(crate) okta: Arc<Okta>,
     pub(crate) onelogin: Arc<OneLogin>,
