@@ -535,3 +535,60 @@ proptest! {
         prop_assert_eq!(rows, want);
     }
 }
+
+/// With a OneLogin connection configured, idm-csv refuses to write a file whose custom
+/// attribute columns the tenant lacks, and writes it once idm-attrs --apply created them.
+#[test]
+fn missing_custom_attributes_in_the_tenant_stop_the_write() {
+    use idm::sandbox::{Sandbox, SandboxConfig};
+    let sb = Sandbox::start(SandboxConfig::default()).unwrap();
+    let records = tenant(3);
+    let input = ndjson(&records);
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("bulk.csv");
+    let with_tenant = |bin: &str, args: &[&str]| {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("IDM_ONELOGIN_URL", sb.onelogin_url())
+            .env("IDM_ONELOGIN_CLIENT_ID", sb.onelogin_client_id())
+            .env("IDM_ONELOGIN_CLIENT_SECRET", sb.onelogin_client_secret())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let args = ["-o", out_path.to_str().unwrap()];
+    let out = with_tenant(BIN, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("custom attributes missing in onelogin: `cost_center`, `employee_number`, `is_contractor`: run `idm-attrs --to onelogin --apply` first"),
+        "{stderr}"
+    );
+    assert!(!out_path.exists(), "nothing is written");
+
+    let state = dir.path().join("state.ndjson");
+    let attrs = with_tenant(
+        env!("CARGO_BIN_EXE_idm-attrs"),
+        &["--apply", "--state", state.to_str().unwrap()],
+    );
+    assert!(
+        attrs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&attrs.stderr)
+    );
+    let out = with_tenant(BIN, &args);
+    assert!(out.status.success(), "{}", explain(&args, &out));
+    assert_eq!(parse_csv(&out_path).1.len(), 3);
+}

@@ -424,6 +424,23 @@ impl Spool {
     }
 }
 
+/// The custom attributes in `needed` that the OneLogin tenant does not have.
+pub fn missing_attributes(
+    client: &crate::provider::onelogin::OneLoginClient,
+    needed: &BTreeSet<String>,
+) -> anyhow::Result<Vec<String>> {
+    if needed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let have: BTreeSet<String> = client
+        .list_custom_attributes()
+        .map_err(|e| anyhow::anyhow!("checking onelogin custom attributes: {e}"))?
+        .into_iter()
+        .map(|a| a.shortname)
+        .collect();
+    Ok(needed.difference(&have).cloned().collect())
+}
+
 /// `source` and id joined so two sources in one stream do not mix.
 fn key(source: &str, id: &str) -> String {
     format!("{source}\0{id}")
