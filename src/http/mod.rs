@@ -1,1 +1,696 @@
-//! (work in progress)
+//! The one blocking HTTP client every tool uses.
+//!
+//! Every request goes through [`Client::execute`]: wait on the limiter (a governor quota of
+//! `--rate-limit × --max-capacity`, slowed further by the server's own rate-limit headers),
+//! send with a timeout, classify the outcome, and retry what is transient:
+//!
+//! | outcome | what happens |
+//! |---|---|
+//! | 2xx, 3xx | returned |
+//! | 429 | wait until the server's reset (+ jitter), retry; while the window still has room (a concurrency limit), back off instead |
+//! | 5xx, timeout, reset | capped exponential backoff with jitter, retry |
+//! | connect error | backoff, retry (nothing was sent) |
+//! | other 4xx (401 included) | returned at once as [`HttpError::Status`] |
+//!
+//! A request marked [`Request::not_idempotent`] (a create) is never sent twice when the first
+//! attempt may have taken effect: after a timeout, a reset or a 5xx it fails with
+//! [`HttpError::outcome_unknown`] so the caller can look the object up first. 429 and connect
+//! errors are still retried: the server did nothing.
+//!
+//! One [`Client`] is shared (it is an `Arc` inside) by all worker threads of a tool, so they
+//! share one quota. Time comes from a [`clock::Clock`], so tests drive minutes of rate
+//! limiting with no real sleeps; the wire is a [`Transport`], reqwest (rustls) unless a test
+//! scripts one.
+
+pub mod clock;
+pub mod error;
+pub mod limiter;
+pub mod retry;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use clock::{Clock, FakeClock, RealClock};
+pub use error::{ApiError, HttpError, TransportKind, parse_api_error};
+use limiter::Limiter;
+
+use crate::secrets::Secret;
+
+/// A request rate: `count` requests per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    /// `600/min`, `5000/hour`, `10/s`, `100/sec`, `3600/h`, `20000/day`.
+    fn from_str(s: &str) -> Result<Rate, String> {
+        let bad = || format!("invalid rate `{s}`: expected COUNT/UNIT such as `600/min`");
+        let (count, unit) = s.trim().split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.trim().parse().map_err(|_| bad())?;
+        if count == 0 {
+            return Err(format!("invalid rate `{s}`: the count must be at least 1"));
+        }
+        let per = match unit.trim().to_ascii_lowercase().as_str() {
+            "s" | "sec" | "secs" | "second" | "seconds" => 1,
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hour" | "hours" => 3_600,
+            "d" | "day" | "days" => 86_400,
+            _ => return Err(bad()),
+        };
+        Ok(Rate {
+            count,
+            per: Duration::from_secs(per),
+        })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.per.as_secs() {
+            1 => "s".to_string(),
+            60 => "min".to_string(),
+            3_600 => "hour".to_string(),
+            86_400 => "day".to_string(),
+            n => format!("{n}s"),
+        };
+        write!(f, "{}/{unit}", self.count)
+    }
+}
+
+/// Which API a client talks to: picks the rate-limit header names and their meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// `X-Rate-Limit-{Limit,Remaining,Reset}`, Reset = Unix epoch seconds, per endpoint bucket.
+    Okta,
+    /// `X-RateLimit-{Limit,Remaining,Reset}`, Reset = seconds remaining, per account.
+    OneLogin,
+}
+
+/// Sends one request and returns the raw response. reqwest in production; tests may script it.
+pub trait Transport: Send + Sync {
+    fn send(&self, req: &WireRequest) -> Result<WireResponse, WireError>;
+}
+
+/// A request as it goes on the wire.
+pub struct WireRequest {
+    pub method: String,
+    pub url: url::Url,
+    /// Headers in order; may include credentials (never print them).
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout: Duration,
+}
+
+/// A response as it came off the wire; header names lower-case.
+#[derive(Debug, Clone, Default)]
+pub struct WireResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A failure on the wire.
+#[derive(Debug, Clone)]
+pub struct WireError {
+    pub kind: TransportKind,
+    pub reason: String,
+}
+
+/// How a [`Client`] behaves.
+#[derive(Clone)]
+pub struct ClientOptions {
+    pub service: Service,
+    /// The client-side quota; `None` relies on the server's headers alone.
+    pub rate: Option<Rate>,
+    /// Use at most this share (1..=100) of the quota and of the server's window.
+    pub max_capacity_pct: u8,
+    /// Timeout of each attempt (connect + send + whole response).
+    pub timeout: Duration,
+    /// Retries after the first attempt for transient failures.
+    pub max_retries: u32,
+    /// Where time comes from; a [`FakeClock`] in tests.
+    pub clock: Arc<dyn Clock>,
+    /// The wire; `None` is reqwest with rustls.
+    pub transport: Option<Arc<dyn Transport>>,
+}
+
+impl ClientOptions {
+    /// Defaults for `service`: no quota, 100%, 30 s timeout, 6 retries, real clock, reqwest.
+    pub fn new(service: Service) -> ClientOptions {
+        ClientOptions {
+            service,
+            rate: None,
+            max_capacity_pct: 100,
+            timeout: Duration::from_secs(30),
+            max_retries: 6,
+            clock: Arc::new(RealClock::new()),
+            transport: None,
+        }
+    }
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions::new(Service::Okta)
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("service", &self.service)
+            .field("rate", &self.rate)
+            .field("max_capacity_pct", &self.max_capacity_pct)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .finish()
+    }
+}
+
+/// The shared blocking client. Cheap to clone; clones share one quota.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    opts: ClientOptions,
+    transport: Arc<dyn Transport>,
+    limiter: Limiter,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("opts", &self.inner.opts)
+            .finish()
+    }
+}
+
+/// The body of a request.
+#[derive(Debug, Clone)]
+enum Body {
+    None,
+    /// POST/PUT without a body still sends `Content-Length: 0` (Okta answers 411 otherwise).
+    Empty,
+    Json(Vec<u8>),
+    Form(Vec<u8>),
+}
+
+/// One request, built with the constructors and the header methods.
+#[derive(Clone)]
+pub struct Request {
+    method: &'static str,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Body,
+    idempotent: bool,
+    encode_error: Option<String>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // headers may hold credentials: names only
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &redact_url(&self.url))
+            .field("headers", &names)
+            .field("idempotent", &self.idempotent)
+            .finish()
+    }
+}
+
+impl Request {
+    fn new(method: &'static str, url: impl Into<String>, body: Body) -> Request {
+        Request {
+            method,
+            url: url.into(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body,
+            idempotent: true,
+            encode_error: None,
+        }
+    }
+
+    fn with_json(method: &'static str, url: impl Into<String>, body: &impl Serialize) -> Request {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => Request::new(method, url, Body::Json(bytes)),
+            Err(e) => {
+                let mut r = Request::new(method, url, Body::Empty);
+                r.encode_error = Some(e.to_string());
+                r
+            }
+        }
+    }
+
+    pub fn get(url: impl Into<String>) -> Request {
+        Request::new("GET", url, Body::None)
+    }
+
+    /// POST without a body (`Content-Length: 0`), e.g. Okta lifecycle operations.
+    pub fn post(url: impl Into<String>) -> Request {
+        Request::new("POST", url, Body::Empty)
+    }
+
+    /// PUT without a body (`Content-Length: 0`), e.g. Okta group membership.
+    pub fn put(url: impl Into<String>) -> Request {
+        Request::new("PUT", url, Body::Empty)
+    }
+
+    pub fn post_json(url: impl Into<String>, body: &impl Serialize) -> Request {
+        Request::with_json("POST", url, body)
+    }
+
+    pub fn put_json(url: impl Into<String>, body: &impl Serialize) -> Request {
+        Request::with_json("PUT", url, body)
+    }
+
+    pub fn delete(url: impl Into<String>) -> Request {
+        Request::new("DELETE", url, Body::None)
+    }
+
+    /// DELETE with a JSON body (OneLogin's `DELETE /api/2/roles/{id}/users` wants an array).
+    pub fn delete_json(url: impl Into<String>, body: &impl Serialize) -> Request {
+        Request::with_json("DELETE", url, body)
+    }
+
+    /// POST `application/x-www-form-urlencoded`.
+    pub fn post_form(url: impl Into<String>, pairs: &[(&str, &str)]) -> Request {
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            ser.append_pair(k, v);
+        }
+        Request::new("POST", url, Body::Form(ser.finish().into_bytes()))
+    }
+
+    /// Add a header (replacing one of the same name).
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Request {
+        let name = name.to_ascii_lowercase();
+        self.headers.retain(|(k, _)| *k != name);
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// `Authorization: Bearer <secret>`.
+    pub fn bearer(self, token: &Secret) -> Request {
+        self.header("authorization", format!("Bearer {}", token.expose()))
+    }
+
+    /// `Authorization: <secret>` as given (e.g. `SSWS <token>`, `client_id:…, client_secret:…`).
+    pub fn auth_header(self, value: &Secret) -> Request {
+        self.header("authorization", value.expose().to_string())
+    }
+
+    /// A create: never resend after the request may have taken effect (see the module docs).
+    pub fn not_idempotent(mut self) -> Request {
+        self.idempotent = false;
+        self
+    }
+
+    pub fn method(&self) -> &str {
+        self.method
+    }
+
+    /// The URL, without userinfo.
+    pub fn url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+/// A successful response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    method: &'static str,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of a header (name in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header, in order (Okta sends one `Link` line per relation).
+    pub fn headers_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Parse the body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
+        serde_json::from_slice(&self.body).map_err(|e| HttpError::Decode {
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The URL that was requested (without userinfo).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// The URL as it may be shown: without `user:password@`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if !u.username().is_empty() || u.password().is_some() {
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+            }
+            u.to_string()
+        }
+        Err(_) => raw.split('@').next_back().unwrap_or(raw).to_string(),
+    }
+}
+
+impl Client {
+    /// Build a client. Fails only if the TLS backend cannot be set up.
+    pub fn new(opts: ClientOptions) -> Result<Client, HttpError> {
+        let transport: Arc<dyn Transport> = match &opts.transport {
+            Some(t) => t.clone(),
+            None => Arc::new(ReqwestTransport::new(opts.timeout)?),
+        };
+        let limiter = Limiter::new(
+            opts.service,
+            opts.rate,
+            opts.max_capacity_pct,
+            opts.clock.clone(),
+        );
+        Ok(Client {
+            inner: Arc::new(Inner {
+                opts,
+                transport,
+                limiter,
+            }),
+        })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.opts
+    }
+
+    /// Send a request: wait on the quota, retry what is transient, return the response or
+    /// the error (see the module docs for the rules).
+    pub fn execute(&self, req: Request) -> Result<Response, HttpError> {
+        let inner = &*self.inner;
+        let shown_url = redact_url(&req.url);
+        let method = req.method;
+        let url = url::Url::parse(&req.url).map_err(|e| HttpError::InvalidUrl {
+            url: shown_url.clone(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(HttpError::InvalidUrl {
+                url: shown_url,
+                reason: "only http and https are supported".into(),
+            });
+        }
+        if let Some(reason) = req.encode_error {
+            return Err(HttpError::Encode {
+                method: method.into(),
+                url: shown_url,
+                reason,
+            });
+        }
+        let mut headers = req.headers;
+        let body = match req.body {
+            Body::None => None,
+            Body::Empty => Some(Vec::new()),
+            Body::Json(b) => {
+                headers.push(("content-type".into(), "application/json".into()));
+                Some(b)
+            }
+            Body::Form(b) => {
+                headers.push((
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ));
+                Some(b)
+            }
+        };
+        let wire = WireRequest {
+            method: method.to_string(),
+            url: url.clone(),
+            headers,
+            body,
+            timeout: inner.opts.timeout,
+        };
+        let bucket = inner.limiter.bucket(method, url.path());
+        let max = inner.opts.max_retries;
+        let mut attempt: u32 = 0;
+        let mut in_a_row_429: u32 = 0;
+        loop {
+            attempt += 1;
+            let retries_left = max.saturating_sub(attempt - 1);
+            inner.limiter.acquire(&bucket);
+            let outcome = inner.transport.send(&wire);
+            let (wait, reason) = match outcome {
+                Ok(resp) => {
+                    let rate = inner.limiter.headers(|n| header_of(&resp.headers, n));
+                    let date = header_of(&resp.headers, "date").and_then(|d| parse_http_date(&d));
+                    let status = resp.status;
+                    // A 429's headers are not folded into the window: they may speak of a
+                    // concurrency limit, not the window (see below). A real exhaustion shows
+                    // in the answers before it anyway, with Remaining going to 0.
+                    if let Some(h) = &rate
+                        && status != 429
+                    {
+                        inner.limiter.observe(&bucket, h, date);
+                    }
+                    if status < 400 {
+                        return Ok(Response {
+                            status,
+                            method,
+                            url: shown_url,
+                            headers: resp.headers,
+                            body: resp.body,
+                        });
+                    }
+                    let fail = |outcome_unknown: bool| {
+                        let api = parse_api_error(&resp.body);
+                        HttpError::Status {
+                            method: method.into(),
+                            url: shown_url.clone(),
+                            status,
+                            message: api.message,
+                            field: api.field,
+                            code: api.code,
+                            attempts: attempt,
+                            outcome_unknown,
+                        }
+                    };
+                    if status == 429 {
+                        if retries_left == 0 {
+                            return Err(fail(false));
+                        }
+                        // An exhausted window waits for its reset. But a 429 that contradicts
+                        // the window (Remaining > 0, or our own count of the window says there
+                        // is room) is about something else, like Okta's concurrency limit: the
+                        // first two in a row back off briefly rather than sit out the window.
+                        in_a_row_429 += 1;
+                        let brief = retry::backoff(in_a_row_429 - 1).max(Duration::from_secs(1));
+                        let wait = match &rate {
+                            Some(h) if h.remaining > 0 => brief,
+                            Some(_) if in_a_row_429 <= 2 && inner.limiter.has_room(&bucket) => {
+                                brief
+                            }
+                            Some(h) => {
+                                retry::after_429(Some(inner.limiter.until_reset(h, date)), 0)
+                            }
+                            None => retry::after_429(None, attempt - 1),
+                        };
+                        (wait, format!("HTTP {status}"))
+                    } else if status >= 500 {
+                        in_a_row_429 = 0;
+                        if !req.idempotent {
+                            return Err(fail(true));
+                        }
+                        if retries_left == 0 {
+                            return Err(fail(false));
+                        }
+                        (retry::backoff(attempt - 1), format!("HTTP {status}"))
+                    } else {
+                        return Err(fail(false));
+                    }
+                }
+                Err(e) => {
+                    in_a_row_429 = 0;
+                    let nothing_sent = e.kind == TransportKind::Connect;
+                    let fail = |outcome_unknown: bool| HttpError::Transport {
+                        method: method.into(),
+                        url: shown_url.clone(),
+                        kind: e.kind,
+                        reason: e.reason.clone(),
+                        attempts: attempt,
+                        outcome_unknown,
+                    };
+                    if !nothing_sent && !req.idempotent {
+                        return Err(fail(true));
+                    }
+                    if retries_left == 0 {
+                        return Err(fail(false));
+                    }
+                    (retry::backoff(attempt - 1), e.kind.to_string())
+                }
+            };
+            let wait = retry::pinned_sleep().unwrap_or(wait);
+            tracing::warn!(
+                "{method} {shown_url}: {reason}, retrying in {:.1}s ({} tries remaining)",
+                wait.as_secs_f64(),
+                retries_left
+            );
+            inner.opts.clock.sleep(wait);
+        }
+    }
+}
+
+fn header_of(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+}
+
+/// An HTTP `Date` (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.
+pub fn parse_http_date(s: &str) -> Option<f64> {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let dt = time::PrimitiveDateTime::parse(s.trim(), &fmt).ok()?;
+    Some(dt.assume_utc().unix_timestamp() as f64)
+}
+
+/// The production wire: reqwest's blocking client with rustls.
+struct ReqwestTransport {
+    client: reqwest::blocking::Client,
+}
+
+impl ReqwestTransport {
+    fn new(timeout: Duration) -> Result<ReqwestTransport, HttpError> {
+        let client = reqwest::blocking::Client::builder()
+            .use_rustls_tls()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("idm/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Build(e.to_string()))?;
+        Ok(ReqwestTransport { client })
+    }
+}
+
+impl Transport for ReqwestTransport {
+    fn send(&self, req: &WireRequest) -> Result<WireResponse, WireError> {
+        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| WireError {
+            kind: TransportKind::Other,
+            reason: e.to_string(),
+        })?;
+        let mut rb = self
+            .client
+            .request(method, req.url.clone())
+            .timeout(req.timeout);
+        for (k, v) in &req.headers {
+            let mut value = reqwest::header::HeaderValue::from_str(v).map_err(|_| WireError {
+                kind: TransportKind::Other,
+                reason: format!("invalid value for header `{k}`"),
+            })?;
+            if k == "authorization" {
+                value.set_sensitive(true);
+            }
+            rb = rb.header(k.as_str(), value);
+        }
+        if let Some(body) = &req.body {
+            rb = rb.body(body.clone());
+        }
+        let resp = rb.send().map_err(wire_error)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = resp.bytes().map_err(wire_error)?.to_vec();
+        Ok(WireResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Classify a reqwest error. Only a connect failure proves nothing was sent.
+fn wire_error(e: reqwest::Error) -> WireError {
+    let kind = if e.is_connect() {
+        TransportKind::Connect
+    } else if e.is_timeout() {
+        TransportKind::Timeout
+    } else if e.is_request() || e.is_body() || e.is_decode() || is_reset(&e) {
+        TransportKind::Reset
+    } else {
+        TransportKind::Other
+    };
+    // the innermost cause says what happened ("connection refused"); the URL is ours to show
+    let mut src = std::error::Error::source(&e);
+    let mut last = None;
+    while let Some(s) = src {
+        last = Some(s.to_string());
+        src = s.source();
+    }
+    let mut reason = e.without_url().to_string();
+    if let Some(l) = last
+        && !reason.contains(&l)
+    {
+        reason = format!("{reason}: {l}");
+    }
+    WireError { kind, reason }
+}
+
+fn is_reset(e: &reqwest::Error) -> bool {
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe
+            ) {
+                return true;
+            }
+        }
+        src = s.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests;

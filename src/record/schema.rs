@@ -1,1 +1,763 @@
-//! JSON Schemas for records (work in progress).
+//! JSON Schemas for records and journal events, compiled once and checked per record.
+//!
+//! The schemas in `schemas/` (JSON Schema draft 2020-12) are the written contract between the
+//! tools: what `idm-export` emits, what `idm-map` turns it into, what `idm-load` reports, and
+//! what the state journal holds. They are embedded with `include_str!` so an installed binary
+//! needs no files beside it, and compiled once per process ([`Schemas::get`]).
+//!
+//! Why it is shaped so:
+//! - A record is checked in two parts: the envelope, then `data` against the schema chosen from
+//!   `kind` + `target` (the target's API payload, after map) or `kind` + `source` (the source's
+//!   object, after export). Validating `data` in place avoids copying a large object into a
+//!   new JSON value on a million-record stream; only the small envelope is rebuilt.
+//! - Kinds or sources without a schema (a kind this build does not know, a Stormpath export)
+//!   are checked against the envelope only: tools pass them through, they do not guess.
+//! - An error is one line naming the field, `data.email: `x` is not a valid email`, with the
+//!   path also available as a JSON pointer. Values of fields that may hold secrets (passwords,
+//!   salts, client secrets, tokens) are never echoed.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{PatternOptions, ValidationError, Validator};
+use serde_json::{Map, Value};
+
+use super::{Kind, Record};
+use crate::journal::Event;
+
+/// Every embedded schema: its path under `schemas/` and its text.
+pub const FILES: &[(&str, &str)] = &[
+    (ENVELOPE, include_str!("../../schemas/envelope.schema.json")),
+    (RESULT, include_str!("../../schemas/result.schema.json")),
+    (
+        EVENT,
+        include_str!("../../schemas/journal-event.schema.json"),
+    ),
+    (
+        OKTA_USER,
+        include_str!("../../schemas/okta/user.schema.json"),
+    ),
+    (
+        OKTA_GROUP,
+        include_str!("../../schemas/okta/group.schema.json"),
+    ),
+    (
+        OKTA_MEMBERSHIP,
+        include_str!("../../schemas/okta/membership.schema.json"),
+    ),
+    (OKTA_APP, include_str!("../../schemas/okta/app.schema.json")),
+    (
+        OKTA_APP_ASSIGNMENT,
+        include_str!("../../schemas/okta/app_assignment.schema.json"),
+    ),
+    (
+        OKTA_ATTRIBUTE,
+        include_str!("../../schemas/okta/attribute.schema.json"),
+    ),
+    (
+        ONELOGIN_USER,
+        include_str!("../../schemas/onelogin/user.schema.json"),
+    ),
+    (
+        ONELOGIN_ROLE,
+        include_str!("../../schemas/onelogin/role.schema.json"),
+    ),
+    (
+        ONELOGIN_APP,
+        include_str!("../../schemas/onelogin/app.schema.json"),
+    ),
+    (
+        ONELOGIN_ATTRIBUTE,
+        include_str!("../../schemas/onelogin/attribute.schema.json"),
+    ),
+    (
+        MAPPING_CONFIG,
+        include_str!("../../schemas/mapping.schema.json"),
+    ),
+    (
+        CONNECTORS_CONFIG,
+        include_str!("../../schemas/connectors.schema.json"),
+    ),
+];
+
+pub const ENVELOPE: &str = "envelope.schema.json";
+pub const RESULT: &str = "result.schema.json";
+pub const EVENT: &str = "journal-event.schema.json";
+pub const OKTA_USER: &str = "okta/user.schema.json";
+pub const OKTA_GROUP: &str = "okta/group.schema.json";
+pub const OKTA_MEMBERSHIP: &str = "okta/membership.schema.json";
+pub const OKTA_APP: &str = "okta/app.schema.json";
+pub const OKTA_APP_ASSIGNMENT: &str = "okta/app_assignment.schema.json";
+pub const OKTA_ATTRIBUTE: &str = "okta/attribute.schema.json";
+pub const ONELOGIN_USER: &str = "onelogin/user.schema.json";
+pub const ONELOGIN_ROLE: &str = "onelogin/role.schema.json";
+pub const ONELOGIN_APP: &str = "onelogin/app.schema.json";
+pub const ONELOGIN_ATTRIBUTE: &str = "onelogin/attribute.schema.json";
+/// idm-map's `--mapping FILE` (not a record; check it with [`Schemas::check`]).
+pub const MAPPING_CONFIG: &str = "mapping.schema.json";
+/// idm-map's `--connectors FILE` (not a record; check it with [`Schemas::check`]).
+pub const CONNECTORS_CONFIG: &str = "connectors.schema.json";
+
+/// The schema `data` of a record is checked against, by file name under `schemas/`; `None`
+/// when only the envelope is checked.
+///
+/// - `result` records: `result.schema.json`, whatever their source.
+/// - With a `target`: the target's payload (`onelogin/user`, `onelogin/role` for groups,
+///   `onelogin/app`, `onelogin/attribute`). Edges (`membership`, `app_assignment`) are passed
+///   through by map unchanged, so they keep their source schema.
+/// - Without a target: the source's export (`okta/<kind>`).
+pub fn data_schema(kind: &Kind, source: &str, target: Option<&str>) -> Option<&'static str> {
+    if *kind == Kind::Result {
+        return Some(RESULT);
+    }
+    let edge = matches!(kind, Kind::Membership | Kind::AppAssignment);
+    match (target, source) {
+        (Some("onelogin"), _) if !edge => match kind {
+            Kind::User => Some(ONELOGIN_USER),
+            Kind::Group => Some(ONELOGIN_ROLE),
+            Kind::App => Some(ONELOGIN_APP),
+            Kind::Attribute => Some(ONELOGIN_ATTRIBUTE),
+            _ => None,
+        },
+        (Some(_), _) if !edge => None,
+        (_, "okta") => match kind {
+            Kind::User => Some(OKTA_USER),
+            Kind::Group => Some(OKTA_GROUP),
+            Kind::Membership => Some(OKTA_MEMBERSHIP),
+            Kind::App => Some(OKTA_APP),
+            Kind::AppAssignment => Some(OKTA_APP_ASSIGNMENT),
+            Kind::Attribute => Some(OKTA_ATTRIBUTE),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A record or event that does not match its schema. Displays as one line,
+/// `data.profile.login: required field is missing`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct SchemaError {
+    /// Where, in dotted form from the record's root: `data.credentials.emails[0].value`.
+    /// `record`, `data` or `event` when the problem is the whole object.
+    pub path: String,
+    /// The same place as a JSON pointer: `/data/credentials/emails/0/value`.
+    pub pointer: String,
+    /// What is wrong, lowercase, user values in backticks.
+    pub message: String,
+    /// The schema that refused it, by file name under `schemas/`.
+    pub schema: &'static str,
+}
+
+impl SchemaError {
+    /// The path inside `data` (`profile.login`), or `None` when the error is not in `data`.
+    /// Suits the `field` of a result record's error.
+    pub fn data_field(&self) -> Option<&str> {
+        self.path.strip_prefix("data.")
+    }
+}
+
+/// A schema that did not compile: a defect of this build, caught by the tests.
+#[derive(Debug, thiserror::Error)]
+#[error("embedded schema `{file}` does not compile: {reason}")]
+pub struct CompileError {
+    pub file: &'static str,
+    pub reason: String,
+}
+
+/// All schemas, compiled.
+pub struct Schemas {
+    validators: Vec<(&'static str, Value, Validator)>,
+}
+
+static SCHEMAS: OnceLock<Result<Schemas, String>> = OnceLock::new();
+
+impl Schemas {
+    /// The compiled schemas, compiled on first use and shared by the whole process.
+    ///
+    /// # Panics
+    /// Only if an embedded schema does not compile, which is a defect of the build that
+    /// `tests/schemas.rs` catches; tools that want to report it call [`Schemas::try_get`].
+    pub fn get() -> &'static Schemas {
+        match Schemas::try_get() {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Like [`Schemas::get`], with a broken embedded schema as an error.
+    pub fn try_get() -> Result<&'static Schemas, CompileError> {
+        let compiled = SCHEMAS.get_or_init(|| Schemas::compile().map_err(|e| e.to_string()));
+        compiled.as_ref().map_err(|reason| CompileError {
+            file: "schemas/",
+            reason: reason.clone(),
+        })
+    }
+
+    /// Compile every embedded schema (what [`Schemas::get`] does once).
+    pub fn compile() -> Result<Schemas, CompileError> {
+        let mut validators = Vec::with_capacity(FILES.len());
+        for &(file, text) in FILES {
+            let (doc, validator) = compile_one(file, text)?;
+            validators.push((file, doc, validator));
+        }
+        Ok(Schemas { validators })
+    }
+
+    /// The schema document and its validator. `file` is one of the names in [`FILES`],
+    /// all of which [`Schemas::compile`] compiled.
+    fn validator(&self, file: &str) -> (&Value, &Validator) {
+        self.validators
+            .iter()
+            .find(|(name, _, _)| *name == file)
+            .map(|(_, doc, v)| (doc, v))
+            .unwrap_or_else(|| unreachable!("schema `{file}` is not embedded"))
+    }
+
+    /// Check a record: its envelope, then its `data` against the schema for its kind, source
+    /// and target (see [`data_schema`]), then that an edge's id agrees with its data.
+    pub fn validate_record(&self, record: &Record) -> Result<(), SchemaError> {
+        let envelope = envelope_of(record);
+        self.check_at(ENVELOPE, &envelope, "", "", "record")?;
+        if let Some(file) = data_schema(&record.kind, &record.source, record.target.as_deref()) {
+            self.check_at(file, &record.data, "/data", "data", "data")?;
+        }
+        check_edge_id(record)
+    }
+
+    /// Check one parsed line as it is (any extra envelope field is an error), then its `data`
+    /// as [`Schemas::validate_record`] does.
+    pub fn validate_value(&self, line: &Value) -> Result<(), SchemaError> {
+        self.check_at(ENVELOPE, line, "", "", "record")?;
+        let record: Record = serde_json::from_value(line.clone()).map_err(|e| SchemaError {
+            path: "record".into(),
+            pointer: String::new(),
+            message: format!("not an envelope: {e}"),
+            schema: ENVELOPE,
+        })?;
+        if let Some(file) = data_schema(&record.kind, &record.source, record.target.as_deref()) {
+            self.check_at(file, &record.data, "/data", "data", "data")?;
+        }
+        check_edge_id(&record)
+    }
+
+    /// Check a journal event.
+    pub fn validate_event(&self, event: &Event) -> Result<(), SchemaError> {
+        let value = serde_json::to_value(event).map_err(|e| SchemaError {
+            path: "event".into(),
+            pointer: String::new(),
+            message: format!("cannot be written as JSON: {e}"),
+            schema: EVENT,
+        })?;
+        self.validate_event_value(&value)
+    }
+
+    /// Check one parsed journal line.
+    pub fn validate_event_value(&self, event: &Value) -> Result<(), SchemaError> {
+        self.check_at(EVENT, event, "", "", "event")
+    }
+
+    /// Check any value against the schema `file` (a name from [`FILES`]), e.g. a payload
+    /// before it is sent.
+    pub fn check(&self, file: &'static str, instance: &Value) -> Result<(), SchemaError> {
+        self.check_at(file, instance, "", "", "value")
+    }
+
+    /// Check `instance` against the schema `file`; `pointer`/`dotted` say where `instance`
+    /// sits in the record and `whole` names it when the error is about all of it.
+    fn check_at(
+        &self,
+        file: &'static str,
+        instance: &Value,
+        pointer: &str,
+        dotted: &str,
+        whole: &str,
+    ) -> Result<(), SchemaError> {
+        let (doc, validator) = self.validator(file);
+        // `is_valid` does not build errors; the slower `validate` runs only on failure.
+        if validator.is_valid(instance) {
+            return Ok(());
+        }
+        match validator.validate(instance) {
+            Ok(()) => Ok(()),
+            Err(err) => Err(to_schema_error(
+                &err,
+                instance,
+                (pointer, dotted, whole),
+                (file, doc),
+            )),
+        }
+    }
+}
+
+/// Check a record with the process-wide schemas.
+pub fn validate_record(record: &Record) -> Result<(), SchemaError> {
+    Schemas::get().validate_record(record)
+}
+
+/// Check a journal event with the process-wide schemas.
+pub fn validate_event(event: &Event) -> Result<(), SchemaError> {
+    Schemas::get().validate_event(event)
+}
+
+fn compile_one(file: &'static str, text: &str) -> Result<(Value, Validator), CompileError> {
+    let fail = |reason: String| CompileError { file, reason };
+    let schema: Value = serde_json::from_str(text).map_err(|e| fail(e.to_string()))?;
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .should_ignore_unknown_formats(false)
+        .with_pattern_options(PatternOptions::regex())
+        .build(&schema)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok((schema, validator))
+}
+
+/// The envelope without its `data` (an empty object stands in): cheap to build per record.
+fn envelope_of(record: &Record) -> Value {
+    let mut map = Map::with_capacity(6);
+    map.insert(
+        "kind".into(),
+        Value::String(record.kind.as_str().to_string()),
+    );
+    map.insert("source".into(), Value::String(record.source.clone()));
+    map.insert("id".into(), Value::String(record.id.clone()));
+    // `data` is checked on its own; an object stands in for it, anything else is kept so the
+    // envelope schema reports it.
+    let data = match &record.data {
+        Value::Object(_) => Value::Object(Map::new()),
+        other => other.clone(),
+    };
+    map.insert("data".into(), data);
+    if let Some(target) = &record.target {
+        map.insert("target".into(), Value::String(target.clone()));
+    }
+    if !record.warnings.is_empty() {
+        map.insert(
+            "warnings".into(),
+            Value::Array(
+                record
+                    .warnings
+                    .iter()
+                    .map(|w| Value::String(w.clone()))
+                    .collect(),
+            ),
+        );
+    }
+    Value::Object(map)
+}
+
+/// Edges name their ends twice, in the id and in `data`; the two must agree, or idm-load
+/// would record one edge in the journal and create another.
+fn check_edge_id(record: &Record) -> Result<(), SchemaError> {
+    let text = |key: &str| record.data.get(key).and_then(Value::as_str);
+    let (expected, schema) = match record.kind {
+        Kind::Membership => match (text("group_id"), text("user_id")) {
+            (Some(g), Some(u)) => (format!("{g}/{u}"), OKTA_MEMBERSHIP),
+            _ => return Ok(()),
+        },
+        Kind::AppAssignment => match (text("app_id"), text("group_id").or(text("user_id"))) {
+            (Some(a), Some(o)) => (format!("{a}/{o}"), OKTA_APP_ASSIGNMENT),
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    if record.id == expected {
+        return Ok(());
+    }
+    Err(SchemaError {
+        path: "id".into(),
+        pointer: "/id".into(),
+        message: format!(
+            "`{}` does not match its data (expected `{expected}`)",
+            record.id
+        ),
+        schema,
+    })
+}
+
+/// Turn the first validation error into a one-line [`SchemaError`].
+fn to_schema_error(
+    err: &ValidationError<'_>,
+    root: &Value,
+    (base_pointer, base_dotted, whole): (&str, &str, &str),
+    (schema, doc): (&'static str, &Value),
+) -> SchemaError {
+    let mut segments: Vec<String> = err
+        .instance_path
+        .as_str()
+        .split('/')
+        .skip(1)
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let message = match &err.kind {
+        ValidationErrorKind::Required { property } => {
+            segments.push(property.as_str().unwrap_or_default().to_string());
+            "required field is missing".to_string()
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } if !unexpected.is_empty() => {
+            segments.push(unexpected[0].clone());
+            match unexpected.len() {
+                1 => "unknown field (not allowed here)".to_string(),
+                n => format!("unknown field (not allowed here; and {} more)", n - 1),
+            }
+        }
+        ValidationErrorKind::FalseSchema | ValidationErrorKind::Not { .. } => {
+            "not allowed here".to_string()
+        }
+        _ => describe(err, &segments, doc),
+    };
+    let (pointer, dotted) = render_path(root, &segments, base_pointer, base_dotted, whole);
+    SchemaError {
+        path: dotted,
+        pointer,
+        message,
+        schema,
+    }
+}
+
+/// The message for an error whose place is already in `segments`.
+fn describe(err: &ValidationError<'_>, segments: &[String], doc: &Value) -> String {
+    let secret = segments.iter().any(|s| is_secret_name(s));
+    let value = || show(&err.instance, secret);
+    match &err.kind {
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            format!("expected {expected}, found {}", type_name(&err.instance))
+        }
+        ValidationErrorKind::Format { format } => format!("{} is not a valid {format}", value()),
+        ValidationErrorKind::Enum { options } => {
+            let same_type = options
+                .as_array()
+                .is_some_and(|o| o.iter().any(|v| type_name(v) == type_name(&err.instance)));
+            if same_type {
+                format!("{} is not one of {}", value(), show_long(options))
+            } else {
+                format!(
+                    "expected one of {}, found {} {}",
+                    show_long(options),
+                    type_name(&err.instance),
+                    value()
+                )
+            }
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("{} is not {}", value(), show_long(expected_value))
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            if err.instance.as_str().is_some_and(str::is_empty) {
+                "must not be empty".to_string()
+            } else {
+                format!("{} is shorter than {limit} characters", value())
+            }
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            let n = err.instance.as_str().map_or(0, |s| s.chars().count());
+            format!("{} is {n} characters long, more than {limit}", value())
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            if err.instance.as_str().is_some_and(|s| s.trim().is_empty()) {
+                return "must not be blank".to_string();
+            }
+            // The compiled pattern is rewritten for the regex engine; show the schema's own.
+            let written = keyword_at(doc, err.schema_path.as_str())
+                .and_then(Value::as_str)
+                .unwrap_or(pattern);
+            format!(
+                "{} does not match `{}`",
+                value(),
+                truncate(&one_line(written), 80)
+            )
+        }
+        ValidationErrorKind::Minimum { limit } => {
+            format!("{} is less than the minimum of {limit}", value())
+        }
+        ValidationErrorKind::Maximum { limit } => {
+            format!("{} is more than the maximum of {limit}", value())
+        }
+        ValidationErrorKind::MinProperties { .. } => "must not be empty".to_string(),
+        ValidationErrorKind::PropertyNames { error } => {
+            format!("invalid key: {}", describe(error, segments, doc))
+        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            let missing: Option<Vec<String>> = context
+                .iter()
+                .map(|branch| match branch.first().map(|e| &e.kind) {
+                    Some(ValidationErrorKind::Required { property }) => {
+                        Some(format!("`{}`", property.as_str().unwrap_or_default()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            match missing {
+                Some(names) if !names.is_empty() => {
+                    format!("needs one of {}", names.join(", "))
+                }
+                _ => "matches none of the allowed forms".to_string(),
+            }
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            "matches more than one of the allowed forms".to_string()
+        }
+        _ => {
+            let text = if secret {
+                err.masked().to_string()
+            } else {
+                err.to_string()
+            };
+            lowercase_first(&truncate(&one_line(&text), 160))
+        }
+    }
+}
+
+/// The schema value at `pointer` (a schema path from an error), following local `$ref`s.
+fn keyword_at<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let mut node = doc;
+    for raw in pointer.split('/').skip(1) {
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        if seg == "$ref" {
+            let target = node.get("$ref")?.as_str()?.strip_prefix('#')?;
+            node = doc.pointer(target)?;
+        } else if let Value::Array(items) = node {
+            node = items.get(seg.parse::<usize>().ok()?)?;
+        } else {
+            node = node.get(seg.as_str())?;
+        }
+    }
+    Some(node)
+}
+
+/// Both forms of a path: the pointer, and the dotted form in which array indices are
+/// `[n]` (told apart from object keys that look like numbers by walking the instance).
+fn render_path(
+    root: &Value,
+    segments: &[String],
+    base_pointer: &str,
+    base_dotted: &str,
+    whole: &str,
+) -> (String, String) {
+    let mut pointer = base_pointer.to_string();
+    let mut dotted = base_dotted.to_string();
+    let mut node = Some(root);
+    for seg in segments {
+        pointer.push('/');
+        pointer.push_str(&seg.replace('~', "~0").replace('/', "~1"));
+        match node {
+            Some(Value::Array(items)) => {
+                dotted.push_str(&format!("[{seg}]"));
+                node = seg.parse::<usize>().ok().and_then(|i| items.get(i));
+            }
+            other => {
+                if !dotted.is_empty() {
+                    dotted.push('.');
+                }
+                dotted.push_str(seg);
+                node = other.and_then(|v| v.get(seg.as_str()));
+            }
+        }
+    }
+    if dotted.is_empty() {
+        dotted = whole.into();
+    }
+    (pointer, dotted)
+}
+
+/// Field names whose values may be secrets: passwords and their hashes and salts, client
+/// secrets, tokens, private keys, recovery answers.
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.contains("password")
+        || name.contains("secret")
+        || name.contains("private")
+        || name.ends_with("salt")
+        || name.ends_with("token")
+        || name == "hash"
+        || name == "answer"
+}
+
+/// A value for a message: strings as their text, others as compact JSON, in backticks,
+/// shortened; secrets are not shown.
+fn show(value: &Value, secret: bool) -> String {
+    if secret {
+        return "the value".to_string();
+    }
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    format!("`{}`", truncate(&one_line(&text), 80))
+}
+
+/// A schema value (a list of allowed values) for a message, less shortened than user values.
+fn show_long(value: &Value) -> String {
+    format!("`{}`", truncate(&one_line(&value.to_string()), 200))
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(kind: &str, target: Option<&str>, id: &str, data: Value) -> Record {
+        let mut r = Record::new(Kind::from(kind), "okta", id, data);
+        r.target = target.map(str::to_string);
+        r
+    }
+
+    #[test]
+    fn every_embedded_schema_compiles() {
+        Schemas::compile().unwrap();
+    }
+
+    #[test]
+    fn dispatch_follows_kind_source_and_target() {
+        assert_eq!(data_schema(&Kind::User, "okta", None), Some(OKTA_USER));
+        assert_eq!(
+            data_schema(&Kind::User, "okta", Some("onelogin")),
+            Some(ONELOGIN_USER)
+        );
+        assert_eq!(
+            data_schema(&Kind::Group, "okta", Some("onelogin")),
+            Some(ONELOGIN_ROLE)
+        );
+        assert_eq!(
+            data_schema(&Kind::Membership, "okta", Some("onelogin")),
+            Some(OKTA_MEMBERSHIP)
+        );
+        assert_eq!(data_schema(&Kind::Result, "csv", None), Some(RESULT));
+        assert_eq!(data_schema(&Kind::User, "stormpath", None), None);
+        assert_eq!(data_schema(&Kind::from("policy"), "okta", None), None);
+    }
+
+    #[test]
+    fn errors_name_the_field_and_hide_secrets() {
+        let s = Schemas::get();
+        let bad = record(
+            "user",
+            Some("onelogin"),
+            "00u1",
+            json!({"email": "nope", "username": "a"}),
+        );
+        let err = s.validate_record(&bad).unwrap_err();
+        assert_eq!(err.path, "data.email");
+        assert_eq!(err.pointer, "/data/email");
+        assert_eq!(err.to_string(), "data.email: `nope` is not a valid email");
+        assert_eq!(err.data_field(), Some("email"));
+
+        let secret = record(
+            "user",
+            Some("onelogin"),
+            "00u1",
+            json!({"email": "a@example.com", "username": "a", "password": "hunter2",
+                   "password_confirmation": "hunter2", "password_algorithm": "md5"}),
+        );
+        let err = s.validate_record(&secret).unwrap_err().to_string();
+        assert!(err.starts_with("data.password_algorithm: "), "{err}");
+        assert!(!err.contains("md5") && !err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn array_indices_and_numeric_keys_are_told_apart() {
+        let s = Schemas::get();
+        let user = record(
+            "user",
+            None,
+            "00u1",
+            json!({"id": "00u1", "status": "ACTIVE", "profile": {"login": "a"},
+                   "credentials": {"emails": [{"value": 7}]}}),
+        );
+        let err = s.validate_record(&user).unwrap_err();
+        assert_eq!(err.path, "data.credentials.emails[0].value", "{err}");
+        assert_eq!(err.pointer, "/data/credentials/emails/0/value");
+        assert_eq!(err.message, "expected string, found integer");
+    }
+
+    #[test]
+    fn edge_ids_must_agree_with_data() {
+        let s = Schemas::get();
+        let good = record(
+            "membership",
+            None,
+            "00g1/00u1",
+            json!({"group_id": "00g1", "user_id": "00u1"}),
+        );
+        s.validate_record(&good).unwrap();
+        let bad = record(
+            "membership",
+            None,
+            "00g1/00u2",
+            json!({"group_id": "00g1", "user_id": "00u1"}),
+        );
+        let err = s.validate_record(&bad).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "id: `00g1/00u2` does not match its data (expected `00g1/00u1`)"
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_are_checked_as_envelopes_only() {
+        let s = Schemas::get();
+        s.validate_record(&record("policy", None, "p1", json!({"anything": [1]})))
+            .unwrap();
+        let mut bad = record("policy", None, "p1", json!({}));
+        bad.source = "okat".into();
+        let err = s.validate_record(&bad).unwrap_err();
+        assert_eq!(err.path, "source", "{err}");
+    }
+
+    #[test]
+    fn events_are_checked() {
+        let s = Schemas::get();
+        s.validate_event(&Event::Bookmark {
+            source: "okta".into(),
+            at: "2026-01-01T00:00:00.000Z".into(),
+        })
+        .unwrap();
+        let err = s
+            .validate_event(&Event::Bookmark {
+                source: "okta".into(),
+                at: "yesterday".into(),
+            })
+            .unwrap_err();
+        assert_eq!(err.to_string(), "at: `yesterday` is not a valid date-time");
+    }
+}

@@ -50,9 +50,19 @@ impl Side {
 struct Counts {
     requests: u64,
     writes: u64,
+    token_requests: u64,
     by_route: BTreeMap<String, u64>,
     by_status: BTreeMap<u16, u64>,
     faults: BTreeMap<String, u64>,
+}
+
+/// `POST /auth/oauth2/v2/token` (and the legacy v1 path): a credential exchange, not a write.
+fn is_token_request(req: &SimRequest) -> bool {
+    req.method == "POST"
+        && matches!(
+            req.path.as_str(),
+            "/auth/oauth2/v2/token" | "/auth/oauth2/token"
+        )
 }
 
 /// One simulated service with its transport state.
@@ -81,7 +91,11 @@ impl Port {
     fn record(&self, req: &SimRequest, route: &str, status: Option<u16>, fault: Option<FaultKind>) {
         let mut c = self.counts();
         c.requests += 1;
-        if req.is_write() {
+        // Fetching an OAuth token changes nothing in the tenant: it is counted on its own so
+        // that "a second run sends no write" means what it says.
+        if is_token_request(req) {
+            c.token_requests += 1;
+        } else if req.is_write() {
             c.writes += 1;
         }
         match c.by_route.get_mut(route) {
@@ -105,6 +119,7 @@ impl Port {
             "side": self.side.as_str(),
             "requests": c.requests,
             "writes": c.writes,
+            "token_requests": c.token_requests,
             "by_route": c.by_route,
             "by_status": c.by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<String, u64>>(),
             "faults": c.faults,

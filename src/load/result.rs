@@ -1,0 +1,259 @@
+//! `result` records: what idm-load (and idm-attrs) print, one per object and per edge.
+//!
+//! ```json
+//! {"kind":"result","source":"okta","id":"00u1","data":{"of":"user","op":"create",
+//!  "status":"ok","target_id":"1234","error":null}}
+//! ```
+//!
+//! A failed result carries the target's error (HTTP status, field, message) so a person can
+//! act on it, and `--retry-from` can pick exactly the failed ones out of a results file.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::BufRead;
+
+use serde_json::{Map, Value, json};
+
+use crate::provider::onelogin::ApiError;
+use crate::record::{Kind, Record, RecordReader};
+
+/// What was (or would be) done to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    Create,
+    Update,
+    Skip,
+    Assign,
+    Provision,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Skip => "skip",
+            Op::Assign => "assign",
+            Op::Provision => "provision",
+        }
+    }
+}
+
+/// Whether it is planned, done, or failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Planned,
+    Ok,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Planned => "planned",
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// The error of a failed result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub status: Option<u16>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure found by idm itself (no HTTP status).
+    pub fn local(message: impl Into<String>) -> Failure {
+        Failure {
+            status: None,
+            field: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<&ApiError> for Failure {
+    fn from(e: &ApiError) -> Failure {
+        Failure {
+            status: e.status,
+            field: e.field.clone(),
+            message: if e.outcome_unknown && e.status.is_none() {
+                format!("{}: {}", e.what, e.message)
+            } else {
+                e.message.clone()
+            },
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(s) = self.status {
+            write!(f, "{s} ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(field) = &self.field {
+            write!(f, " (field `{field}`)")?;
+        }
+        Ok(())
+    }
+}
+
+/// One result, before it becomes a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The kind of the input record (`user`, `group`, `membership`, …).
+    pub of: Kind,
+    pub source: String,
+    pub id: String,
+    pub op: Op,
+    pub status: Status,
+    pub target_id: Option<String>,
+    pub error: Option<Failure>,
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    pub fn new(of: Kind, source: &str, id: &str, op: Op, status: Status) -> Outcome {
+        Outcome {
+            of,
+            source: source.to_string(),
+            id: id.to_string(),
+            op,
+            status,
+            target_id: None,
+            error: None,
+            reason: None,
+        }
+    }
+
+    pub fn target(mut self, target_id: Option<impl ToString>) -> Outcome {
+        self.target_id = target_id.map(|t| t.to_string());
+        self
+    }
+
+    pub fn reason(mut self, reason: impl Into<String>) -> Outcome {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// A failed result for `op` with `error`.
+    pub fn failed(of: Kind, source: &str, id: &str, op: Op, error: Failure) -> Outcome {
+        let mut o = Outcome::new(of, source, id, op, Status::Failed);
+        o.error = Some(error);
+        o
+    }
+
+    /// The `result` record.
+    pub fn to_record(&self) -> Record {
+        let mut data = Map::new();
+        data.insert("of".into(), json!(self.of.as_str()));
+        data.insert("op".into(), json!(self.op.as_str()));
+        data.insert("status".into(), json!(self.status.as_str()));
+        data.insert("target_id".into(), json!(self.target_id));
+        let error = match &self.error {
+            None => Value::Null,
+            Some(e) => json!({"status": e.status, "field": e.field, "message": e.message}),
+        };
+        data.insert("error".into(), error);
+        if let Some(r) = &self.reason {
+            data.insert("reason".into(), json!(r));
+        }
+        let mut rec = Record::new(
+            Kind::Result,
+            self.source.clone(),
+            self.id.clone(),
+            Value::Object(data),
+        );
+        rec.target = Some("onelogin".into());
+        rec
+    }
+}
+
+/// The `(kind, source, id)` of every failed result in a results file, for `--retry-from`.
+pub fn failed_keys<R: BufRead>(
+    reader: RecordReader<R>,
+) -> Result<HashSet<(String, String, String)>, String> {
+    let mut keys = HashSet::new();
+    for entry in reader {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let rec = entry.record;
+        if rec.kind != Kind::Result {
+            continue;
+        }
+        let data = &rec.data;
+        if data.get("status").and_then(Value::as_str) == Some("failed") {
+            let of = data
+                .get("of")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("line {}: failed result without `of`", entry.line))?;
+            keys.insert((of.to_string(), rec.source, rec.id));
+        }
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_result_record_has_the_contract_shape() {
+        let o = Outcome::failed(
+            Kind::User,
+            "okta",
+            "00u1",
+            Op::Create,
+            Failure {
+                status: Some(422),
+                field: Some("phone".into()),
+                message: "Validation failed: Phone is invalid".into(),
+            },
+        );
+        crate::record::schema::validate_record(&o.to_record()).unwrap();
+        let text = serde_json::to_string(&o.to_record()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"kind":"result","source":"okta","id":"00u1","data":{"of":"user","op":"create","status":"failed","target_id":null,"error":{"status":422,"field":"phone","message":"Validation failed: Phone is invalid"}},"target":"onelogin"}"#
+        );
+    }
+
+    #[test]
+    fn skip_carries_reason_and_target() {
+        let o = Outcome::new(Kind::Group, "okta", "00g1", Op::Skip, Status::Ok)
+            .target(Some(77u64))
+            .reason("already loaded");
+        let rec = o.to_record();
+        crate::record::schema::validate_record(&rec).unwrap();
+        assert_eq!(rec.data["target_id"], "77");
+        assert_eq!(rec.data["reason"], "already loaded");
+        assert_eq!(rec.data["error"], Value::Null);
+    }
+
+    #[test]
+    fn retry_keys_are_the_failed_ones_only() {
+        let ok = Outcome::new(Kind::User, "okta", "a", Op::Create, Status::Ok).to_record();
+        let bad =
+            Outcome::failed(Kind::User, "okta", "b", Op::Create, Failure::local("x")).to_record();
+        let edge = Outcome::failed(
+            Kind::Membership,
+            "okta",
+            "g/b",
+            Op::Assign,
+            Failure::local("y"),
+        )
+        .to_record();
+        let text = [ok, bad, edge]
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect::<String>();
+        let keys = failed_keys(RecordReader::new(text.as_bytes())).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.contains(&("user".into(), "okta".into(), "b".into())));
+        assert!(keys.contains(&("membership".into(), "okta".into(), "g/b".into())));
+    }
+}
