@@ -381,8 +381,9 @@ fn get_user_roles(ol: &OneLogin, id: &str, route: &str) -> Reply {
         .get(&id)
         .map(|u| u.role_ids.clone())
         .unwrap_or_default();
+    // The spec's `getUserRoles_200_response`: a flat list of role ids.
     let mut body = v1_ok();
-    body["data"] = json!([roles]);
+    body["data"] = json!(roles);
     Ok(SimResponse::json(200, route, &body))
 }
 
