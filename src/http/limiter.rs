@@ -2,10 +2,11 @@
 //!
 //! Two gates, both shared by every thread that uses one [`crate::http::Client`]:
 //!
-//! 1. A governor GCRA quota of `rate × max_capacity_pct`, burst 1. With burst 1 the requests are
-//!    spaced evenly, so no window of the server's length can hold more than the quota, yet N
-//!    workers keep it fully used. Governor is async-agnostic; from blocking code we loop on
-//!    `check()` and sleep `wait_time_from(now)` on refusal.
+//! 1. A governor GCRA quota of `rate × max_capacity_pct`. Requests are spaced evenly, so N
+//!    workers keep it fully used. The burst is 1 at 100%; below, it is small (2% of the quota,
+//!    at most 10) and never more than the share left to others, so a caller that lost time to
+//!    a slow answer catches up while no window can hold more than `rate`. Governor is
+//!    async-agnostic; from blocking code we loop on `check()` and sleep `wait_time_from(now)`.
 //! 2. The server's window per bucket (`X-Rate-Limit-*` for Okta, `X-RateLimit-*` for OneLogin).
 //!    We keep `remaining - reserve` requests for ourselves, where `reserve` is the share of
 //!    the server's `limit` that `--max-capacity` leaves to others, spread what is left evenly
