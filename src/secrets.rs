@@ -381,7 +381,8 @@ impl Store for MemoryStore {
 pub struct Resolved {
     pub secret: Secret,
     pub origin: Origin,
-    /// The environment variable (for [`Origin::Env`]) or keyring entry it was read from.
+    /// Where it was read from, for people: ``env `IDM_OKTA_TOKEN` `` or
+    /// ``keyring entry `okta:token@https://acme.okta.com` ``.
     pub source: String,
 }
 
@@ -409,7 +410,7 @@ pub fn resolve_in(
         return Ok(Resolved {
             secret: Secret::new(value),
             origin: Origin::Env,
-            source: env,
+            source: format!("env `{env}`"),
         });
     }
     let mut candidates = Vec::with_capacity(2);
@@ -536,6 +537,6 @@ mod tests {
         unsafe { std::env::remove_var("IDM_SVC_B_TOKEN") };
         assert_eq!(found.secret.expose(), "from-env-0123456789");
         assert_eq!(found.origin, Origin::Env);
-        assert_eq!(found.source, "IDM_SVC_B_TOKEN");
+        assert_eq!(found.source, "env `IDM_SVC_B_TOKEN`");
     }
 }

@@ -621,7 +621,7 @@ fn test_okta_names_a_rejected_token() {
         run.describe()
     );
     assert!(
-        run.stderr().contains("from IDM_OKTA_TOKEN"),
+        run.stderr().contains("from env `IDM_OKTA_TOKEN`"),
         "{}",
         run.describe()
     );

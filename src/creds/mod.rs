@@ -230,17 +230,22 @@ pub fn write_show(out: &mut dyn Write, cfg: &ShowConfig, store: &dyn Store) -> i
             Err(e) => line(out, label, "-", &e.to_string()),
         }
     }
-    fn rate(out: &mut dyn Write, env: &str) -> io::Result<()> {
+    fn rate(out: &mut dyn Write, env: &str, default: &str) -> io::Result<()> {
         match std::env::var(env) {
             Ok(v) if !v.is_empty() => line(out, "rate limit", &v, &format!("env `{env}`")),
-            _ => line(out, "rate limit", "-", "tool default, or `--rate-limit`"),
+            _ => line(
+                out,
+                "rate limit",
+                default,
+                &format!("default; `--rate-limit` or `{env}`"),
+            ),
         }
     }
     writeln!(out, "okta")?;
     plain(out, "url", &cfg.okta_url)?;
     let okta_url = cfg.okta_url.value.as_deref();
     secret(out, "token", store, "okta", "token", okta_url)?;
-    rate(out, "IDM_OKTA_RATE_LIMIT")?;
+    rate(out, "IDM_OKTA_RATE_LIMIT", "600/min")?;
     writeln!(out, "onelogin")?;
     plain(out, "url", &cfg.onelogin_url)?;
     plain(out, "client id", &cfg.onelogin_client_id)?;
@@ -253,7 +258,7 @@ pub fn write_show(out: &mut dyn Write, cfg: &ShowConfig, store: &dyn Store) -> i
         "client_secret",
         onelogin_url,
     )?;
-    rate(out, "IDM_ONELOGIN_RATE_LIMIT")?;
+    rate(out, "IDM_ONELOGIN_RATE_LIMIT", "5000/hour")?;
     writeln!(out, "keyring")?;
     line(out, "store", &store.describe(), "`IDM_KEYRING_SERVICE`")?;
     let audit = AuditLog::default_location();
