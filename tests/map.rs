@@ -204,7 +204,9 @@ fn rejects_go_to_a_private_file_whole_and_exit_3() {
     assert_eq!(out.status.code(), Some(3), "{}", show(&args, &out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("idm-map: line 1 (okta:00u9): missing field `profile`"),
+        stderr.contains(
+            "idm-map: line 1 (okta:00u9): not an okta user export: data.profile: required field is missing"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("idm-map: line 2: not JSON"), "{stderr}");

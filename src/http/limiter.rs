@@ -168,6 +168,18 @@ impl Limiter {
         }
     }
 
+    /// True unless the window we were told about for `bucket` is used up (to our count). A
+    /// bucket we know nothing about has room.
+    pub fn has_room(&self, bucket: &str) -> bool {
+        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        match windows.get(bucket) {
+            Some(w) if self.clock.now() < w.reset_at => {
+                w.remaining > reserve(w.limit, self.pct) as i64
+            }
+            _ => true,
+        }
+    }
+
     /// Read the rate-limit headers of a response for `bucket`.
     pub fn headers(&self, get: impl Fn(&str) -> Option<String>) -> Option<RateHeaders> {
         let (l, r, s) = match self.service {

@@ -185,32 +185,27 @@ impl OneLogin {
                 out.push(json!({"kind": "user", "id": id.to_string(), "data": data}));
             }
         }
-        for role in t.roles.values() {
-            out.push(json!({"kind": "role", "id": role.id.to_string(), "data": role.to_json()}));
-        }
-        for role in t.roles.values() {
-            for uid in role.users.keys() {
-                out.push(
-                    json!({"kind": "membership", "id": format!("{}/{uid}", role.id),
-                    "data": {"role_id": role.id, "user_id": uid}}),
-                );
-            }
-        }
-        for app in t.apps.values() {
-            out.push(json!({"kind": "app", "id": app.id.to_string(), "data": app.to_json(false)}));
-        }
-        for role in t.roles.values() {
-            for aid in &role.apps {
-                out.push(
-                    json!({"kind": "role_app", "id": format!("{}/{aid}", role.id),
-                    "data": {"role_id": role.id, "app_id": aid}}),
-                );
-            }
-        }
-        for a in &t.attrs {
-            out.push(json!({"kind": "attribute", "id": a.id.to_string(), "data": a.to_json()}));
-        }
+        out.extend(non_user_envelopes(&t));
         out
+    }
+
+    /// The same envelopes as [`OneLogin::dump`], written as NDJSON without building every
+    /// user as a JSON value first: at 100k users `dump` holds several hundred MB of
+    /// `Value`s, this holds one line at a time (plus the read lock for the duration).
+    pub fn write_dump(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let t = self.read();
+        for id in &t.order {
+            if let Some(u) = t.users.get(id) {
+                write!(out, "{{\"kind\":\"user\",\"id\":\"{id}\",\"data\":")?;
+                serde_json::to_writer(&mut *out, &u.view(&t.attrs))?;
+                out.write_all(b"}\n")?;
+            }
+        }
+        for v in non_user_envelopes(&t) {
+            serde_json::to_writer(&mut *out, &v)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
     }
 
     /// Back to the seeded state (tokens too).
@@ -244,6 +239,37 @@ impl OneLogin {
     fn authorized(&self, req: &SimRequest) -> bool {
         auth::bearer_valid(&self.read(), req)
     }
+}
+
+/// Every dump envelope but the users, in dump order.
+fn non_user_envelopes(t: &Tenant) -> Vec<Value> {
+    let mut out = Vec::new();
+    for role in t.roles.values() {
+        out.push(json!({"kind": "role", "id": role.id.to_string(), "data": role.to_json()}));
+    }
+    for role in t.roles.values() {
+        for uid in role.users.keys() {
+            out.push(
+                json!({"kind": "membership", "id": format!("{}/{uid}", role.id),
+                "data": {"role_id": role.id, "user_id": uid}}),
+            );
+        }
+    }
+    for app in t.apps.values() {
+        out.push(json!({"kind": "app", "id": app.id.to_string(), "data": app.to_json(false)}));
+    }
+    for role in t.roles.values() {
+        for aid in &role.apps {
+            out.push(
+                json!({"kind": "role_app", "id": format!("{}/{aid}", role.id),
+                "data": {"role_id": role.id, "app_id": aid}}),
+            );
+        }
+    }
+    for a in &t.attrs {
+        out.push(json!({"kind": "attribute", "id": a.id.to_string(), "data": a.to_json()}));
+    }
+    out
 }
 
 /// Check a clear-text password against a stored one.

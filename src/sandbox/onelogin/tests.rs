@@ -1347,3 +1347,20 @@ fn routes_are_templated_and_unknown_routes_404() {
     let r = call(&ol, "POST", "/api/2/users", Some(json!([1])));
     assert_eq!(r.status, 400);
 }
+
+#[test]
+fn write_dump_streams_the_same_envelopes_as_dump() {
+    let ol = sim();
+    create_user(
+        &ol,
+        json!({"email": "stream@example.net", "custom_attributes": {"cost_center": "7"}}),
+    );
+    let mut buf = Vec::new();
+    ol.write_dump(&mut buf).unwrap();
+    let lines: Vec<Value> = buf
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines, ol.dump());
+}
