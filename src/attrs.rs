@@ -197,6 +197,25 @@ pub trait AttrTarget {
     fn create(&mut self, shortname: &str, name: &str) -> Result<Option<String>, CreateError>;
 }
 
+/// A OneLogin client for `url` over the shared HTTP layer, its secret from the environment
+/// or the keyring (never from argv). Used by idm-attrs and by idm-csv's attribute check.
+pub fn onelogin_client(
+    url: &str,
+    client_id: &str,
+    rate: Option<crate::http::Rate>,
+    timeout: std::time::Duration,
+) -> anyhow::Result<OneLoginClient> {
+    use anyhow::Context as _;
+    let (secret, _) = crate::secrets::resolve("onelogin", "client_secret", Some(url))?;
+    let http = crate::http::Client::new(crate::http::ClientOptions {
+        rate,
+        timeout,
+        ..crate::http::ClientOptions::new(crate::http::Service::OneLogin)
+    })
+    .context("building the http client")?;
+    Ok(OneLoginClient::new(url, client_id, secret, http))
+}
+
 /// The OneLogin tenant as an [`AttrTarget`], through the shared client (quota, retries, token
 /// refresh; a create whose answer was lost is looked up before it is sent again).
 pub struct OneLoginAttrs<'a> {

@@ -404,3 +404,84 @@ fn spawn_feed(mut child: Child, input: &str) -> Output {
         .unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// The seeded tenant, the whole way: the sandbox's Okta export, mapped by idm-map, then
+/// idm-attrs --list. The discovered set must equal the set computed here from the mapped
+/// users, and the attributes the OneLogin account already has must be reported as existing.
+#[test]
+fn seeded_export_mapped_by_idm_map_is_discovered_exactly() {
+    let sb = sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export.ndjson");
+    let mapped_path = dir.path().join("mapped.ndjson");
+    let status = Command::new(env!("CARGO_BIN_EXE_idm-sandbox"))
+        .arg("--emit-export")
+        .arg(&export)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let map = Command::new(env!("CARGO_BIN_EXE_idm-map"))
+        .args(["--to", "onelogin", "-i"])
+        .arg(&export)
+        .arg("-o")
+        .arg(&mapped_path)
+        .arg("--rejects")
+        .arg(dir.path().join("map-rejects.ndjson"))
+        .output()
+        .unwrap();
+    // 3: the seed is messy on purpose (duplicate emails, apps without connectors)
+    assert!(
+        matches!(map.status.code(), Some(0 | 3)),
+        "{}",
+        explain(&map)
+    );
+    let input = std::fs::read_to_string(&mapped_path).unwrap();
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    let mut users = 0u64;
+    for line in input.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        if r["kind"] == "user" && r["target"] == "onelogin" {
+            users += 1;
+            for (k, v) in r["data"]["custom_attributes"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                if !v.is_null() {
+                    *expected.entry(k.clone()).or_default() += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        users > 0 && !expected.is_empty(),
+        "the seed has users with custom attributes"
+    );
+    let state = dir.path().join("state.ndjson");
+    let out = run(command(&sb, &state, &["--list"]), &input);
+    assert!(out.status.success(), "{}", explain(&out));
+    let records = list_records(&out);
+    let got: BTreeMap<String, u64> = records
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["data"]["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let tenant: BTreeSet<String> = tenant_attrs(&sb).into_iter().collect();
+    let mut pre_existing = 0;
+    for r in &records {
+        let name = r["id"].as_str().unwrap();
+        let exists = tenant.contains(name);
+        pre_existing += usize::from(exists);
+        assert_eq!(r["data"]["exists"], json!(exists), "{name}");
+    }
+    assert!(
+        pre_existing > 0,
+        "the seeded account already has some of them: {tenant:?}"
+    );
+    assert_eq!(writes(&sb), 0);
+}

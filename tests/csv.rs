@@ -411,25 +411,29 @@ fn formula_cells_are_warned_about_and_prefixed_with_excel_safe() {
 
 #[test]
 fn fields_without_a_column_are_reported_or_added_with_extra_columns() {
+    // `state` is both a payload field and a custom attribute: the custom one keeps the column
     let records = vec![rec(
         "user",
         "u1",
         json!({"email": "u1@x", "external_id": "u1", "samaccountname": "u1", "role_ids": [1, 2],
-               "custom_attributes": {"zeta": "z"}}),
+               "state": 1, "custom_attributes": {"zeta": "z", "state": "NY"}}),
     )];
     let out = run(&[], &ndjson(&records));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("no column for `external_id` 1, `role_ids` 1, `samaccountname` 1"),
+        stderr
+            .contains("no column for `external_id` 1, `role_ids` 1, `samaccountname` 1, `state` 1"),
         "{stderr}"
     );
     let out = run(&["--extra-columns"], &ndjson(&records));
     assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no column for `state` 1:"), "{stderr}");
     let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         header[BASE_COLUMNS.len()..],
-        ["zeta", "external_id", "role_ids", "samaccountname"]
+        ["state", "zeta", "external_id", "role_ids", "samaccountname"]
     );
     let row: Vec<String> = reader
         .records()
@@ -439,7 +443,7 @@ fn fields_without_a_column_are_reported_or_added_with_extra_columns() {
         .iter()
         .map(String::from)
         .collect();
-    assert_eq!(row[BASE_COLUMNS.len()..], ["z", "u1", "[1,2]", "u1"]);
+    assert_eq!(row[BASE_COLUMNS.len()..], ["NY", "z", "u1", "[1,2]", "u1"]);
 }
 
 #[test]

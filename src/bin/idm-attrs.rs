@@ -12,11 +12,9 @@ use anyhow::Context as _;
 use clap::Parser;
 use idm::attrs::{self, AttrTarget, OneLoginAttrs, Spooler};
 use idm::cli;
-use idm::http::{Client, ClientOptions, Rate, Service};
+use idm::http::Rate;
 use idm::journal::Journal;
-use idm::provider::onelogin::OneLoginClient;
 use idm::record::{RecordWriter, Rejects, create_private_file, reader::open_input};
-use idm::secrets;
 
 /// Discover, report and provision OneLogin custom attributes; pass records through.
 ///
@@ -99,16 +97,12 @@ impl cli::HasLogArgs for Args {
 fn run(args: Args) -> anyhow::Result<cli::Status> {
     // fail early: flags and credentials before the first record
     let client = match (&args.url, &args.client_id) {
-        (Some(url), Some(id)) => {
-            let (secret, _) = secrets::resolve("onelogin", "client_secret", Some(url))?;
-            let http = Client::new(ClientOptions {
-                rate: Some(args.rate_limit),
-                timeout: Duration::from_secs(args.timeout),
-                ..ClientOptions::new(Service::OneLogin)
-            })
-            .context("building the http client")?;
-            Some(OneLoginClient::new(url, id, secret, http))
-        }
+        (Some(url), Some(id)) => Some(attrs::onelogin_client(
+            url,
+            id,
+            Some(args.rate_limit),
+            Duration::from_secs(args.timeout),
+        )?),
         _ if args.apply => {
             return Err(cli::usage(
                 "`--apply` needs a OneLogin connection: `--url` and `--client-id` (or IDM_ONELOGIN_URL and IDM_ONELOGIN_CLIENT_ID)",

@@ -5,6 +5,7 @@
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use std::collections::BTreeSet;
 
@@ -12,10 +13,7 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use idm::cli;
 use idm::csv_out::{self, Options};
-use idm::http::{Client, ClientOptions, Service};
-use idm::provider::onelogin::OneLoginClient;
 use idm::record::{Rejects, create_private_file, reader::open_input};
-use idm::secrets;
 
 /// Write OneLogin's bulk user upload CSV from mapped records.
 ///
@@ -116,10 +114,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
 
 /// Refuse to write a file whose custom attribute columns the tenant does not have.
 fn check_attributes(url: &str, client_id: &str, needed: &BTreeSet<String>) -> anyhow::Result<()> {
-    let (secret, _) = secrets::resolve("onelogin", "client_secret", Some(url))?;
-    let http =
-        Client::new(ClientOptions::new(Service::OneLogin)).context("building the http client")?;
-    let client = OneLoginClient::new(url, client_id, secret, http);
+    let client = idm::attrs::onelogin_client(url, client_id, None, Duration::from_secs(30))?;
     let missing = csv_out::missing_attributes(&client, needed)?;
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
