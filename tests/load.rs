@@ -77,12 +77,6 @@ impl Env {
             .sum()
     }
 
-    fn requests(&self) -> u64 {
-        self.sb.stats(Side::OneLogin)["requests"]
-            .as_u64()
-            .unwrap_or(0)
-    }
-
     fn tenant(&self) -> Tenant {
         Tenant::from_dump(&self.sb.dump(Side::OneLogin))
     }
