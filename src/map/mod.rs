@@ -1,1 +1,516 @@
-//! (work in progress)
+//! idm-map: exported records in, target API payloads out, one record at a time.
+//!
+//! Each record goes source adapter → canonical model → target adapter:
+//!
+//! ```text
+//! okta user JSON ──okta::identity──▶ canonical::Identity ──onelogin::user_payload──▶ payload
+//! ```
+//!
+//! so a new source (Stormpath, CSV, OneLogin) or target (Okta) is one adapter, not one per
+//! pair. Around that core, [`Mapper`] does what needs more than one record: the duplicate-email
+//! and shared-prefix [`index`], the per-field count of excluded complex values, and the ids of
+//! skipped groups (so their memberships are skipped too). It never holds more than one user.
+//!
+//! Every input record is accounted for: mapped (written with `target` set), passed through
+//! (unknown kinds, `result` records, records already mapped, written byte for byte), skipped
+//! with a reason on stderr (`Everyone` and its edges), or rejected with a reason (stderr and
+//! `--rejects`). See docs/map.md for the rules and where they differ from the reference.
+
+pub mod canonical;
+pub mod connectors;
+pub mod index;
+pub mod normalize;
+pub mod okta;
+pub mod onelogin;
+pub mod rules;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{self, BufRead, Write};
+
+use serde_json::{Map, Value};
+
+use crate::record::schema::Schemas;
+use crate::record::{Kind, Record, RecordReader, RecordWriter, Rejects};
+
+pub use connectors::Connectors;
+pub use onelogin::Complex;
+pub use rules::Rules;
+
+/// The systems idm-map can write payloads for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    Onelogin,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Onelogin => "onelogin",
+        }
+    }
+}
+
+/// Everything that shapes a mapping run, checked before the first record.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub target: Target,
+    pub complex: Complex,
+    pub email_domain: Option<String>,
+    pub include_everyone: bool,
+    pub rules: Rules,
+    pub connectors: Connectors,
+    /// Print, for the record with this id, where every target field came from.
+    pub explain: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: Target::Onelogin,
+            complex: Complex::Exclude,
+            email_domain: None,
+            include_everyone: false,
+            rules: Rules::default(),
+            connectors: Connectors::default(),
+            explain: None,
+        }
+    }
+}
+
+/// Provenance of target fields, collected only for the record `--explain` asked about.
+#[derive(Debug, Default)]
+pub struct Trace {
+    lines: Option<Vec<(String, String)>>,
+}
+
+impl Trace {
+    /// A trace that records nothing (the common case: costs one branch per field).
+    pub fn off() -> Trace {
+        Trace { lines: None }
+    }
+
+    pub fn on() -> Trace {
+        Trace {
+            lines: Some(Vec::new()),
+        }
+    }
+
+    /// True when this trace records (callers skip building field names otherwise).
+    pub fn enabled(&self) -> bool {
+        self.lines.is_some()
+    }
+
+    /// Note that target `field` came from `from()` (only evaluated when tracing).
+    pub fn note(&mut self, field: &str, from: impl FnOnce() -> String) {
+        if let Some(lines) = &mut self.lines {
+            match lines.iter_mut().find(|(f, _)| f == field) {
+                Some(line) => line.1 = from(),
+                None => lines.push((field.to_string(), from())),
+            }
+        }
+    }
+
+    /// The traced lines, in the order fields were first written.
+    pub fn lines(&self) -> &[(String, String)] {
+        self.lines.as_deref().unwrap_or(&[])
+    }
+}
+
+/// What happened to one input record.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Mapped: write this record.
+    Mapped(Record),
+    /// Not for idm-map: write the input line unchanged.
+    Passed,
+    /// Deliberately not migrated; the reason goes to stderr.
+    Skipped(String),
+    /// Cannot be migrated as it is; the reason goes to stderr and the line to `--rejects`.
+    Rejected(String),
+}
+
+/// Counts of a finished run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub mapped: u64,
+    pub passed: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+    /// Rejected because they were not records at all (bad JSON, bad envelope).
+    pub unreadable: u64,
+}
+
+/// The streaming mapper: feed it records in input order.
+pub struct Mapper {
+    opts: Options,
+    source_opts: okta::SourceOptions,
+    names: onelogin::NameCache,
+    emails: index::EmailIndex,
+    /// complex source field → users it was excluded from
+    excluded: BTreeMap<String, u64>,
+    skipped_groups: HashSet<String>,
+    skipped_edges: u64,
+    shared_prefixes: u64,
+    explained: bool,
+}
+
+impl Mapper {
+    pub fn new(opts: Options) -> Mapper {
+        Mapper {
+            source_opts: okta::SourceOptions {
+                email_domain: opts.email_domain.clone(),
+            },
+            opts,
+            names: onelogin::NameCache::default(),
+            emails: index::EmailIndex::default(),
+            excluded: BTreeMap::new(),
+            skipped_groups: HashSet::new(),
+            skipped_edges: 0,
+            shared_prefixes: 0,
+            explained: false,
+        }
+    }
+
+    /// Map one record.
+    pub fn map(&mut self, rec: Record) -> Outcome {
+        let mut trace = if self.opts.explain.as_deref() == Some(rec.id.as_str()) {
+            Trace::on()
+        } else {
+            Trace::off()
+        };
+        let label = rec.label();
+        let kind = rec.kind.clone();
+        let mut outcome = self.map_traced(rec, &mut trace);
+        // every record written is checked against the target's payload schema
+        if let Outcome::Mapped(rec) = &outcome
+            && let Err(e) = Schemas::get().validate_record(rec)
+        {
+            outcome = Outcome::Rejected(format!("mapped {} is invalid: {e}", rec.kind));
+        }
+        if trace.lines.is_some() {
+            self.explained = true;
+            explain(&label, &kind, &outcome, &trace);
+        }
+        outcome
+    }
+
+    fn map_traced(&mut self, rec: Record, trace: &mut Trace) -> Outcome {
+        if rec.target.is_some() {
+            return Outcome::Passed;
+        }
+        let known = matches!(
+            rec.kind,
+            Kind::User
+                | Kind::Group
+                | Kind::App
+                | Kind::Attribute
+                | Kind::Membership
+                | Kind::AppAssignment
+        );
+        if !known {
+            return Outcome::Passed;
+        }
+        if rec.source != "okta" {
+            return Outcome::Rejected(format!(
+                "no source adapter for `{}` yet (idm-map reads `okta`)",
+                rec.source
+            ));
+        }
+        // what we read is checked too: an export that is not what Okta returns is refused
+        // with the field named, rather than mapped on guesses
+        if let Err(e) = Schemas::get().validate_record(&rec) {
+            return Outcome::Rejected(format!("not an okta {} export: {e}", rec.kind));
+        }
+        let result = match rec.kind {
+            Kind::User => self.user(rec, trace),
+            Kind::Group => self.group(rec, trace),
+            Kind::App => self.app(rec, trace),
+            Kind::Attribute => self.attribute(rec, trace),
+            _ => self.edge(rec),
+        };
+        match result {
+            Ok(outcome) => outcome,
+            Err(reason) => Outcome::Rejected(reason),
+        }
+    }
+
+    fn finish_record(
+        &self,
+        mut rec: Record,
+        data: Map<String, Value>,
+        warnings: Vec<String>,
+    ) -> Record {
+        rec.data = Value::Object(data);
+        rec.target = Some(self.opts.target.as_str().to_string());
+        rec.warnings.extend(warnings);
+        rec
+    }
+
+    fn user(&mut self, rec: Record, trace: &mut Trace) -> Result<Outcome, String> {
+        let out = {
+            let mut who = okta::identity(&rec.id, &rec.data, &self.source_opts)?;
+            let mut cx = onelogin::UserContext {
+                complex: self.opts.complex,
+                custom_rules: &self.opts.rules.custom,
+                names: &mut self.names,
+            };
+            let mut out = onelogin::user_payload(&mut who, &mut cx, trace)?;
+            self.opts
+                .rules
+                .apply_to_user(&mut out.payload, &rec.data, trace);
+            onelogin::check_limits(&out.payload)?;
+            if !out.payload.contains_key("email") {
+                return Err(
+                    "missing email: no address in `profile.email`, `credentials.emails`, `profile.secondEmail` or `profile.login` (--email-domain DOMAIN makes one from the login)"
+                        .into(),
+                );
+            }
+            out
+        };
+        let onelogin::UserOut {
+            payload,
+            mut warnings,
+            excluded,
+        } = out;
+        if let Some(Value::String(email)) = payload.get("email") {
+            match self.emails.insert(email, &rec.id) {
+                index::Seen::Duplicate { first } => {
+                    return Err(format!(
+                        "email `{email}` is already used by okta:{first} (onelogin emails are unique)"
+                    ));
+                }
+                index::Seen::New {
+                    shares_prefix_with: Some(other),
+                } => {
+                    self.shared_prefixes += 1;
+                    let prefix = email.split('@').next().unwrap_or(email);
+                    warnings.push(format!(
+                        "email prefix `{prefix}` is shared with okta:{other}: users signing in with the prefix alone will collide"
+                    ));
+                }
+                index::Seen::New { .. } => {}
+            }
+        }
+        for name in excluded {
+            *self.excluded.entry(name).or_insert(0) += 1;
+        }
+        Ok(Outcome::Mapped(self.finish_record(rec, payload, warnings)))
+    }
+
+    fn group(&mut self, rec: Record, trace: &mut Trace) -> Result<Outcome, String> {
+        let group = okta::group(&rec.id, &rec.data);
+        if group.built_in && !self.opts.include_everyone {
+            self.skipped_groups.insert(rec.id.clone());
+            let name = group.name.as_ref().map_or("Everyone", |n| &n.value);
+            return Ok(Outcome::Skipped(format!(
+                "skipped BUILT_IN group `{name}` and its memberships (use --include-everyone to migrate it as a role)"
+            )));
+        }
+        let payload = onelogin::role_payload(&group, trace)?;
+        Ok(Outcome::Mapped(self.finish_record(
+            rec,
+            payload,
+            Vec::new(),
+        )))
+    }
+
+    fn app(&mut self, rec: Record, trace: &mut Trace) -> Result<Outcome, String> {
+        let (payload, warnings) = {
+            let (app, mut warnings) = okta::app(&rec.id, &rec.data);
+            let connector = self.opts.connectors.lookup(&app)?;
+            let (payload, more) = onelogin::app_payload(&app, &connector, trace)?;
+            warnings.extend(more);
+            (payload, warnings)
+        };
+        Ok(Outcome::Mapped(self.finish_record(rec, payload, warnings)))
+    }
+
+    fn attribute(&mut self, rec: Record, trace: &mut Trace) -> Result<Outcome, String> {
+        let shortname = match self.opts.rules.custom.get(&rec.id) {
+            Some(rules::CustomRule::Drop) => {
+                return Ok(Outcome::Skipped(format!(
+                    "custom attribute `{}` dropped by --mapping",
+                    rec.id
+                )));
+            }
+            Some(rules::CustomRule::Rename(to)) => {
+                trace.note("shortname", || "--mapping custom_attributes rename".into());
+                to.clone()
+            }
+            None => {
+                trace.note("shortname", || format!("id `{}` normalized", rec.id));
+                self.names.normalize(&rec.id).ok_or_else(|| {
+                    format!("attribute name `{}` gives no usable shortname", rec.id)
+                })?
+            }
+        };
+        if okta::is_consumed_key(&rec.id) && !onelogin::is_named_attribute(&shortname) {
+            return Ok(Outcome::Skipped(format!(
+                "custom attribute `{}` feeds a standard field, not a custom attribute",
+                rec.id
+            )));
+        }
+        if onelogin::is_top_level_user_field(&shortname) {
+            return Ok(Outcome::Skipped(format!(
+                "custom attribute `{}` not migrated: its shortname `{shortname}` is a standard onelogin field",
+                rec.id
+            )));
+        }
+        let ty = rec.data.get("type").and_then(Value::as_str);
+        if matches!(ty, Some("array" | "object")) {
+            match self.opts.complex {
+                Complex::Exclude => {
+                    return Ok(Outcome::Skipped(format!(
+                        "custom attribute `{}` holds {} values, excluded by --complex exclude",
+                        rec.id,
+                        ty.unwrap_or_default()
+                    )));
+                }
+                Complex::Stringify => {
+                    return Ok(Outcome::Skipped(format!(
+                        "custom attribute `{}` holds {} values, stored in `{}` by --complex stringify",
+                        rec.id,
+                        ty.unwrap_or_default(),
+                        onelogin::STRINGIFY_ATTRIBUTE
+                    )));
+                }
+                Complex::Flatten => {}
+            }
+        }
+        let title = rec.data.get("title").and_then(Value::as_str);
+        trace.note("name", || "title (fallback: id)".into());
+        let payload = onelogin::attribute_payload(shortname, title, &rec.id);
+        Ok(Outcome::Mapped(self.finish_record(
+            rec,
+            payload,
+            Vec::new(),
+        )))
+    }
+
+    /// Memberships and app assignments pass through with `target` set (idm-load resolves their
+    /// ids), except those of skipped groups.
+    fn edge(&mut self, mut rec: Record) -> Result<Outcome, String> {
+        if let Some(g) = rec.data.get("group_id").and_then(Value::as_str)
+            && self.skipped_groups.contains(g)
+        {
+            self.skipped_edges += 1;
+            return Ok(Outcome::Skipped(String::new()));
+        }
+        let Value::Object(data) = std::mem::take(&mut rec.data) else {
+            return Err("field `data` is not an object".into());
+        };
+        Ok(Outcome::Mapped(self.finish_record(rec, data, Vec::new())))
+    }
+
+    /// Things to tell a person at the end of the run (one line each).
+    pub fn closing_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (field, count) in &self.excluded {
+            notes.push(format!(
+                "excluded complex field `profile.{field}` from {count} user{} (use --complex flatten or stringify to keep it)",
+                if *count == 1 { "" } else { "s" }
+            ));
+        }
+        if self.skipped_edges > 0 {
+            notes.push(format!(
+                "skipped {} membership{} or app assignment{} of skipped groups",
+                self.skipped_edges,
+                if self.skipped_edges == 1 { "" } else { "s" },
+                if self.skipped_edges == 1 { "" } else { "s" },
+            ));
+        }
+        if self.shared_prefixes > 0 {
+            notes.push(format!(
+                "{} user{} an email prefix with an earlier user (see their warnings)",
+                self.shared_prefixes,
+                if self.shared_prefixes == 1 {
+                    " shares"
+                } else {
+                    "s share"
+                }
+            ));
+        }
+        if let Some(id) = &self.opts.explain
+            && !self.explained
+        {
+            notes.push(format!("--explain `{id}`: no record with that id"));
+        }
+        notes
+    }
+}
+
+/// Print where every field of one record came from, to stderr.
+fn explain(label: &str, kind: &Kind, outcome: &Outcome, trace: &Trace) {
+    let tool = crate::cli::tool();
+    let mut err = io::stderr().lock();
+    let state = match outcome {
+        Outcome::Mapped(_) => "mapped".to_string(),
+        Outcome::Passed => "passed through unchanged".to_string(),
+        Outcome::Skipped(r) => format!("skipped: {r}"),
+        Outcome::Rejected(r) => format!("rejected: {r}"),
+    };
+    let _ = writeln!(err, "{tool}: explain {kind} {label} ({state})");
+    let width = trace
+        .lines()
+        .iter()
+        .map(|(f, _)| f.len())
+        .max()
+        .unwrap_or(0);
+    for (field, from) in trace.lines() {
+        let _ = writeln!(err, "  {field:<width$}  <- {from}");
+    }
+    if let Outcome::Mapped(rec) = outcome {
+        for w in &rec.warnings {
+            let _ = writeln!(err, "  warning: {w}");
+        }
+    }
+}
+
+/// Tell a person something on stderr as `idm-map: message`, unless `-q` silenced warnings.
+pub fn note(message: &str) {
+    if tracing::enabled!(tracing::Level::WARN) {
+        let _ = writeln!(io::stderr().lock(), "{}: {message}", crate::cli::tool());
+    }
+}
+
+/// Map a whole stream: read records, write mapped ones, report the rest. The output is flushed
+/// by the caller ([`RecordWriter::finish`]), the rejects file too ([`Rejects::finish`]).
+pub fn run<R: BufRead>(
+    mapper: &mut Mapper,
+    reader: &mut RecordReader<R>,
+    writer: &mut RecordWriter,
+    rejects: &mut Rejects,
+    progress: &indicatif::ProgressBar,
+) -> io::Result<Summary> {
+    let mut summary = Summary::default();
+    let before = rejects.count();
+    while let Some(entry) = reader.next_good(rejects)? {
+        progress.inc(1);
+        let label = entry.record.label();
+        match mapper.map(entry.record) {
+            Outcome::Mapped(rec) => {
+                writer.write(&rec)?;
+                summary.mapped += 1;
+            }
+            Outcome::Passed => {
+                writer.write_raw(reader.raw())?;
+                summary.passed += 1;
+            }
+            Outcome::Skipped(reason) => {
+                summary.skipped += 1;
+                if !reason.is_empty() {
+                    note(&format!("line {} ({label}): {reason}", entry.line));
+                }
+            }
+            Outcome::Rejected(reason) => {
+                summary.rejected += 1;
+                rejects.reject(entry.line, Some(&label), reader.raw(), &reason)?;
+            }
+        }
+    }
+    summary.unreadable = rejects.count() - before - summary.rejected;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests;

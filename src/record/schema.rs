@@ -70,6 +70,14 @@ pub const FILES: &[(&str, &str)] = &[
         ONELOGIN_ATTRIBUTE,
         include_str!("../../schemas/onelogin/attribute.schema.json"),
     ),
+    (
+        MAPPING_CONFIG,
+        include_str!("../../schemas/mapping.schema.json"),
+    ),
+    (
+        CONNECTORS_CONFIG,
+        include_str!("../../schemas/connectors.schema.json"),
+    ),
 ];
 
 pub const ENVELOPE: &str = "envelope.schema.json";
@@ -85,6 +93,10 @@ pub const ONELOGIN_USER: &str = "onelogin/user.schema.json";
 pub const ONELOGIN_ROLE: &str = "onelogin/role.schema.json";
 pub const ONELOGIN_APP: &str = "onelogin/app.schema.json";
 pub const ONELOGIN_ATTRIBUTE: &str = "onelogin/attribute.schema.json";
+/// idm-map's `--mapping FILE` (not a record; check it with [`Schemas::check`]).
+pub const MAPPING_CONFIG: &str = "mapping.schema.json";
+/// idm-map's `--connectors FILE` (not a record; check it with [`Schemas::check`]).
+pub const CONNECTORS_CONFIG: &str = "connectors.schema.json";
 
 /// The schema `data` of a record is checked against, by file name under `schemas/`; `None`
 /// when only the envelope is checked.
@@ -155,7 +167,7 @@ pub struct CompileError {
 
 /// All schemas, compiled.
 pub struct Schemas {
-    validators: Vec<(&'static str, Validator)>,
+    validators: Vec<(&'static str, Value, Validator)>,
 }
 
 static SCHEMAS: OnceLock<Result<Schemas, String>> = OnceLock::new();
@@ -186,17 +198,19 @@ impl Schemas {
     pub fn compile() -> Result<Schemas, CompileError> {
         let mut validators = Vec::with_capacity(FILES.len());
         for &(file, text) in FILES {
-            validators.push((file, compile_one(file, text)?));
+            let (doc, validator) = compile_one(file, text)?;
+            validators.push((file, doc, validator));
         }
         Ok(Schemas { validators })
     }
 
-    fn validator(&self, file: &str) -> &Validator {
-        // FILES lists every name this module hands out, and compile() compiled all of them.
+    /// The schema document and its validator. `file` is one of the names in [`FILES`],
+    /// all of which [`Schemas::compile`] compiled.
+    fn validator(&self, file: &str) -> (&Value, &Validator) {
         self.validators
             .iter()
-            .find(|(name, _)| *name == file)
-            .map(|(_, v)| v)
+            .find(|(name, _, _)| *name == file)
+            .map(|(_, doc, v)| (doc, v))
             .unwrap_or_else(|| unreachable!("schema `{file}` is not embedded"))
     }
 
@@ -259,7 +273,7 @@ impl Schemas {
         dotted: &str,
         whole: &str,
     ) -> Result<(), SchemaError> {
-        let validator = self.validator(file);
+        let (doc, validator) = self.validator(file);
         // `is_valid` does not build errors; the slower `validate` runs only on failure.
         if validator.is_valid(instance) {
             return Ok(());
@@ -270,7 +284,7 @@ impl Schemas {
                 &err,
                 instance,
                 (pointer, dotted, whole),
-                file,
+                (file, doc),
             )),
         }
     }
@@ -286,16 +300,17 @@ pub fn validate_event(event: &Event) -> Result<(), SchemaError> {
     Schemas::get().validate_event(event)
 }
 
-fn compile_one(file: &'static str, text: &str) -> Result<Validator, CompileError> {
+fn compile_one(file: &'static str, text: &str) -> Result<(Value, Validator), CompileError> {
     let fail = |reason: String| CompileError { file, reason };
     let schema: Value = serde_json::from_str(text).map_err(|e| fail(e.to_string()))?;
-    jsonschema::options()
+    let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
         .should_ignore_unknown_formats(false)
         .with_pattern_options(PatternOptions::regex())
         .build(&schema)
-        .map_err(|e| fail(e.to_string()))
+        .map_err(|e| fail(e.to_string()))?;
+    Ok((schema, validator))
 }
 
 /// The envelope without its `data` (an empty object stands in): cheap to build per record.
@@ -307,7 +322,13 @@ fn envelope_of(record: &Record) -> Value {
     );
     map.insert("source".into(), Value::String(record.source.clone()));
     map.insert("id".into(), Value::String(record.id.clone()));
-    map.insert("data".into(), Value::Object(Map::new()));
+    // `data` is checked on its own; an object stands in for it, anything else is kept so the
+    // envelope schema reports it.
+    let data = match &record.data {
+        Value::Object(_) => Value::Object(Map::new()),
+        other => other.clone(),
+    };
+    map.insert("data".into(), data);
     if let Some(target) = &record.target {
         map.insert("target".into(), Value::String(target.clone()));
     }
@@ -360,7 +381,7 @@ fn to_schema_error(
     err: &ValidationError<'_>,
     root: &Value,
     (base_pointer, base_dotted, whole): (&str, &str, &str),
-    schema: &'static str,
+    (schema, doc): (&'static str, &Value),
 ) -> SchemaError {
     let mut segments: Vec<String> = err
         .instance_path
@@ -384,7 +405,7 @@ fn to_schema_error(
         ValidationErrorKind::FalseSchema | ValidationErrorKind::Not { .. } => {
             "not allowed here".to_string()
         }
-        _ => describe(err, &segments),
+        _ => describe(err, &segments, doc),
     };
     let (pointer, dotted) = render_path(root, &segments, base_pointer, base_dotted, whole);
     SchemaError {
@@ -396,7 +417,7 @@ fn to_schema_error(
 }
 
 /// The message for an error whose place is already in `segments`.
-fn describe(err: &ValidationError<'_>, segments: &[String]) -> String {
+fn describe(err: &ValidationError<'_>, segments: &[String], doc: &Value) -> String {
     let secret = segments.iter().any(|s| is_secret_name(s));
     let value = || show(&err.instance, secret);
     match &err.kind {
@@ -413,10 +434,22 @@ fn describe(err: &ValidationError<'_>, segments: &[String]) -> String {
         }
         ValidationErrorKind::Format { format } => format!("{} is not a valid {format}", value()),
         ValidationErrorKind::Enum { options } => {
-            format!("{} is not one of {}", value(), show(options, false))
+            let same_type = options
+                .as_array()
+                .is_some_and(|o| o.iter().any(|v| type_name(v) == type_name(&err.instance)));
+            if same_type {
+                format!("{} is not one of {}", value(), show_long(options))
+            } else {
+                format!(
+                    "expected one of {}, found {} {}",
+                    show_long(options),
+                    type_name(&err.instance),
+                    value()
+                )
+            }
         }
         ValidationErrorKind::Constant { expected_value } => {
-            format!("{} is not {}", value(), show(expected_value, false))
+            format!("{} is not {}", value(), show_long(expected_value))
         }
         ValidationErrorKind::MinLength { limit } => {
             if err.instance.as_str().is_some_and(str::is_empty) {
@@ -427,10 +460,21 @@ fn describe(err: &ValidationError<'_>, segments: &[String]) -> String {
         }
         ValidationErrorKind::MaxLength { limit } => {
             let n = err.instance.as_str().map_or(0, |s| s.chars().count());
-            format!("is {n} characters long, more than {limit}")
+            format!("{} is {n} characters long, more than {limit}", value())
         }
         ValidationErrorKind::Pattern { pattern } => {
-            format!("{} does not match `{pattern}`", value())
+            if err.instance.as_str().is_some_and(|s| s.trim().is_empty()) {
+                return "must not be blank".to_string();
+            }
+            // The compiled pattern is rewritten for the regex engine; show the schema's own.
+            let written = keyword_at(doc, err.schema_path.as_str())
+                .and_then(Value::as_str)
+                .unwrap_or(pattern);
+            format!(
+                "{} does not match `{}`",
+                value(),
+                truncate(&one_line(written), 80)
+            )
         }
         ValidationErrorKind::Minimum { limit } => {
             format!("{} is less than the minimum of {limit}", value())
@@ -440,7 +484,7 @@ fn describe(err: &ValidationError<'_>, segments: &[String]) -> String {
         }
         ValidationErrorKind::MinProperties { .. } => "must not be empty".to_string(),
         ValidationErrorKind::PropertyNames { error } => {
-            format!("invalid key: {}", describe(error, segments))
+            format!("invalid key: {}", describe(error, segments, doc))
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             let missing: Option<Vec<String>> = context
@@ -471,6 +515,23 @@ fn describe(err: &ValidationError<'_>, segments: &[String]) -> String {
             lowercase_first(&truncate(&one_line(&text), 160))
         }
     }
+}
+
+/// The schema value at `pointer` (a schema path from an error), following local `$ref`s.
+fn keyword_at<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let mut node = doc;
+    for raw in pointer.split('/').skip(1) {
+        let seg = raw.replace("~1", "/").replace("~0", "~");
+        if seg == "$ref" {
+            let target = node.get("$ref")?.as_str()?.strip_prefix('#')?;
+            node = doc.pointer(target)?;
+        } else if let Value::Array(items) = node {
+            node = items.get(seg.parse::<usize>().ok()?)?;
+        } else {
+            node = node.get(seg.as_str())?;
+        }
+    }
+    Some(node)
 }
 
 /// Both forms of a path: the pointer, and the dotted form in which array indices are
@@ -508,13 +569,17 @@ fn render_path(
     (pointer, dotted)
 }
 
+/// Field names whose values may be secrets: passwords and their hashes and salts, client
+/// secrets, tokens, private keys, recovery answers.
 fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    [
-        "password", "secret", "salt", "token", "hash", "answer", "private",
-    ]
-    .iter()
-    .any(|word| name.contains(word))
+    name.contains("password")
+        || name.contains("secret")
+        || name.contains("private")
+        || name.ends_with("salt")
+        || name.ends_with("token")
+        || name == "hash"
+        || name == "answer"
 }
 
 /// A value for a message: strings as their text, others as compact JSON, in backticks,
@@ -528,6 +593,11 @@ fn show(value: &Value, secret: bool) -> String {
         other => other.to_string(),
     };
     format!("`{}`", truncate(&one_line(&text), 80))
+}
+
+/// A schema value (a list of allowed values) for a message, less shortened than user values.
+fn show_long(value: &Value) -> String {
+    format!("`{}`", truncate(&one_line(&value.to_string()), 200))
 }
 
 fn type_name(value: &Value) -> &'static str {

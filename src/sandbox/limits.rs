@@ -1,0 +1,249 @@
+//! Rate limits the way the real services count them: fixed windows aligned to the clock
+//! (a `600/min` window starts at second 0 of each minute), one counter per bucket.
+//!
+//! Okta limits each endpoint bucket separately (okta-api.md §8) and reports the window's end
+//! as epoch seconds; OneLogin has one account-wide counter and reports seconds remaining.
+//! Both shapes come from the same [`Admission`]. The limiter also keeps what the stats show:
+//! requests that arrived while a quota was exhausted (`over_limit`) and the most requests
+//! admitted in one window (`peak_per_window`), overall and per bucket.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+/// What `X-Rate-Limit-Limit` says when no limit is configured: large enough that no client
+/// paces itself against it.
+pub const UNLIMITED: u64 = 1_000_000;
+
+/// `N` requests per `window_secs`, parsed from `600/min`, `5000/hour`, `10/s`, `100/30s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSpec {
+    pub limit: u64,
+    pub window_secs: u64,
+}
+
+impl FromStr for RateSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("rate limit `{s}` is not N/min, N/hour or N/sec");
+        let (n, per) = s.trim().split_once('/').ok_or_else(bad)?;
+        let limit: u64 = n.trim().parse().map_err(|_| bad())?;
+        let per = per.trim();
+        let digits: String = per.chars().take_while(char::is_ascii_digit).collect();
+        let count: u64 = if digits.is_empty() {
+            1
+        } else {
+            digits.parse().map_err(|_| bad())?
+        };
+        let unit = match &per[digits.len()..] {
+            "s" | "sec" | "second" => 1,
+            "m" | "min" | "minute" => 60,
+            "h" | "hr" | "hour" => 3600,
+            _ => return Err(bad()),
+        };
+        if limit == 0 || count == 0 {
+            return Err(bad());
+        }
+        Ok(RateSpec {
+            limit,
+            window_secs: count * unit,
+        })
+    }
+}
+
+impl fmt::Display for RateSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}s", self.limit, self.window_secs)
+    }
+}
+
+/// The outcome for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    pub admitted: bool,
+    pub limit: u64,
+    pub remaining: u64,
+    /// Epoch seconds at the end of the window (Okta's `X-Rate-Limit-Reset`).
+    pub reset_epoch: u64,
+    /// Seconds until the window ends (OneLogin's `X-RateLimit-Reset`).
+    pub reset_secs: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    windows: HashMap<String, (u64, u64)>,
+    peak_by_bucket: BTreeMap<String, u64>,
+    over_by_bucket: BTreeMap<String, u64>,
+    total: (u64, u64),
+    peak: u64,
+    over_limit: u64,
+}
+
+/// The limiter of one port.
+#[derive(Debug)]
+pub struct Limiter {
+    spec: Option<RateSpec>,
+    counters: Mutex<Counters>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Limiter {
+    pub fn new(spec: Option<RateSpec>) -> Limiter {
+        Limiter {
+            spec,
+            counters: Mutex::new(Counters::default()),
+        }
+    }
+
+    pub fn spec(&self) -> Option<RateSpec> {
+        self.spec
+    }
+
+    fn window_secs(&self) -> u64 {
+        self.spec.map(|s| s.window_secs).unwrap_or(60)
+    }
+
+    /// Count a request in `bucket` and say whether it may proceed.
+    pub fn admit(&self, bucket: &str) -> Admission {
+        self.admit_at(bucket, now_secs())
+    }
+
+    fn admit_at(&self, bucket: &str, now: u64) -> Admission {
+        let w = self.window_secs();
+        let start = now - now % w;
+        let end = start + w;
+        let limit = self.spec.map(|s| s.limit).unwrap_or(UNLIMITED);
+        let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = c.windows.entry(bucket.to_string()).or_insert((start, 0));
+        if entry.0 != start {
+            *entry = (start, 0);
+        }
+        let admitted = entry.1 < limit;
+        let count = if admitted {
+            entry.1 += 1;
+            entry.1
+        } else {
+            entry.1
+        };
+        if admitted {
+            let peak = c.peak_by_bucket.entry(bucket.to_string()).or_insert(0);
+            *peak = (*peak).max(count);
+            if c.total.0 != start {
+                c.total = (start, 0);
+            }
+            c.total.1 += 1;
+            c.peak = c.peak.max(c.total.1);
+        } else {
+            c.over_limit += 1;
+            *c.over_by_bucket.entry(bucket.to_string()).or_insert(0) += 1;
+        }
+        Admission {
+            admitted,
+            limit,
+            remaining: limit.saturating_sub(count),
+            reset_epoch: end,
+            reset_secs: (end - now).max(1),
+        }
+    }
+
+    /// The current window of `bucket` without counting a request.
+    pub fn peek(&self, bucket: &str) -> Admission {
+        let now = now_secs();
+        let w = self.window_secs();
+        let start = now - now % w;
+        let limit = self.spec.map(|s| s.limit).unwrap_or(UNLIMITED);
+        let c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let used = c
+            .windows
+            .get(bucket)
+            .filter(|(s, _)| *s == start)
+            .map(|(_, n)| *n)
+            .unwrap_or(0);
+        Admission {
+            admitted: used < limit,
+            limit,
+            remaining: limit.saturating_sub(used),
+            reset_epoch: start + w,
+            reset_secs: (start + w - now).max(1),
+        }
+    }
+
+    pub fn reset(&self) {
+        *self.counters.lock().unwrap_or_else(|e| e.into_inner()) = Counters::default();
+    }
+
+    /// `over_limit`, `peak_per_window` and per-bucket figures for the stats.
+    pub fn stats(&self) -> Value {
+        let c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut by_bucket = serde_json::Map::new();
+        for (b, peak) in &c.peak_by_bucket {
+            by_bucket.insert(
+                b.clone(),
+                json!({ "peak_per_window": peak, "over_limit": c.over_by_bucket.get(b).copied().unwrap_or(0) }),
+            );
+        }
+        for (b, over) in &c.over_by_bucket {
+            by_bucket
+                .entry(b.clone())
+                .or_insert_with(|| json!({ "peak_per_window": 0, "over_limit": over }));
+        }
+        json!({
+            "over_limit": c.over_limit,
+            "peak_per_window": c.peak,
+            "window_secs": self.window_secs(),
+            "limit": self.spec.map(|s| s.limit),
+            "by_bucket": by_bucket,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse() {
+        assert_eq!(
+            "600/min".parse::<RateSpec>().unwrap(),
+            RateSpec {
+                limit: 600,
+                window_secs: 60
+            }
+        );
+        assert_eq!("5000/hour".parse::<RateSpec>().unwrap().window_secs, 3600);
+        assert_eq!("10/30s".parse::<RateSpec>().unwrap().window_secs, 30);
+        for bad in ["600", "x/min", "600/fortnight", "0/min"] {
+            assert!(bad.parse::<RateSpec>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows_are_fixed_aligned_and_per_bucket() {
+        let l = Limiter::new(Some("3/min".parse().unwrap()));
+        let t = 1_700_000_020; // 40 s into a minute
+        for n in 0..3 {
+            let a = l.admit_at("users", t);
+            assert!(a.admitted);
+            assert_eq!(a.remaining, 2 - n);
+            assert_eq!(a.reset_epoch, 1_700_000_040);
+            assert_eq!(a.reset_secs, 20);
+        }
+        assert!(!l.admit_at("users", t + 5).admitted);
+        assert!(l.admit_at("groups", t + 5).admitted, "other bucket");
+        assert!(l.admit_at("users", t + 20).admitted, "next window");
+        let s = l.stats();
+        assert_eq!(s["over_limit"], 1);
+        assert_eq!(s["peak_per_window"], 4);
+        assert_eq!(s["by_bucket"]["users"]["peak_per_window"], 3);
+    }
+}

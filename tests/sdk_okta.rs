@@ -1,0 +1,127 @@
+//! Fidelity through a client no one here wrote: the official Okta Python SDK (okta 3.x)
+//! lists every user, group, member and app of the sandbox and must see exactly the seeded
+//! tenant. Needs `IDM_TEST_PYTHON` (set by `make test`, installed by `make pyenv`).
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use idm::sandbox::seed::SeedConfig;
+use idm::sandbox::{Sandbox, SandboxConfig, Side};
+use serde_json::{Value, json};
+
+fn python() -> String {
+    std::env::var("IDM_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "IDM_TEST_PYTHON is not set: run `make pyenv` and then `make test` \
+             (or set IDM_TEST_PYTHON=target/py-venv/bin/python)"
+        )
+    })
+}
+
+/// What the SDK must see, computed from the sandbox's own dump.
+fn expectations(sb: &Sandbox, page_limit: usize) -> Value {
+    let dump = sb.dump(Side::Okta);
+    let of = |kind: &'static str| dump.iter().filter(move |r| r["kind"] == kind);
+    let users: Vec<&Value> = of("user").map(|r| &r["data"]).collect();
+    let visible: Vec<&str> = users
+        .iter()
+        .filter(|u| u["status"] != "DEPROVISIONED")
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    let deprovisioned: Vec<&str> = users
+        .iter()
+        .filter(|u| u["status"] == "DEPROVISIONED")
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    let logins: BTreeMap<&str, &Value> = users
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap(), &u["profile"]["login"]))
+        .collect();
+    let groups: BTreeMap<&str, Value> = of("group")
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap(),
+                json!({ "name": r["data"]["profile"]["name"], "type": r["data"]["type"] }),
+            )
+        })
+        .collect();
+    let mut members: BTreeMap<&str, u64> = groups.keys().map(|g| (*g, 0)).collect();
+    for m in of("membership") {
+        *members
+            .get_mut(m["data"]["group_id"].as_str().unwrap())
+            .unwrap() += 1;
+    }
+    let apps: BTreeMap<&str, Value> = of("app")
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap(),
+                json!({ "label": r["data"]["label"], "signOnMode": r["data"]["signOnMode"] }),
+            )
+        })
+        .collect();
+    let mut app_groups: BTreeMap<&str, u64> = apps.keys().map(|a| (*a, 0)).collect();
+    for a in of("app_assignment").filter(|a| a["data"]["group_id"].is_string()) {
+        *app_groups
+            .get_mut(a["data"]["app_id"].as_str().unwrap())
+            .unwrap() += 1;
+    }
+    let custom: Vec<&Value> = of("attribute").map(|r| &r["id"]).collect();
+    json!({
+        "page_limit": page_limit,
+        "users": visible,
+        "deprovisioned": deprovisioned,
+        "logins": logins,
+        "groups": groups,
+        "members": members,
+        "apps": apps,
+        "app_groups": app_groups,
+        "custom_attributes": custom,
+    })
+}
+
+#[test]
+fn okta_sdk_lists_exactly_the_seeded_tenant() {
+    let python = python();
+    let sb = Sandbox::start(SandboxConfig {
+        seed: SeedConfig {
+            users: 130,
+            groups: 9,
+            apps: 6,
+            seed: 21,
+        },
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let expect = dir.path().join("expect.json");
+    std::fs::write(&expect, expectations(&sb, 17).to_string()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/okta_sdk.py");
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&expect)
+        .env("IDM_OKTA_URL", sb.okta_url())
+        .env("IDM_OKTA_TOKEN", sb.okta_token())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{python}`: {e} (run `make pyenv`)"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "okta_sdk.py failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+    let seen: Value = serde_json::from_str(stdout.trim()).expect("a JSON summary line");
+    assert!(seen["users"].as_u64().unwrap() > 100);
+    assert!(seen["deprovisioned"].as_u64().unwrap() > 0);
+    assert_eq!(seen["groups"], 10);
+    assert_eq!(seen["apps"], 6);
+    // the SDK really went through the sandbox, page by page
+    let stats = sb.stats(Side::Okta);
+    assert!(stats["by_route"]["GET /api/v1/users"].as_u64().unwrap() >= 8);
+    assert!(
+        stats["by_route"]["GET /api/v1/groups/{id}/users"]
+            .as_u64()
+            .unwrap()
+            >= 10
+    );
+}
