@@ -812,12 +812,17 @@ impl Loader<'_> {
         if !self.opts.apply {
             return Ok(writes);
         }
+        // Exact-size chunks (splitting off the tail instead would leave every chunk with the
+        // capacity of all that followed it: quadratic memory for a big role).
         let mut jobs = Vec::new();
-        for (role, mut members) in batches {
-            while !members.is_empty() {
-                let rest = members.split_off(members.len().min(ROLE_USERS_CHUNK));
-                jobs.push((role, members));
-                members = rest;
+        for (role, members) in batches {
+            let mut members = members.into_iter();
+            loop {
+                let chunk: Vec<_> = members.by_ref().take(ROLE_USERS_CHUNK).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                jobs.push((role, chunk));
             }
         }
         pool::run(
