@@ -701,9 +701,10 @@ impl Loader<'_> {
         for (what, id, res) in ends {
             let message = match res {
                 Res::Failed => format!("{what} `{id}` was not loaded (see its result)"),
-                Res::Unknown => {
-                    format!("{what} `{id}` is neither in this input nor in the state journal")
-                }
+                Res::Unknown => format!(
+                    "{what} `{id}` is neither in this input nor in the state journal \
+                     (rejected by an earlier stage?)"
+                ),
                 _ => continue,
             };
             return Some(Outcome::failed(
