@@ -4,7 +4,8 @@
 #
 # A failing bench script is reported in the report and does not stop the others; the exit
 # status is 1 when any failed. Sizes are set by each script's IDM_BENCH_* variables, runs per
-# figure by IDM_BENCH_RUNS (default 3). Run one area alone: bash bench/foundation.sh
+# figure by IDM_BENCH_RUNS (default 3). IDM_BENCH_ONLY="foundation csv" runs only those areas;
+# one area alone without the report: bash bench/foundation.sh
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,6 +31,9 @@ failed=0
 for script in "$root"/bench/*.sh; do
     name="$(basename "$script" .sh)"
     case "$name" in lib | run) continue ;; esac
+    if [[ -n "${IDM_BENCH_ONLY:-}" && " $IDM_BENCH_ONLY " != *" $name "* ]]; then
+        continue
+    fi
     echo "bench: $name (log: bench-out/$name.log)" >&2
     started=$SECONDS
     if bash "$script" >"$out/$name.out" 2>"$out/$name.log"; then

@@ -15,7 +15,7 @@
 //! foundation replay PATH             fold the journal at PATH
 //! ```
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
