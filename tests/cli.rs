@@ -19,14 +19,26 @@ fn every_binary_answers_help_with_an_example_pipeline_and_the_exit_codes() {
         let out = Command::new(bin).arg("--help").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{name} --help: {text}");
-        let examples: Vec<&str> = text.lines().filter(|l| l.trim_start().starts_with("$ ")).collect();
-        assert!(!examples.is_empty(), "{name} --help shows no `$ …` example:\n{text}");
+        let examples: Vec<&str> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("$ "))
+            .collect();
+        assert!(
+            !examples.is_empty(),
+            "{name} --help shows no `$ …` example:\n{text}"
+        );
         assert!(
             examples.iter().any(|l| l.contains(name)),
             "{name} --help examples do not use {name}:\n{text}"
         );
-        assert!(text.contains("Exit codes:"), "{name} --help has no exit-code table:\n{text}");
-        assert!(!text.contains("not implemented"), "{name} is still a placeholder:\n{text}");
+        assert!(
+            text.contains("Exit codes:"),
+            "{name} --help has no exit-code table:\n{text}"
+        );
+        assert!(
+            !text.contains("not implemented"),
+            "{name} is still a placeholder:\n{text}"
+        );
     }
 }
 
@@ -34,7 +46,12 @@ fn every_binary_answers_help_with_an_example_pipeline_and_the_exit_codes() {
 fn every_binary_treats_an_unknown_flag_as_a_usage_error() {
     for (name, bin) in TOOLS {
         let out = Command::new(bin).arg("--no-such-flag").output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout.is_empty(), "{name} wrote data on a usage error");
     }
 }
@@ -44,6 +61,9 @@ fn every_binary_answers_version() {
     for (name, bin) in TOOLS {
         let out = Command::new(bin).arg("--version").output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{name}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")), "{name}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")),
+            "{name}"
+        );
     }
 }
