@@ -150,4 +150,16 @@ mod tests {
         assert_eq!(mode, 0o600);
         assert_eq!(std::fs::read(&path).unwrap(), b"");
     }
+
+    // Regression: `-o /dev/null` as root used to chmod the device to 0600.
+    #[cfg(unix)]
+    #[test]
+    fn a_device_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let before = std::fs::metadata("/dev/null").unwrap().permissions().mode();
+        let mut w = RecordWriter::create(Some(Path::new("/dev/null"))).unwrap();
+        w.write_raw(b"{}").unwrap();
+        w.finish().unwrap();
+        assert_eq!(std::fs::metadata("/dev/null").unwrap().permissions().mode(), before);
+    }
 }
