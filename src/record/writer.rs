@@ -24,9 +24,10 @@ pub fn create_private_file(path: &Path) -> io::Result<File> {
     let file = options.open(path).map_err(|e| {
         io::Error::new(e.kind(), format!("cannot create `{}`: {e}", path.display()))
     })?;
-    // An existing file keeps its mode on open; tighten it.
+    // An existing regular file keeps its mode on open; tighten it. Devices and pipes
+    // (`-o /dev/null`, a named pipe) are not ours to change.
     #[cfg(unix)]
-    {
+    if file.metadata()?.is_file() {
         use std::os::unix::fs::PermissionsExt;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
