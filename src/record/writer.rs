@@ -161,6 +161,9 @@ mod tests {
         let mut w = RecordWriter::create(Some(Path::new("/dev/null"))).unwrap();
         w.write_raw(b"{}").unwrap();
         w.finish().unwrap();
-        assert_eq!(std::fs::metadata("/dev/null").unwrap().permissions().mode(), before);
+        assert_eq!(
+            std::fs::metadata("/dev/null").unwrap().permissions().mode(),
+            before
+        );
     }
 }

@@ -1021,13 +1021,16 @@ impl Generator {
         }
         for a in 0..self.cfg.apps {
             let aid = self.app_id(a);
-            for g in self.app_group_indices(a) {
+            // As idm-export writes them: the Okta assignment object (ApplicationGroupAssignment
+            // or AppUser, without `_links`, which need a server URL) plus the ids of the edge.
+            for (priority, g) in self.app_group_indices(a).into_iter().enumerate() {
                 let gid = &self.group_ids[g as usize];
                 emit(
                     out,
                     "app_assignment",
                     &format!("{aid}/{gid}"),
-                    json!({ "app_id": aid, "group_id": gid }),
+                    json!({ "id": gid, "priority": priority, "profile": {},
+                            "app_id": aid, "group_id": gid }),
                 )?;
                 n += 1;
             }
@@ -1037,7 +1040,8 @@ impl Generator {
                     out,
                     "app_assignment",
                     &format!("{aid}/{uid}"),
-                    json!({ "app_id": aid, "user_id": uid }),
+                    json!({ "id": uid, "scope": "USER", "profile": {},
+                            "app_id": aid, "user_id": uid }),
                 )?;
                 n += 1;
             }
