@@ -170,12 +170,9 @@ impl Shared {
                 out
             }
             Side::OneLogin => {
+                // streamed object by object: a dump of 100k users never exists as values
                 let mut out = Vec::new();
-                for v in self.onelogin.dump() {
-                    if serde_json::to_writer(&mut out, &v).is_ok() {
-                        out.push(b'\n');
-                    }
-                }
+                let _ = self.onelogin.write_dump(&mut out);
                 out
             }
         }
