@@ -34,13 +34,13 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-# Every bench/<area>.sh prints `<area>: <figure>` lines; a failing one is reported, not fatal.
+# Builds release once, runs every bench/<area>.sh (each prints `<area>: <figure>` lines),
+# writes bench-out/report.txt; a failing script is reported, not fatal to the others.
 bench:
-	$(CARGO) build --locked --release
-	@for b in bench/*.sh; do echo "== $$b" >&2; bash "$$b" || echo "$$b: FAILED" >&2; done
+	bash bench/run.sh
 
-demo:
-	@echo "make demo: needs idm-sandbox, idm-export, idm-map, idm-attrs and idm-load (not implemented yet)" >&2; exit 1
+demo: build
+	scripts/demo.sh
 
 clean:
 	$(CARGO) clean

@@ -281,7 +281,10 @@ fn max_capacity_50_keeps_to_half_of_a_600_per_minute_limit() {
     let stats = sb.stats(Side::Okta);
     assert_eq!(stats["over_limit"], 0, "{stats}");
     let peak = stats["peak_per_window"].as_u64().unwrap();
-    eprintln!("peak {peak} per 60 s window of 600, {} requests", stats["requests"]);
+    eprintln!(
+        "peak {peak} per 60 s window of 600, {} requests",
+        stats["requests"]
+    );
     assert!(
         (285..=315).contains(&peak),
         "peak {peak} per minute: {stats}"

@@ -70,6 +70,14 @@ pub const FILES: &[(&str, &str)] = &[
         ONELOGIN_ATTRIBUTE,
         include_str!("../../schemas/onelogin/attribute.schema.json"),
     ),
+    (
+        MAPPING_CONFIG,
+        include_str!("../../schemas/mapping.schema.json"),
+    ),
+    (
+        CONNECTORS_CONFIG,
+        include_str!("../../schemas/connectors.schema.json"),
+    ),
 ];
 
 pub const ENVELOPE: &str = "envelope.schema.json";
@@ -85,6 +93,10 @@ pub const ONELOGIN_USER: &str = "onelogin/user.schema.json";
 pub const ONELOGIN_ROLE: &str = "onelogin/role.schema.json";
 pub const ONELOGIN_APP: &str = "onelogin/app.schema.json";
 pub const ONELOGIN_ATTRIBUTE: &str = "onelogin/attribute.schema.json";
+/// idm-map's `--mapping FILE` (not a record; check it with [`Schemas::check`]).
+pub const MAPPING_CONFIG: &str = "mapping.schema.json";
+/// idm-map's `--connectors FILE` (not a record; check it with [`Schemas::check`]).
+pub const CONNECTORS_CONFIG: &str = "connectors.schema.json";
 
 /// The schema `data` of a record is checked against, by file name under `schemas/`; `None`
 /// when only the envelope is checked.

@@ -13,6 +13,9 @@
 //! APP_GROUP and BUILT_IN groups, and apps of four sign-on modes with their real settings.
 
 use std::io::{self, Write};
+use std::path::Path;
+
+use crate::record::create_private_file;
 
 use serde_json::{Map, Value, json};
 
@@ -1042,6 +1045,26 @@ impl Generator {
         out.flush()?;
         Ok(n)
     }
+}
+
+/// `idm-sandbox --emit-export PATH`: write the seeded tenant as export records to `path`
+/// (created 0600; `-`: stdout), streamed. Returns the record count.
+pub fn emit_export(
+    cfg: SeedConfig,
+    base_url: &str,
+    path: &Path,
+    include_deprovisioned: bool,
+) -> io::Result<u64> {
+    let generator = Generator::new(cfg, base_url);
+    let mut out: Box<dyn Write> = if path.as_os_str() == "-" {
+        Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout().lock()))
+    } else {
+        Box::new(io::BufWriter::with_capacity(
+            1 << 20,
+            create_private_file(path)?,
+        ))
+    };
+    generator.write_export(&mut out, include_deprovisioned)
 }
 
 /// The `data` of an `attribute` record: the schema property with its name added, so a
