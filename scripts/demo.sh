@@ -58,7 +58,7 @@ run "$BIN/idm-map" --to onelogin --connectors "$OUT/connectors.json" \
   -i "$OUT/export.ndjson" -o "$OUT/mapped.ndjson" --rejects "$OUT/map-rejects.ndjson"
 
 step "idm-attrs --to onelogin --apply"
-run "$BIN/idm-attrs" --to onelogin --apply -i "$OUT/mapped.ndjson" -o "$OUT/ready.ndjson"
+run "$BIN/idm-attrs" --to onelogin --apply --rate-limit "$OL_RATE" -i "$OUT/mapped.ndjson" -o "$OUT/ready.ndjson"
 
 step "idm-load --to onelogin (plan)"
 run "$BIN/idm-load" --to onelogin --rate-limit "$OL_RATE" -i "$OUT/ready.ndjson" -o "$OUT/plan.ndjson"
@@ -81,4 +81,16 @@ before=$(curl -fsS "$IDM_ONELOGIN_URL/__admin/stats" | jq '.writes')
 run "$BIN/idm-load" --to onelogin --apply --rate-limit "$OL_RATE" -i "$OUT/ready.ndjson" -o "$OUT/results-2.ndjson"
 after=$(curl -fsS "$IDM_ONELOGIN_URL/__admin/stats" | jq '.writes')
 echo "  writes on the second run: $((after - before))"
-exit "$status"
+
+if [ "$status" -eq 3 ]; then
+  rejected=$(wc -l <"$OUT/map-rejects.ndjson")
+  failed=$(jq -c 'select(.data.status == "failed")' "$OUT/results.ndjson" | wc -l)
+  cat <<MSG
+
+The seeded Okta tenant is messy on purpose, so some records could not be migrated; the tools
+said so (exit code 3) and went on with the rest:
+  $rejected input records rejected by idm-map (reasons above; whole lines in $OUT/map-rejects.ndjson)
+  $failed results failed (jq 'select(.data.status=="failed")' $OUT/results.ndjson)
+MSG
+fi
+exit 0
