@@ -39,8 +39,8 @@ fmt:
 bench:
 	bash bench/run.sh
 
-demo:
-	@echo "make demo: needs idm-sandbox, idm-export, idm-map, idm-attrs and idm-load (not implemented yet)" >&2; exit 1
+demo: build
+	scripts/demo.sh
 
 clean:
 	$(CARGO) clean

@@ -14,10 +14,11 @@ for n in "${sizes[@]}"; do
     input="$dir/mapped-$n.ndjson"
     [ -s "$input" ] || python3 bench/gen_mapped.py "$n" > "$input"
     lines=$(wc -l < "$input")
-    read -r secs rss < <( { env -u IDM_ONELOGIN_URL -u IDM_ONELOGIN_CLIENT_ID /usr/bin/time -f '%e %M' \
+    read -r secs user sys rss < <( { env -u IDM_ONELOGIN_URL -u IDM_ONELOGIN_CLIENT_ID /usr/bin/time -f '%e %U %S %M' \
         target/release/idm-attrs -q -i "$input" -o "$dir/attrs-out-$n.ndjson" 2>&1 >/dev/null; } | tail -n 1)
     if cmp -s "$input" "$dir/attrs-out-$n.ndjson"; then same=yes; else same=NO; fi
     rm -f "$dir/attrs-out-$n.ndjson"
     rate=$(python3 -c "print(int($lines / max($secs, 0.01)))")
-    echo "idm-attrs users=$n records=$lines seconds=$secs records_per_s=$rate peak_rss_kb=$rss byte_identical=$same"
+    cpu=$(python3 -c "print(round($user + $sys, 2))")
+    echo "idm-attrs users=$n records=$lines seconds=$secs records_per_s=$rate cpu_seconds=$cpu peak_rss_kb=$rss byte_identical=$same"
 done

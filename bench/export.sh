@@ -1,44 +1,43 @@
 #!/usr/bin/env bash
-# bench/export.sh: idm-export of 10,000 and 100,000 users from the sandbox (no limits).
-#
-# For each size: records/s, wall time and peak RSS of idm-export (`/usr/bin/time -f '%e %M'`),
-# and HTTP requests per 1,000 users (from the sandbox's /__admin/stats). Peak RSS should stay
-# flat from 10k to 100k: export streams page by page.
-#
-# Usage: bench/export.sh [SIZES...]   (default: 10000 100000)
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# bench/export.sh — figures for idm-export, printed as `export: ...` lines:
+#   - records/s, wall time and peak RSS of an export of IDM_BENCH_EXPORT_SIZES users (default
+#     10,000 and 100,000) from the sandbox with no limits (peak RSS must stay flat: streaming);
+#   - HTTP requests per 1,000 users (the floor is 5 pages of 200), from the sandbox's stats.
+# Run by `make bench` (bench/run.sh); alone: bash bench/export.sh
+. "$(dirname "$0")/lib.sh"
 
-sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000)
+SIZES=${IDM_BENCH_EXPORT_SIZES:-"10000 100000"}
+EXPORT=$(bench_bin idm-export)
+SANDBOX=$(bench_bin idm-sandbox)
+TMP=$(mktemp -d "$BENCH_OUT/export.XXXXXX")
+SANDBOX_PID=
+cleanup() {
+    [ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
 
-cargo build --release --quiet --bin idm-export --bin idm-sandbox
-bin=target/release
-work=$(mktemp -d)
-trap 'kill "${sandbox_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+for n in $SIZES; do
+    note "export: seeding a sandbox with $n users"
+    rm -f "$TMP/ready.json"
+    "$SANDBOX" --users "$n" --seed 1 --ready-file "$TMP/ready.json" >/dev/null 2>"$TMP/sandbox.err" &
+    SANDBOX_PID=$!
+    for _ in $(seq 1 1200); do [ -s "$TMP/ready.json" ] && break; sleep 0.1; done
+    [ -s "$TMP/ready.json" ] || { cat "$TMP/sandbox.err" >&2; exit 1; }
+    url=$(jq -r .okta_url "$TMP/ready.json")
+    export IDM_OKTA_URL=$url
+    IDM_OKTA_TOKEN=$(jq -r .okta_token "$TMP/ready.json")
+    export IDM_OKTA_TOKEN
 
-printf '%-8s %10s %8s %10s %12s %10s %14s\n' users records secs records/s peak_rss_kb requests req/1k_users
-for n in "${sizes[@]}"; do
-  rm -f "$work/ready.json"
-  "$bin/idm-sandbox" --users "$n" --seed 1 --ready-file "$work/ready.json" >/dev/null 2>"$work/sandbox.err" &
-  sandbox_pid=$!
-  for _ in $(seq 1 600); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
-  [ -s "$work/ready.json" ] || { echo "sandbox did not start:" >&2; cat "$work/sandbox.err" >&2; exit 1; }
-  url=$(jq -r .okta_url "$work/ready.json")
-  export IDM_OKTA_URL=$url
-  IDM_OKTA_TOKEN=$(jq -r .okta_token "$work/ready.json")
-  export IDM_OKTA_TOKEN
+    curl -s -X POST "$url/__admin/reset" >/dev/null
+    read -r secs kb < <(measure_runs "$BENCH_RUNS" /dev/null "$TMP/users.ndjson" \
+        "$EXPORT" --objects users --include-deprovisioned --rate-limit none \
+        --state "$TMP/state.ndjson")
+    records=$(wc -l < "$TMP/users.ndjson")
+    requests=$(curl -s "$url/__admin/stats" | jq .requests)
+    per_1k=$(awk -v q="$requests" -v r="$BENCH_RUNS" -v n="$n" 'BEGIN { printf "%.2f", q / r * 1000 / n }')
+    echo "export: $n users: $(per_s "$records" "$secs") records/s (${secs} s), peak RSS $(mb "$kb") MB, ${per_1k} requests per 1,000 users"
 
-  /usr/bin/time -f '%e %M' -o "$work/time" \
-    "$bin/idm-export" --objects users --include-deprovisioned --rate-limit none \
-      --state "$work/state.ndjson" -o "$work/users.ndjson" 2>"$work/export.err" \
-    || { cat "$work/export.err" >&2; exit 1; }
-  read -r secs rss < "$work/time"
-  records=$(wc -l < "$work/users.ndjson")
-  requests=$(curl -s "$url/__admin/stats" | jq .requests)
-  awk -v n="$n" -v r="$records" -v s="$secs" -v m="$rss" -v q="$requests" 'BEGIN {
-    printf "%-8d %10d %8.2f %10.0f %12d %10d %14.2f\n", n, r, s, (s > 0 ? r / s : 0), m, q, q * 1000 / n }'
-
-  kill "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null || true
-  unset sandbox_pid
+    kill "$SANDBOX_PID"; wait "$SANDBOX_PID" 2>/dev/null || true
+    SANDBOX_PID=
 done

@@ -26,6 +26,7 @@ use std::io::{self, BufRead, BufWriter, Seek, SeekFrom, Write};
 use serde_json::{Value, json};
 
 use crate::journal::{Event, Journal};
+use crate::provider::onelogin::OneLoginClient;
 use crate::record::{Kind, Record, RecordReader, Rejects};
 
 /// Per-attribute facts gathered from the users.
@@ -44,6 +45,8 @@ pub struct AttrStats {
 pub struct Discovery {
     /// Users seen (mapped for the target).
     pub users: u64,
+    /// User records not mapped for the target (their attributes are not looked at).
+    pub unmapped_users: u64,
     /// shortname → stats, sorted by shortname.
     pub attrs: BTreeMap<String, AttrStats>,
 }
@@ -51,7 +54,11 @@ pub struct Discovery {
 impl Discovery {
     /// Look at one record: users mapped for `target` contribute their custom attributes.
     pub fn observe(&mut self, rec: &Record, target: &str) {
-        if rec.kind != Kind::User || rec.target.as_deref() != Some(target) {
+        if rec.kind != Kind::User {
+            return;
+        }
+        if rec.target.as_deref() != Some(target) {
+            self.unmapped_users += 1;
             return;
         }
         self.users += 1;
@@ -175,20 +182,9 @@ pub struct Existing {
 pub struct CreateError {
     pub status: Option<u16>,
     pub message: String,
-}
-
-impl CreateError {
-    /// The API refused because the shortname is already taken (a create whose response was
-    /// lost and was retried, or another client). OneLogin's status and text are not
-    /// documented: 409, or 400/422 saying "already been taken" / "already exists".
-    pub fn is_duplicate(&self) -> bool {
-        let m = self.message.to_ascii_lowercase();
-        self.status == Some(409)
-            || (matches!(self.status, Some(400) | Some(422))
-                && (m.contains("already been taken")
-                    || m.contains("already exists")
-                    || m.contains("must be unique")))
-    }
+    /// The whole run cannot go on (bad credentials, API unreachable): not this attribute's
+    /// fault, so it stops the run instead of being reported as one failure.
+    pub fatal: bool,
 }
 
 /// Where custom attribute definitions live (a OneLogin tenant; a fake in tests).
@@ -199,6 +195,68 @@ pub trait AttrTarget {
     fn list(&mut self) -> anyhow::Result<Vec<Existing>>;
     /// Create one definition; its id on success.
     fn create(&mut self, shortname: &str, name: &str) -> Result<Option<String>, CreateError>;
+}
+
+/// A OneLogin client for `url` over the shared HTTP layer, its secret from the environment
+/// or the keyring (never from argv). Used by idm-attrs and by idm-csv's attribute check.
+pub fn onelogin_client(
+    url: &str,
+    client_id: &str,
+    rate: Option<crate::http::Rate>,
+    timeout: std::time::Duration,
+) -> anyhow::Result<OneLoginClient> {
+    use anyhow::Context as _;
+    let (secret, _) = crate::secrets::resolve("onelogin", "client_secret", Some(url))?;
+    let http = crate::http::Client::new(crate::http::ClientOptions {
+        rate,
+        timeout,
+        ..crate::http::ClientOptions::new(crate::http::Service::OneLogin)
+    })
+    .context("building the http client")?;
+    Ok(OneLoginClient::new(url, client_id, secret, http))
+}
+
+/// The OneLogin tenant as an [`AttrTarget`], through the shared client (quota, retries, token
+/// refresh; a create whose answer was lost is looked up before it is sent again).
+pub struct OneLoginAttrs<'a> {
+    client: &'a OneLoginClient,
+}
+
+impl<'a> OneLoginAttrs<'a> {
+    pub fn new(client: &'a OneLoginClient) -> OneLoginAttrs<'a> {
+        OneLoginAttrs { client }
+    }
+}
+
+impl AttrTarget for OneLoginAttrs<'_> {
+    fn name(&self) -> &str {
+        "onelogin"
+    }
+
+    fn list(&mut self) -> anyhow::Result<Vec<Existing>> {
+        let defs = self
+            .client
+            .list_custom_attributes()
+            .map_err(|e| anyhow::anyhow!("listing onelogin custom attributes: {e}"))?;
+        Ok(defs
+            .into_iter()
+            .map(|d| Existing {
+                shortname: d.shortname,
+                id: Some(d.id.to_string()),
+            })
+            .collect())
+    }
+
+    fn create(&mut self, shortname: &str, name: &str) -> Result<Option<String>, CreateError> {
+        self.client
+            .create_custom_attribute(shortname, name)
+            .map(|id| Some(id.to_string()))
+            .map_err(|e| CreateError {
+                fatal: e.is_auth() || e.is_unreachable(),
+                status: e.status,
+                message: e.message,
+            })
+    }
 }
 
 /// What happened to one attribute.
@@ -256,6 +314,37 @@ impl AttrReport {
     }
 }
 
+impl AttrReport {
+    /// The `result` record of `--results`: `provision` (planned, ok or failed) for what is
+    /// missing, `skip` for what exists; `target_id` is not known for existing ones listed
+    /// without `--apply`.
+    pub fn to_result(&self, apply: bool) -> Record {
+        use crate::load::result::{Failure, Op, Outcome as Res, Status};
+        let new = |op, status| Res::new(Kind::Attribute, &self.source, &self.shortname, op, status);
+        let done = if apply { Status::Ok } else { Status::Planned };
+        let res = match &self.outcome {
+            Outcome::Existed => new(Op::Skip, done).reason("exists"),
+            Outcome::WouldCreate => new(Op::Provision, Status::Planned),
+            Outcome::Unknown => {
+                new(Op::Provision, Status::Planned).reason("not checked: no target connection")
+            }
+            Outcome::Created { id } => new(Op::Provision, Status::Ok).target(id.clone()),
+            Outcome::Failed(e) => Res::failed(
+                Kind::Attribute,
+                &self.source,
+                &self.shortname,
+                Op::Provision,
+                Failure {
+                    status: e.status,
+                    field: None,
+                    message: e.message.clone(),
+                },
+            ),
+        };
+        res.to_record()
+    }
+}
+
 /// Compare the discovered attributes with the target and, with `apply`, create the missing
 /// ones. With `apply` the whole check-then-create runs under the journal's lock and every
 /// attribute found or created is recorded in it (once).
@@ -310,6 +399,9 @@ pub fn provision(
                 Ok(id) => {
                     existing.insert(report.shortname.clone(), id.clone());
                     Outcome::Created { id }
+                }
+                Err(e) if e.fatal => {
+                    anyhow::bail!("creating `{}`: {}", report.shortname, e.message)
                 }
                 Err(e) => {
                     // a duplicate, a lost response or a 5xx after the server acted: check
@@ -412,6 +504,12 @@ pub fn render_report(discovery: &Discovery, reports: &[AttrReport], apply: bool)
             ));
         }
         out.push('\n');
+    }
+    if discovery.unmapped_users > 0 {
+        out.push_str(&format!(
+            "{} not mapped for the target were not looked at: run idm-map first\n",
+            plural(discovery.unmapped_users as usize, "user record")
+        ));
     }
     let missing: Vec<&AttrReport> = reports
         .iter()
@@ -550,6 +648,7 @@ mod tests {
     fn discovery_counts_users_and_keeps_the_first_non_empty_sample() {
         let d = discovery();
         assert_eq!(d.users, 3);
+        assert_eq!(d.unmapped_users, 1);
         assert_eq!(
             d.attrs.keys().collect::<Vec<_>>(),
             ["api_token", "cost_center", "employee_number"]
@@ -617,6 +716,7 @@ mod tests {
                 return Err(CreateError {
                     status: Some(422),
                     message: "Shortname has already been taken".into(),
+                    fatal: false,
                 });
             }
             Ok(id)
@@ -677,6 +777,7 @@ mod tests {
             CreateError {
                 status: Some(400),
                 message: "Shortname is invalid".into(),
+                fatal: false,
             },
         ));
         let reports = provision(&d, Some(&mut t), Some(&journal), true).unwrap();

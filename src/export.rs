@@ -185,7 +185,7 @@ struct KindSink<'a> {
 impl Sink for KindSink<'_> {
     fn record(&mut self, mut record: Record) -> Result<(), SourceError> {
         // The source's object is its truth: a record that does not match our schema is still
-        // written, whole, with a warning for a person (and exit code 3), never dropped.
+        // written, whole, with a warning for a person, never dropped; idm-map decides.
         if let Err(e) = self.schemas.validate_record(&record) {
             tracing::warn!("{}: does not match `{}`: {e}", record.label(), e.schema);
             record

@@ -30,6 +30,7 @@ pub const KEYRING_SERVICE_ENV: &str = "IDM_KEYRING_SERVICE";
 pub const KNOWN_SECRETS: &[(&str, &str)] = &[("okta", "token"), ("onelogin", "client_secret")];
 
 /// A secret value. `Debug`/`Display` print `[redacted]`; read it with [`Secret::expose`].
+/// The memory is zeroed on drop (`zeroize`, through `secrecy`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -46,6 +47,14 @@ impl Secret {
     /// `abcd…wxyz` for people who need to tell two secrets apart; short ones are all stars.
     pub fn masked(&self) -> String {
         mask(&self.0)
+    }
+}
+
+/// Wipe the value when it goes away, so a core dump or a reused allocation does not show it.
+impl Drop for Secret {
+    fn drop(&mut self) {
+        use secrecy::zeroize::Zeroize;
+        self.0.zeroize();
     }
 }
 
@@ -372,7 +381,8 @@ impl Store for MemoryStore {
 pub struct Resolved {
     pub secret: Secret,
     pub origin: Origin,
-    /// The environment variable (for [`Origin::Env`]) or keyring entry it was read from.
+    /// Where it was read from, for people: ``env `IDM_OKTA_TOKEN` `` or
+    /// ``keyring entry `okta:token@https://acme.okta.com` ``.
     pub source: String,
 }
 
@@ -400,7 +410,7 @@ pub fn resolve_in(
         return Ok(Resolved {
             secret: Secret::new(value),
             origin: Origin::Env,
-            source: env,
+            source: format!("env `{env}`"),
         });
     }
     let mut candidates = Vec::with_capacity(2);
@@ -527,6 +537,6 @@ mod tests {
         unsafe { std::env::remove_var("IDM_SVC_B_TOKEN") };
         assert_eq!(found.secret.expose(), "from-env-0123456789");
         assert_eq!(found.origin, Origin::Env);
-        assert_eq!(found.source, "IDM_SVC_B_TOKEN");
+        assert_eq!(found.source, "env `IDM_SVC_B_TOKEN`");
     }
 }

@@ -429,7 +429,8 @@ fn keyring_no_tool_prints_a_secret_in_help_or_output() {
         BIN,
     ];
     for tool in tools {
-        for args in [&["--help"][..], &["-h"][..], &[][..]] {
+        // Help only: without arguments some tools start working (idm-sandbox serves).
+        for args in [&["--help"][..], &["-h"][..]] {
             let mut cmd = w.cmd(tool, args);
             cmd.env("IDM_OKTA_TOKEN", OKTA_TOKEN)
                 .env("IDM_ONELOGIN_CLIENT_SECRET", ONELOGIN_SECRET);
@@ -620,7 +621,7 @@ fn test_okta_names_a_rejected_token() {
         run.describe()
     );
     assert!(
-        run.stderr().contains("from IDM_OKTA_TOKEN"),
+        run.stderr().contains("from env `IDM_OKTA_TOKEN`"),
         "{}",
         run.describe()
     );
@@ -776,4 +777,327 @@ fn values_never_come_from_argv() {
         run.describe()
     );
     assert!(!w.idm_dir().join("keyring-index").exists());
+}
+
+// ---- `idm-creds test` against the sandbox's simulated Okta and OneLogin ----
+
+fn sandbox() -> idm::sandbox::Sandbox {
+    let mut cfg = idm::sandbox::SandboxConfig::default();
+    cfg.seed.users = 3;
+    cfg.seed.groups = 1;
+    cfg.seed.apps = 1;
+    idm::sandbox::Sandbox::start(cfg).expect("start the sandbox")
+}
+
+#[test]
+fn sandbox_okta_accepts_its_token_and_refuses_another() {
+    let sb = sandbox();
+    let good = test_cmd(
+        &["test", "okta", "--url", sb.okta_url()],
+        &[("IDM_OKTA_TOKEN", sb.okta_token())],
+    );
+    good.expect_code(0);
+    assert!(
+        good.stdout().contains("accepted the token"),
+        "{}",
+        good.describe()
+    );
+    assert!(!good.stdout().contains(sb.okta_token()));
+
+    let bad = test_cmd(
+        &["test", "okta", "--url", sb.okta_url()],
+        &[("IDM_OKTA_TOKEN", OKTA_TOKEN)],
+    );
+    bad.expect_code(1).expect_no_secrets();
+    assert!(
+        bad.stderr()
+            .contains("rejected the token (HTTP 401: E0000011"),
+        "{}",
+        bad.describe()
+    );
+
+    // The OneLogin listener is not an Okta org: its answer says so.
+    let wrong = test_cmd(
+        &["test", "okta", "--url", sb.onelogin_url()],
+        &[("IDM_OKTA_TOKEN", sb.okta_token())],
+    );
+    wrong.expect_code(1);
+    assert!(
+        wrong.stderr().contains("wrong URL") || wrong.stderr().contains("rejected the token"),
+        "{}",
+        wrong.describe()
+    );
+    assert!(!wrong.stderr().contains(sb.okta_token()));
+}
+
+#[test]
+fn sandbox_onelogin_issues_a_token_for_good_credentials_only() {
+    let sb = sandbox();
+    let good = test_cmd(
+        &[
+            "test",
+            "onelogin",
+            "--url",
+            sb.onelogin_url(),
+            "--client-id",
+            sb.onelogin_client_id(),
+        ],
+        &[("IDM_ONELOGIN_CLIENT_SECRET", sb.onelogin_client_secret())],
+    );
+    good.expect_code(0);
+    assert!(
+        good.stdout().contains("issued an access token"),
+        "{}",
+        good.describe()
+    );
+    assert!(!good.stdout().contains(sb.onelogin_client_secret()));
+
+    let bad = test_cmd(
+        &[
+            "test",
+            "onelogin",
+            "--url",
+            sb.onelogin_url(),
+            "--client-id",
+            sb.onelogin_client_id(),
+        ],
+        &[("IDM_ONELOGIN_CLIENT_SECRET", ONELOGIN_SECRET)],
+    );
+    bad.expect_code(1).expect_no_secrets();
+    assert!(
+        bad.stderr()
+            .contains("rejected the client credentials (HTTP 401"),
+        "{}",
+        bad.describe()
+    );
+}
+
+#[test]
+fn keyring_test_command_finds_the_tenant_entry_for_the_sandbox() {
+    require_keyring();
+    let w = World::new();
+    let sb = sandbox();
+    // A wrong generic token and the right one for this tenant: the tenant entry must win.
+    w.creds(&["set", "okta", "token"], OKTA_TOKEN)
+        .expect_code(0);
+    w.creds(
+        &["set", "okta", "token", "--url", sb.okta_url()],
+        sb.okta_token(),
+    )
+    .expect_code(0);
+    w.creds(
+        &[
+            "set",
+            "onelogin",
+            "client_secret",
+            "--url",
+            sb.onelogin_url(),
+        ],
+        sb.onelogin_client_secret(),
+    )
+    .expect_code(0);
+    let okta = w.creds(&["test", "okta", "--url", sb.okta_url()], "");
+    okta.expect_code(0);
+    assert!(
+        okta.stdout().contains("accepted the token"),
+        "{}",
+        okta.describe()
+    );
+    let mut cmd = w.cmd(BIN, &["test", "onelogin"]);
+    cmd.env("IDM_ONELOGIN_URL", sb.onelogin_url())
+        .env("IDM_ONELOGIN_CLIENT_ID", sb.onelogin_client_id());
+    let onelogin = Run::new(cmd, "");
+    onelogin.expect_code(0);
+    for run in [&okta, &onelogin] {
+        assert!(!run.stdout().contains(sb.okta_token()));
+        assert!(!run.stderr().contains(sb.onelogin_client_secret()));
+    }
+    // Against another URL, the generic (wrong) token is used, and refused.
+    let other = w.creds(
+        &[
+            "test",
+            "okta",
+            "--url",
+            &format!("{}/", sb.okta_url().replace("127.0.0.1", "localhost")),
+        ],
+        "",
+    );
+    other.expect_code(1);
+    assert!(
+        other.stderr().contains("keyring entry `okta:token`"),
+        "{}",
+        other.describe()
+    );
+}
+
+// ---- a full pipeline with the secrets in the keyring only ----
+
+/// Sandbox credentials that are easy to grep for.
+const PIPELINE_OKTA_TOKEN: &str = "00PipelineOktaToken-c41f9e2b7d5a8036";
+const PIPELINE_ONELOGIN_ID: &str = "pipeline-client-id-0042";
+const PIPELINE_ONELOGIN_SECRET: &str = "PipelineOneLoginSecret-9b3e7c1a5d2f";
+
+#[test]
+fn keyring_full_pipeline_leaks_no_secret_to_outputs_journal_or_logs() {
+    require_keyring();
+    let w = World::new();
+    let mut cfg = idm::sandbox::SandboxConfig::default();
+    cfg.seed.users = 12;
+    cfg.seed.groups = 3;
+    cfg.seed.apps = 2;
+    cfg.okta_token = Some(PIPELINE_OKTA_TOKEN.to_string());
+    cfg.onelogin_client_id = Some(PIPELINE_ONELOGIN_ID.to_string());
+    cfg.onelogin_client_secret = Some(PIPELINE_ONELOGIN_SECRET.to_string());
+    let sb = idm::sandbox::Sandbox::start(cfg).expect("start the sandbox");
+
+    // The secrets go into the keyring, for these tenants, through stdin; nowhere else.
+    w.creds(
+        &["set", "okta", "token", "--url", sb.okta_url()],
+        PIPELINE_OKTA_TOKEN,
+    )
+    .expect_code(0);
+    w.creds(
+        &[
+            "set",
+            "onelogin",
+            "client_secret",
+            "--url",
+            sb.onelogin_url(),
+        ],
+        PIPELINE_ONELOGIN_SECRET,
+    )
+    .expect_code(0);
+
+    let work = tempfile::tempdir().expect("work dir");
+    let path = |name: &str| work.path().join(name).to_string_lossy().into_owned();
+    let (export, mapped, results) = (
+        path("export.ndjson"),
+        path("mapped.ndjson"),
+        path("results.ndjson"),
+    );
+    let (state, rejects) = (path("idm-state.ndjson"), path("rejects.ndjson"));
+    let steps: Vec<(&str, Vec<&str>, &[i32])> = vec![
+        (
+            env!("CARGO_BIN_EXE_idm-export"),
+            vec![
+                "-vvv",
+                "--okta-url",
+                sb.okta_url(),
+                "--state",
+                &state,
+                "-o",
+                &export,
+            ],
+            // 3: records the export's own schema check rejects; the run still counts.
+            &[0, 3],
+        ),
+        (
+            env!("CARGO_BIN_EXE_idm-map"),
+            vec!["-vvv", "-i", &export, "-o", &mapped, "--rejects", &rejects],
+            &[0, 3],
+        ),
+        (
+            env!("CARGO_BIN_EXE_idm-load"),
+            vec![
+                "-vvv",
+                "--url",
+                sb.onelogin_url(),
+                "--client-id",
+                PIPELINE_ONELOGIN_ID,
+                "--state",
+                &state,
+                "-i",
+                &mapped,
+                "-o",
+                &results,
+            ],
+            &[0, 3],
+        ),
+        (
+            env!("CARGO_BIN_EXE_idm-load"),
+            vec![
+                "-vvv",
+                "--apply",
+                "--url",
+                sb.onelogin_url(),
+                "--client-id",
+                PIPELINE_ONELOGIN_ID,
+                "--state",
+                &state,
+                "-i",
+                &mapped,
+                "-o",
+                &results,
+            ],
+            &[0, 3],
+        ),
+    ];
+    let mut streams = String::new();
+    for (bin, args, codes) in &steps {
+        // Trace logging everywhere (reqwest and hyper included) is the most a user can ask
+        // for; even then nothing may show a secret.
+        let mut cmd = w.cmd(bin, args);
+        cmd.env("RUST_LOG", "trace");
+        let run = Run::new(cmd, "");
+        assert!(
+            codes.contains(&run.code().unwrap_or(-1)),
+            "{}",
+            run.describe()
+        );
+        for secret in [PIPELINE_OKTA_TOKEN, PIPELINE_ONELOGIN_SECRET] {
+            assert!(!run.what.contains(secret), "secret in argv: {}", run.what);
+            assert!(
+                !run.stdout().contains(secret),
+                "secret leaked\n{}",
+                run.describe()
+            );
+            assert!(
+                !run.stderr().contains(secret),
+                "secret leaked on stderr of {}",
+                run.what
+            );
+        }
+        streams.push_str(&run.stdout());
+        streams.push_str(&run.stderr());
+    }
+
+    // The pipeline did real work with the keyring's secrets.
+    let exported = std::fs::read_to_string(&export).expect("export file");
+    assert!(
+        exported.lines().any(|l| l.contains(r#""kind":"user""#)),
+        "no users exported"
+    );
+    let loaded = std::fs::read_to_string(&results).expect("results file");
+    assert!(
+        loaded.contains(r#""status":"ok""#),
+        "nothing loaded:\n{loaded}"
+    );
+    let audit = std::fs::read_to_string(w.idm_dir().join("audit.log")).expect("audit log");
+    for (tool, entry) in [
+        ("idm-export", format!("okta:token@{}", sb.okta_url())),
+        (
+            "idm-load",
+            format!("onelogin:client_secret@{}", sb.onelogin_url()),
+        ),
+    ] {
+        assert!(
+            audit.lines().any(|l| l.contains(&format!(
+                r#""tool":"{tool}","action":"read","outcome":"ok""#
+            )) && l.contains(&format!(r#""entry":"{entry}""#))),
+            "{tool} did not read {entry} from the keyring:\n{audit}"
+        );
+    }
+
+    // Every file of the run: outputs, journal, rejects, audit log and index.
+    let mut files = w.files();
+    for entry in std::fs::read_dir(work.path()).expect("work dir").flatten() {
+        files.push_str(&String::from_utf8_lossy(
+            &std::fs::read(entry.path()).unwrap_or_default(),
+        ));
+    }
+    assert!(files.contains("okta"), "the files were read");
+    for secret in [PIPELINE_OKTA_TOKEN, PIPELINE_ONELOGIN_SECRET] {
+        assert!(!files.contains(secret), "a file of the run holds a secret");
+        assert!(!streams.contains(secret));
+    }
 }

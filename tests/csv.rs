@@ -411,25 +411,29 @@ fn formula_cells_are_warned_about_and_prefixed_with_excel_safe() {
 
 #[test]
 fn fields_without_a_column_are_reported_or_added_with_extra_columns() {
+    // `state` is both a payload field and a custom attribute: the custom one keeps the column
     let records = vec![rec(
         "user",
         "u1",
         json!({"email": "u1@x", "external_id": "u1", "samaccountname": "u1", "role_ids": [1, 2],
-               "custom_attributes": {"zeta": "z"}}),
+               "state": 1, "custom_attributes": {"zeta": "z", "state": "NY"}}),
     )];
     let out = run(&[], &ndjson(&records));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("no column for `external_id` 1, `role_ids` 1, `samaccountname` 1"),
+        stderr
+            .contains("no column for `external_id` 1, `role_ids` 1, `samaccountname` 1, `state` 1"),
         "{stderr}"
     );
     let out = run(&["--extra-columns"], &ndjson(&records));
     assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no column for `state` 1:"), "{stderr}");
     let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         header[BASE_COLUMNS.len()..],
-        ["zeta", "external_id", "role_ids", "samaccountname"]
+        ["state", "zeta", "external_id", "role_ids", "samaccountname"]
     );
     let row: Vec<String> = reader
         .records()
@@ -439,7 +443,7 @@ fn fields_without_a_column_are_reported_or_added_with_extra_columns() {
         .iter()
         .map(String::from)
         .collect();
-    assert_eq!(row[BASE_COLUMNS.len()..], ["z", "u1", "[1,2]", "u1"]);
+    assert_eq!(row[BASE_COLUMNS.len()..], ["NY", "z", "u1", "[1,2]", "u1"]);
 }
 
 #[test]
@@ -534,4 +538,61 @@ proptest! {
         prop_assert_eq!(parsed.headers().unwrap().iter().collect::<Vec<_>>(), header.iter().map(String::as_str).collect::<Vec<_>>());
         prop_assert_eq!(rows, want);
     }
+}
+
+/// With a OneLogin connection configured, idm-csv refuses to write a file whose custom
+/// attribute columns the tenant lacks, and writes it once idm-attrs --apply created them.
+#[test]
+fn missing_custom_attributes_in_the_tenant_stop_the_write() {
+    use idm::sandbox::{Sandbox, SandboxConfig};
+    let sb = Sandbox::start(SandboxConfig::default()).unwrap();
+    let records = tenant(3);
+    let input = ndjson(&records);
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("bulk.csv");
+    let with_tenant = |bin: &str, args: &[&str]| {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("IDM_ONELOGIN_URL", sb.onelogin_url())
+            .env("IDM_ONELOGIN_CLIENT_ID", sb.onelogin_client_id())
+            .env("IDM_ONELOGIN_CLIENT_SECRET", sb.onelogin_client_secret())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().unwrap()
+    };
+    let args = ["-o", out_path.to_str().unwrap()];
+    let out = with_tenant(BIN, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&args, &out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("custom attributes missing in onelogin: `cost_center`, `employee_number`, `is_contractor`: run `idm-attrs --to onelogin --apply` first"),
+        "{stderr}"
+    );
+    assert!(!out_path.exists(), "nothing is written");
+
+    let state = dir.path().join("state.ndjson");
+    let attrs = with_tenant(
+        env!("CARGO_BIN_EXE_idm-attrs"),
+        &["--apply", "--state", state.to_str().unwrap()],
+    );
+    assert!(
+        attrs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&attrs.stderr)
+    );
+    let out = with_tenant(BIN, &args);
+    assert!(out.status.success(), "{}", explain(&args, &out));
+    assert_eq!(parse_csv(&out_path).1.len(), 3);
 }

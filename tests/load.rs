@@ -77,12 +77,6 @@ impl Env {
             .sum()
     }
 
-    fn requests(&self) -> u64 {
-        self.sb.stats(Side::OneLogin)["requests"]
-            .as_u64()
-            .unwrap_or(0)
-    }
-
     fn tenant(&self) -> Tenant {
         Tenant::from_dump(&self.sb.dump(Side::OneLogin))
     }
@@ -776,4 +770,67 @@ fn wrong_credentials_are_fatal_and_never_echo_the_secret() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("401"), "{stderr}");
     assert!(!stderr.contains("definitely-wrong-secret"), "{stderr}");
+}
+
+#[test]
+fn cleanup_roles_replaces_a_same_named_role_idm_did_not_create() {
+    let env = Env::new(config());
+    let before = env.tenant();
+    let old_ids = before
+        .roles
+        .get("Employee")
+        .cloned()
+        .expect("the sandbox has a role `Employee`");
+    let old_members = before
+        .members
+        .iter()
+        .filter(|(r, _)| r == "Employee")
+        .count();
+    assert!(old_members > 0, "the old role has members of its own");
+    let m = Migration::new(6, 1, 0, 0);
+    let mut records = m.records.clone();
+    for r in &mut records {
+        if r["kind"] == "group" {
+            r["data"]["name"] = json!("Employee");
+        }
+    }
+    let input = env.path("in.ndjson");
+    std::fs::write(
+        &input,
+        records.iter().map(|r| format!("{r}\n")).collect::<String>(),
+    )
+    .unwrap();
+
+    // without the flag the existing role is adopted as it is
+    let plan = env.run(&input, &[]);
+    assert_eq!(plan.result("group", &group_id(0))["data"]["op"], "skip");
+    // with it, the plan says the role is replaced, and nothing is written yet
+    let plan = env.run(&input, &["--cleanup-roles"]);
+    let r = plan.result("group", &group_id(0));
+    assert_eq!(r["data"]["op"], "create");
+    assert!(
+        r["data"]["reason"].as_str().unwrap().contains("replaces"),
+        "{r}"
+    );
+    assert_eq!(env.writes(), 0);
+
+    env.run(&input, &["--apply", "--cleanup-roles"])
+        .expect_code(0);
+    let after = env.tenant();
+    let ids = after.roles.get("Employee").cloned().unwrap_or_default();
+    assert_eq!(ids.len(), 1, "one role `Employee`: {ids:?}");
+    assert_ne!(ids, old_ids, "the old role was replaced");
+    let members: BTreeSet<String> = after
+        .members
+        .iter()
+        .filter(|(r, _)| r == "Employee")
+        .map(|(_, e)| e.clone())
+        .collect();
+    let want: BTreeSet<String> = (0..6).map(user_email).collect();
+    assert_eq!(members, want, "exactly the migrated members");
+    // a second run keeps the role idm created
+    let writes = env.writes();
+    env.run(&input, &["--apply", "--cleanup-roles"])
+        .expect_code(0);
+    assert_eq!(env.writes(), writes);
 }

@@ -264,6 +264,20 @@ fn filter_and_search_show_deprovisioned_users_and_q_hides_them() {
             .iter()
             .all(|u| u["profile"]["isContractor"] == true)
     );
+
+    // sortBy/sortOrder with search, across pages
+    let all = enc("status pr");
+    let (sorted, pages) = walk(
+        &sb,
+        &format!("/api/v1/users?search={all}&sortBy=profile.lastName&sortOrder=desc&limit=25"),
+    );
+    assert!(pages > 1);
+    assert_eq!(sorted.len(), 120, "search includes DEPROVISIONED");
+    let names: Vec<String> = sorted
+        .iter()
+        .map(|u| u["profile"]["lastName"].as_str().unwrap().to_lowercase())
+        .collect();
+    assert!(names.windows(2).all(|w| w[0] >= w[1]), "sorted descending");
 }
 
 #[test]

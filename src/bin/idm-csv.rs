@@ -5,6 +5,9 @@
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use std::collections::BTreeSet;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
@@ -47,6 +50,13 @@ struct Args {
     /// importer may not accept unknown columns.
     #[arg(long)]
     extra_columns: bool,
+    /// OneLogin base URL. With --client-id, idm-csv checks that every custom attribute
+    /// exists in the tenant before writing (the import cannot create them).
+    #[arg(long, env = "IDM_ONELOGIN_URL", value_name = "URL")]
+    url: Option<String>,
+    /// OneLogin API client id (the secret comes from the environment or the keyring).
+    #[arg(long, env = "IDM_ONELOGIN_CLIENT_ID", value_name = "ID")]
+    client_id: Option<String>,
     #[command(flatten)]
     log: cli::LogArgs,
 }
@@ -85,6 +95,9 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let mut reader = open_input(args.io.input.as_deref())?;
     let spool = csv_out::spool(&mut reader, &mut rejects, &options)?;
+    if let (Some(url), Some(id)) = (&args.url, &args.client_id) {
+        check_attributes(url, id, spool.custom_attributes())?;
+    }
     let out: Box<dyn Write> = match args.io.output.as_deref() {
         Some(p) if p != Path::new("-") => Box::new(create_private_file(p)?),
         _ => Box::new(io::stdout().lock()),
@@ -97,6 +110,20 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         }
     }
     Ok(cli::Status::from_failures(summary.rejected()))
+}
+
+/// Refuse to write a file whose custom attribute columns the tenant does not have.
+fn check_attributes(url: &str, client_id: &str, needed: &BTreeSet<String>) -> anyhow::Result<()> {
+    let client = idm::attrs::onelogin_client(url, client_id, None, Duration::from_secs(30))?;
+    let missing = csv_out::missing_attributes(&client, needed)?;
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+        anyhow::bail!(
+            "custom attributes missing in onelogin: {}: run `idm-attrs --to onelogin --apply` first (nothing written)",
+            names.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

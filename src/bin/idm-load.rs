@@ -133,7 +133,13 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let input = open_input(args.io.input.as_deref())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let mut out = RecordWriter::create(args.io.output.as_deref())?;
-    let (journal, state) = Journal::open(&args.state.state)?;
+    // A plan only reads the journal (and does not create it).
+    let (journal, state) = if args.apply {
+        let (journal, state) = Journal::open(&args.state.state)?;
+        (Some(journal), state)
+    } else {
+        (None, Journal::read(&args.state.state)?)
+    };
     let opts = Options {
         apply: args.apply,
         workers: usize::from(args.workers),
@@ -145,7 +151,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     };
     let summary = load::run(
         &client,
-        &journal,
+        journal.as_ref(),
         state,
         &opts,
         input,

@@ -8,11 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Parser;
 use idm::cli;
-use idm::record::create_private_file;
-use idm::sandbox::seed::{Generator, SeedConfig};
+use idm::sandbox::seed::{self, SeedConfig};
 use idm::sandbox::{FaultRates, RateSpec, Sandbox, SandboxConfig};
 
 /// Run a local Okta + OneLogin simulator for rehearsals and tests.
@@ -120,21 +118,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     };
     if let Some(path) = &args.emit_export {
         let base = format!("http://127.0.0.1:{}", args.okta_port);
-        let generator = Generator::new(seed, &base);
-        let mut out: Box<dyn std::io::Write> = if path.as_os_str() == "-" {
-            Box::new(std::io::BufWriter::with_capacity(
-                1 << 20,
-                std::io::stdout().lock(),
-            ))
-        } else {
-            Box::new(std::io::BufWriter::with_capacity(
-                1 << 20,
-                create_private_file(path)?,
-            ))
-        };
-        let n = generator
-            .write_export(&mut out, args.include_deprovisioned)
-            .context("cannot write the export")?;
+        let n = seed::emit_export(seed, &base, path, args.include_deprovisioned)?;
         tracing::info!("wrote {n} records");
         return Ok(cli::Status::Done);
     }
@@ -150,19 +134,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         token_ttl: Duration::from_secs(args.token_ttl),
         ..SandboxConfig::default()
     })?;
-    let line = format!("{}\n", sandbox.ready_json());
-    if let Some(path) = &args.ready_file {
-        use std::io::Write as _;
-        let mut f = create_private_file(path)?;
-        f.write_all(line.as_bytes())
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
-    }
-    {
-        use std::io::Write as _;
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(line.as_bytes())?;
-        stdout.flush()?;
-    }
+    sandbox.announce(args.ready_file.as_deref())?;
     tracing::info!(
         okta = sandbox.okta_url(),
         onelogin = sandbox.onelogin_url(),

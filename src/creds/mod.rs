@@ -105,7 +105,8 @@ impl Vault<'_> {
 /// Read a secret: a hidden prompt on a terminal, else all of stdin (one line; surrounding
 /// whitespace, including the final newline of `echo`, is dropped).
 pub fn read_value(prompt: &str) -> Result<Secret, CredsError> {
-    let value = if io::stdin().is_terminal() {
+    // The raw input is wrapped at once so it is wiped on drop like the trimmed value.
+    let value = Secret::new(if io::stdin().is_terminal() {
         rpassword::prompt_password(prompt).map_err(CredsError::ReadValue)?
     } else {
         tracing::info!("reading the value from stdin");
@@ -115,8 +116,8 @@ pub fn read_value(prompt: &str) -> Result<Secret, CredsError> {
             .read_to_string(&mut buf)
             .map_err(CredsError::ReadValue)?;
         buf
-    };
-    parse_value(&value)
+    });
+    parse_value(value.expose())
 }
 
 /// Check a value read from a prompt or a pipe.
@@ -229,17 +230,22 @@ pub fn write_show(out: &mut dyn Write, cfg: &ShowConfig, store: &dyn Store) -> i
             Err(e) => line(out, label, "-", &e.to_string()),
         }
     }
-    fn rate(out: &mut dyn Write, env: &str) -> io::Result<()> {
+    fn rate(out: &mut dyn Write, env: &str, default: &str) -> io::Result<()> {
         match std::env::var(env) {
             Ok(v) if !v.is_empty() => line(out, "rate limit", &v, &format!("env `{env}`")),
-            _ => line(out, "rate limit", "-", "tool default, or `--rate-limit`"),
+            _ => line(
+                out,
+                "rate limit",
+                default,
+                &format!("default; `--rate-limit` or `{env}`"),
+            ),
         }
     }
     writeln!(out, "okta")?;
     plain(out, "url", &cfg.okta_url)?;
     let okta_url = cfg.okta_url.value.as_deref();
     secret(out, "token", store, "okta", "token", okta_url)?;
-    rate(out, "IDM_OKTA_RATE_LIMIT")?;
+    rate(out, "IDM_OKTA_RATE_LIMIT", "600/min")?;
     writeln!(out, "onelogin")?;
     plain(out, "url", &cfg.onelogin_url)?;
     plain(out, "client id", &cfg.onelogin_client_id)?;
@@ -252,7 +258,7 @@ pub fn write_show(out: &mut dyn Write, cfg: &ShowConfig, store: &dyn Store) -> i
         "client_secret",
         onelogin_url,
     )?;
-    rate(out, "IDM_ONELOGIN_RATE_LIMIT")?;
+    rate(out, "IDM_ONELOGIN_RATE_LIMIT", "5000/hour")?;
     writeln!(out, "keyring")?;
     line(out, "store", &store.describe(), "`IDM_KEYRING_SERVICE`")?;
     let audit = AuditLog::default_location();

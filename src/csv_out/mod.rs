@@ -306,9 +306,13 @@ pub fn spool<R: BufRead>(
         .into_inner()
         .map_err(|e| CsvError::Spool(e.into_error()))?;
     let roles = roles.finish().map_err(CsvError::Spool)?;
-    if !options.extra_columns {
-        summary.left_out = extra.clone();
-    }
+    // fields without a column are reported; with extra columns, only those named like a
+    // custom attribute (whose column the custom attribute keeps) are still left out
+    summary.left_out = extra
+        .iter()
+        .filter(|(k, _)| !options.extra_columns || custom.contains(*k))
+        .map(|(k, n)| (k.clone(), *n))
+        .collect();
     Ok(Spool {
         file,
         custom,
@@ -343,12 +347,12 @@ impl Spool {
     /// groups without a usable name are rejected here (all groups are known by now).
     pub fn write<W: Write>(mut self, out: W, rejects: &mut Rejects) -> Result<Summary, CsvError> {
         let columns = self.columns();
-        let custom_pos: BTreeMap<&str, usize> = columns
-            .iter()
-            .enumerate()
-            .skip(BASE_COLUMNS.len())
-            .map(|(i, c)| (c.as_str(), i))
-            .collect();
+        let first_extra = BASE_COLUMNS.len() + self.custom.len();
+        let positions = |range: std::ops::Range<usize>| -> BTreeMap<&str, usize> {
+            range.map(|i| (columns[i].as_str(), i)).collect()
+        };
+        let custom_pos = positions(BASE_COLUMNS.len()..first_extra);
+        let extra_pos = positions(first_extra..columns.len());
         let mut csv = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(out);
@@ -392,8 +396,14 @@ impl Spool {
                 .roles_of(&user.key, &mut role_names)
                 .map_err(CsvError::Spool)?;
             row[ROLE_COLUMN] = role_names.join(&ROLE_SEPARATOR.to_string());
-            for (k, v) in user.custom.into_iter().chain(user.extra) {
+            for (k, v) in user.custom {
                 if let Some(&i) = custom_pos.get(k.as_str()) {
+                    row[i] = v;
+                }
+            }
+            // a payload field named like a custom attribute (`state`) has no column of its own
+            for (k, v) in user.extra {
+                if let Some(&i) = extra_pos.get(k.as_str()) {
                     row[i] = v;
                 }
             }
@@ -422,6 +432,23 @@ impl Spool {
         self.summary.memberships_without_user = self.roles.total() - self.roles.used();
         Ok(self.summary)
     }
+}
+
+/// The custom attributes in `needed` that the OneLogin tenant does not have.
+pub fn missing_attributes(
+    client: &crate::provider::onelogin::OneLoginClient,
+    needed: &BTreeSet<String>,
+) -> anyhow::Result<Vec<String>> {
+    if needed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let have: BTreeSet<String> = client
+        .list_custom_attributes()
+        .map_err(|e| anyhow::anyhow!("checking onelogin custom attributes: {e}"))?
+        .into_iter()
+        .map(|a| a.shortname)
+        .collect();
+    Ok(needed.difference(&have).cloned().collect())
 }
 
 /// `source` and id joined so two sources in one stream do not mix.

@@ -356,6 +356,39 @@ mod tests {
         assert!(disk.group_has_name("g2"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// Any memberships, any chunk size: the same roles as a plain map would give.
+        #[test]
+        fn external_sort_agrees_with_a_map(
+            pairs in proptest::collection::vec((0u8..40, 0u8..6), 0..400),
+            limit in 1usize..50,
+        ) {
+            let mut idx = RoleIndex::with_chunk_limit(limit);
+            for g in 0..5u8 {
+                idx.set_group(&format!("g{g}"), &format!("R{}", g % 4));
+            }
+            let mut want: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+                Default::default();
+            for (u, g) in &pairs {
+                let user = format!("user{u}");
+                idx.add_membership(&user, &format!("g{g}")).unwrap();
+                let entry = want.entry(user).or_default();
+                if *g < 5 {
+                    entry.insert(format!("R{}", g % 4));
+                }
+            }
+            let mut lookup = idx.finish().unwrap();
+            for u in (0..45u8).rev() {
+                let user = format!("user{u}");
+                let expected: Vec<String> =
+                    want.get(&user).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                proptest::prop_assert_eq!(roles(&mut lookup, &user), expected);
+            }
+        }
+    }
+
     #[test]
     fn same_name_twice_is_one_role() {
         let mut idx = RoleIndex::default();

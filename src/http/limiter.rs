@@ -2,10 +2,11 @@
 //!
 //! Two gates, both shared by every thread that uses one [`crate::http::Client`]:
 //!
-//! 1. A governor GCRA quota of `rate × max_capacity_pct`, burst 1. With burst 1 the requests are
-//!    spaced evenly, so no window of the server's length can hold more than the quota, yet N
-//!    workers keep it fully used. Governor is async-agnostic; from blocking code we loop on
-//!    `check()` and sleep `wait_time_from(now)` on refusal.
+//! 1. A governor GCRA quota of `rate × max_capacity_pct`. Requests are spaced evenly, so N
+//!    workers keep it fully used. The burst is 1 at 100%; below, it is small (2% of the quota,
+//!    at most 10) and never more than the share left to others, so a caller that lost time to
+//!    a slow answer catches up while no window can hold more than `rate`. Governor is
+//!    async-agnostic; from blocking code we loop on `check()` and sleep `wait_time_from(now)`.
 //! 2. The server's window per bucket (`X-Rate-Limit-*` for Okta, `X-RateLimit-*` for OneLogin).
 //!    We keep `remaining - reserve` requests for ourselves, where `reserve` is the share of
 //!    the server's `limit` that `--max-capacity` leaves to others, spread what is left evenly
@@ -17,6 +18,7 @@
 //! OneLogin limits per account, so it has one window.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,6 +94,16 @@ pub fn interval(rate: Rate, pct: u8) -> Duration {
     Duration::from_nanos(u64::try_from(nanos.max(1)).unwrap_or(u64::MAX))
 }
 
+/// The burst the quota allows: none (1) at 100%, else up to 2% of the quota (at most 10) but
+/// never more than the share left to others, so `quota + burst` stays within `rate`. A burst
+/// lets a single caller catch up after a slow answer without ever exceeding the window.
+pub fn burst(rate: Rate, pct: u8) -> u32 {
+    let pct = u64::from(pct.clamp(1, 100));
+    let quota = u64::from(rate.count) * pct / 100;
+    let headroom = u64::from(rate.count) - quota;
+    (quota / 50).min(headroom).clamp(1, 10) as u32
+}
+
 /// Requests of `limit` the server must keep for others at `pct` percent of capacity.
 pub fn reserve(limit: u64, pct: u8) -> u64 {
     let others = 100 - u64::from(pct.clamp(1, 100));
@@ -101,8 +113,10 @@ pub fn reserve(limit: u64, pct: u8) -> u64 {
 impl Limiter {
     pub fn new(service: Service, rate: Option<Rate>, pct: u8, clock: Arc<dyn Clock>) -> Limiter {
         let gcra = rate.and_then(|r| {
-            Quota::with_period(interval(r, pct))
-                .map(|q| RateLimiter::direct_with_clock(q, GovClock(clock.clone())))
+            Quota::with_period(interval(r, pct)).map(|q| {
+                let q = q.allow_burst(NonZeroU32::new(burst(r, pct)).unwrap_or(NonZeroU32::MIN));
+                RateLimiter::direct_with_clock(q, GovClock(clock.clone()))
+            })
         });
         Limiter {
             service,
@@ -165,6 +179,18 @@ impl Limiter {
                     self.clock.sleep(d.max(Duration::from_micros(1)));
                 }
             }
+        }
+    }
+
+    /// True unless the window we were told about for `bucket` is used up (to our count). A
+    /// bucket we know nothing about has room.
+    pub fn has_room(&self, bucket: &str) -> bool {
+        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        match windows.get(bucket) {
+            Some(w) if self.clock.now() < w.reset_at => {
+                w.remaining > reserve(w.limit, self.pct) as i64
+            }
+            _ => true,
         }
     }
 
@@ -382,12 +408,48 @@ mod tests {
             lim.acquire("/api/v1/users");
             times.push(clock.now());
         }
+        // 300/min with a burst of 6: no window of 60 s, at any offset, holds more than 306,
+        // far below the server's 600
+        for w in times.windows(307) {
+            assert!(w[306] - w[0] >= Duration::from_secs(60));
+        }
         let counts = per_window(&times, Duration::from_secs(60));
-        // 1000 requests at 300/min: three full windows of exactly 300, then the rest
-        assert_eq!(&counts[..3], &[300, 300, 300]);
-        // and the same holds for windows at any offset
-        for w in times.windows(301) {
-            assert!(w[300] - w[0] >= Duration::from_secs(60));
+        assert_eq!(&counts[..3], &[305, 300, 300]);
+    }
+
+    #[test]
+    fn a_burst_only_when_it_cannot_exceed_the_rate() {
+        assert_eq!(burst(rate(600, 60), 100), 1);
+        assert_eq!(burst(rate(600, 60), 50), 6);
+        assert_eq!(burst(rate(600, 60), 99), 6);
+        assert_eq!(burst(rate(5000, 3600), 80), 10);
+        assert_eq!(burst(rate(10, 1), 50), 1);
+        for (count, pct) in [(600, 50), (600, 99), (5000, 80), (100, 90), (7, 60)] {
+            let r = rate(count, 60);
+            let quota = u64::from(count) * pct as u64 / 100;
+            assert!(quota + u64::from(burst(r, pct)) <= u64::from(count) + 1);
+        }
+    }
+
+    #[test]
+    fn a_slow_caller_catches_up_and_uses_the_quota_fully() {
+        // one caller (idm-export walks pages one by one) whose every 10th answer takes a
+        // second: the burst makes up for it, so a minute still carries >= 95% of the quota
+        let clock = Arc::new(FakeClock::new(0.0));
+        let lim = Limiter::new(Service::Okta, Some(rate(600, 60)), 50, clock.clone());
+        let mut times = Vec::new();
+        for i in 0..2000 {
+            lim.acquire("/api/v1/users");
+            times.push(clock.now());
+            clock.advance(if i % 10 == 9 {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_millis(20)
+            });
+        }
+        let counts = per_window(&times, Duration::from_secs(60));
+        for (i, c) in counts[1..counts.len() - 1].iter().enumerate() {
+            assert!((285..=306).contains(c), "window {}: {c}", i + 1);
         }
     }
 

@@ -463,6 +463,7 @@ impl Client {
         let bucket = inner.limiter.bucket(method, url.path());
         let max = inner.opts.max_retries;
         let mut attempt: u32 = 0;
+        let mut in_a_row_429: u32 = 0;
         loop {
             attempt += 1;
             let retries_left = max.saturating_sub(attempt - 1);
@@ -472,10 +473,15 @@ impl Client {
                 Ok(resp) => {
                     let rate = inner.limiter.headers(|n| header_of(&resp.headers, n));
                     let date = header_of(&resp.headers, "date").and_then(|d| parse_http_date(&d));
-                    if let Some(h) = &rate {
+                    let status = resp.status;
+                    // A 429's headers are not folded into the window: they may speak of a
+                    // concurrency limit, not the window (see below). A real exhaustion shows
+                    // in the answers before it anyway, with Remaining going to 0.
+                    if let Some(h) = &rate
+                        && status != 429
+                    {
                         inner.limiter.observe(&bucket, h, date);
                     }
-                    let status = resp.status;
                     if status < 400 {
                         return Ok(Response {
                             status,
@@ -502,12 +508,16 @@ impl Client {
                         if retries_left == 0 {
                             return Err(fail(false));
                         }
-                        // A 429 while the window still has room (Remaining > 0) is about
-                        // something else (Okta's concurrency limit): back off briefly rather
-                        // than sit out the window. An exhausted window waits for its reset.
+                        // An exhausted window waits for its reset. But a 429 that contradicts
+                        // the window (Remaining > 0, or our own count of the window says there
+                        // is room) is about something else, like Okta's concurrency limit: the
+                        // first two in a row back off briefly rather than sit out the window.
+                        in_a_row_429 += 1;
+                        let brief = retry::backoff(in_a_row_429 - 1).max(Duration::from_secs(1));
                         let wait = match &rate {
-                            Some(h) if h.remaining > 0 => {
-                                retry::backoff(attempt - 1).max(Duration::from_secs(1))
+                            Some(h) if h.remaining > 0 => brief,
+                            Some(_) if in_a_row_429 <= 2 && inner.limiter.has_room(&bucket) => {
+                                brief
                             }
                             Some(h) => {
                                 retry::after_429(Some(inner.limiter.until_reset(h, date)), 0)
@@ -516,6 +526,7 @@ impl Client {
                         };
                         (wait, format!("HTTP {status}"))
                     } else if status >= 500 {
+                        in_a_row_429 = 0;
                         if !req.idempotent {
                             return Err(fail(true));
                         }
@@ -528,6 +539,7 @@ impl Client {
                     }
                 }
                 Err(e) => {
+                    in_a_row_429 = 0;
                     let nothing_sent = e.kind == TransportKind::Connect;
                     let fail = |outcome_unknown: bool| HttpError::Transport {
                         method: method.into(),

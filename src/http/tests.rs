@@ -242,22 +242,42 @@ fn client_errors_are_returned_at_once() {
     }
 }
 
-#[test]
-fn a_429_waits_until_the_okta_reset() {
-    let mut tmr = status(
+fn okta_429(remaining: &str, reset: &str) -> Result<WireResponse, WireError> {
+    let mut r = status(
         429,
         r#"{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorCauses":[]}"#,
     );
-    tmr.headers = vec![
+    r.headers = vec![
         ("x-rate-limit-limit".into(), "600".into()),
-        ("x-rate-limit-remaining".into(), "0".into()),
+        ("x-rate-limit-remaining".into(), remaining.into()),
+        ("x-rate-limit-reset".into(), reset.into()),
+    ];
+    Ok(r)
+}
+
+fn gaps(script: &Script) -> Vec<Duration> {
+    let t = script.times.lock().unwrap().clone();
+    t.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[test]
+fn a_429_in_an_exhausted_window_waits_until_the_okta_reset() {
+    // the window had one request left; ours used it; the next one gets a 429
+    let mut last = ok("[]");
+    last.headers = vec![
+        ("x-rate-limit-limit".into(), "600".into()),
+        ("x-rate-limit-remaining".into(), "1".into()),
         ("x-rate-limit-reset".into(), "1700000042".into()),
     ];
-    let (c, script, _) = client(Service::Okta, vec![Ok(tmr), Ok(ok("[]"))]);
+    let (c, script, _) = client(
+        Service::Okta,
+        vec![Ok(last), okta_429("0", "1700000042"), Ok(ok("[]"))],
+    );
     c.execute(Request::get("http://h/api/v1/users")).unwrap();
-    assert_eq!(script.sent(), 2);
-    let times = script.times.lock().unwrap().clone();
-    let waited = times[1] - times[0];
+    c.execute(Request::get("http://h/api/v1/users?after=1"))
+        .unwrap();
+    assert_eq!(script.sent(), 3);
+    let waited = gaps(&script)[1];
     assert!(
         waited >= Duration::from_millis(42_100) && waited <= Duration::from_secs(43),
         "{waited:?}"
@@ -265,18 +285,45 @@ fn a_429_waits_until_the_okta_reset() {
 }
 
 #[test]
+fn repeated_429s_wait_for_the_reset_after_two_brief_backoffs() {
+    // Remaining 0 with no sign of exhaustion before: maybe a concurrency limit, so the first
+    // two back off briefly; the third in a row sits out the window
+    let (c, script, _) = client(
+        Service::Okta,
+        vec![
+            okta_429("0", "1700000042"),
+            okta_429("0", "1700000042"),
+            okta_429("0", "1700000042"),
+            Ok(ok("[]")),
+        ],
+    );
+    c.execute(Request::get("http://h/api/v1/users")).unwrap();
+    let g = gaps(&script);
+    assert!(
+        g[0] >= Duration::from_secs(1) && g[0] < Duration::from_secs(2),
+        "{g:?}"
+    );
+    assert!(
+        g[1] >= Duration::from_secs(1) && g[1] < Duration::from_secs(2),
+        "{g:?}"
+    );
+    let reset_at = Duration::from_secs(42);
+    let t = script.times.lock().unwrap().clone();
+    assert!(
+        t[3] >= reset_at && t[3] <= reset_at + Duration::from_secs(1),
+        "{t:?}"
+    );
+}
+
+#[test]
 fn a_429_with_room_left_in_the_window_backs_off_instead() {
     // Okta's concurrency limit (or an injected fault): the window is not exhausted
-    let mut tmr = status(429, "{}");
-    tmr.headers = vec![
-        ("x-rate-limit-limit".into(), "600".into()),
-        ("x-rate-limit-remaining".into(), "512".into()),
-        ("x-rate-limit-reset".into(), "1700000055".into()),
-    ];
-    let (c, script, _) = client(Service::Okta, vec![Ok(tmr), Ok(ok("[]"))]);
+    let (c, script, _) = client(
+        Service::Okta,
+        vec![okta_429("512", "1700000055"), Ok(ok("[]"))],
+    );
     c.execute(Request::get("http://h/api/v1/users")).unwrap();
-    let times = script.times.lock().unwrap().clone();
-    let waited = times[1] - times[0];
+    let waited = gaps(&script)[0];
     assert!(
         waited >= Duration::from_secs(1) && waited < Duration::from_secs(2),
         "{waited:?}"
@@ -285,16 +332,18 @@ fn a_429_with_room_left_in_the_window_backs_off_instead() {
 
 #[test]
 fn a_429_waits_the_onelogin_seconds_remaining() {
-    let mut tmr = status(429, r#"{"message":"Too many requests"}"#);
-    tmr.headers = vec![
-        ("x-ratelimit-limit".into(), "5000".into()),
-        ("x-ratelimit-remaining".into(), "0".into()),
-        ("x-ratelimit-reset".into(), "7".into()),
-    ];
-    let (c, script, _) = client(Service::OneLogin, vec![Ok(tmr), Ok(ok("{}"))]);
+    let tmr = || {
+        let mut r = status(429, r#"{"message":"Too many requests"}"#);
+        r.headers = vec![
+            ("x-ratelimit-limit".into(), "5000".into()),
+            ("x-ratelimit-remaining".into(), "0".into()),
+            ("x-ratelimit-reset".into(), "7".into()),
+        ];
+        Ok(r)
+    };
+    let (c, script, _) = client(Service::OneLogin, vec![tmr(), tmr(), tmr(), Ok(ok("{}"))]);
     c.execute(Request::get("http://h/api/2/users")).unwrap();
-    let times = script.times.lock().unwrap().clone();
-    let waited = times[1] - times[0];
+    let waited = gaps(&script)[2];
     assert!(
         waited >= Duration::from_millis(7_100) && waited <= Duration::from_secs(8),
         "{waited:?}"

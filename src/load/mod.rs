@@ -139,10 +139,7 @@ pub fn report(summary: &Summary, opts: &Options) -> Vec<String> {
             summary.calls
         );
         if let Some(t) = estimate(total, opts.rate, opts.max_capacity_pct) {
-            let rate = opts
-                .rate
-                .map(|r| format!("{}/{}s", r.count, r.per.as_secs()))
-                .unwrap_or_default();
+            let rate = opts.rate.map(|r| r.to_string()).unwrap_or_default();
             line.push_str(&format!(
                 ", about {} at {rate} with {} % of the quota",
                 human(t),
@@ -197,6 +194,8 @@ struct Emitter<'a> {
     out: &'a mut RecordWriter,
     summary: &'a mut Summary,
     dirty: bool,
+    /// Shown only when stderr is a terminal.
+    bar: indicatif::ProgressBar,
 }
 
 impl Emitter<'_> {
@@ -207,6 +206,7 @@ impl Emitter<'_> {
             .entry((o.of.as_str().to_string(), o.op, o.status))
             .or_default() += 1;
         self.dirty = true;
+        self.bar.inc(1);
         self.out.write(&o.to_record())
     }
 
@@ -221,7 +221,8 @@ impl Emitter<'_> {
 
 struct Loader<'a> {
     client: &'a OneLoginClient,
-    journal: &'a Journal,
+    /// `None` in plan mode: nothing is written.
+    journal: Option<&'a Journal>,
     /// Serializes appends of this process (the file lock only excludes other processes).
     journal_guard: Mutex<()>,
     state: State,
@@ -233,15 +234,19 @@ struct Loader<'a> {
 }
 
 /// Load (or plan) the records of `input`. Results go to `out`; bad lines to `rejects`.
+/// `journal` is required with `opts.apply` (events are appended to it) and unused without.
 pub fn run<R: BufRead>(
     client: &OneLoginClient,
-    journal: &Journal,
+    journal: Option<&Journal>,
     state: State,
     opts: &Options,
     input: RecordReader<R>,
     rejects: &mut Rejects,
     out: &mut RecordWriter,
 ) -> anyhow::Result<Summary> {
+    if opts.apply && journal.is_none() {
+        anyhow::bail!("`--apply` needs the state journal open for writing");
+    }
     let mut spool = Spool::read(input, rejects, &opts.only).context("reading the input")?;
     let mut summary = Summary {
         rejected: rejects.count(),
@@ -266,10 +271,13 @@ pub fn run<R: BufRead>(
         owners: Mutex::new(Vec::new()),
     };
     let mut overlay = Overlay::new();
+    let total: u64 = Phase::ALL.iter().map(|p| spool.count(*p)).sum();
+    let label = if opts.apply { "loading" } else { "planning" };
     let mut emitter = Emitter {
         out,
         summary: &mut summary,
         dirty: false,
+        bar: crate::cli::progress(label, Some(total)),
     };
     let mut writes = 0u64;
     for (phase, kind) in [
@@ -286,6 +294,7 @@ pub fn run<R: BufRead>(
     }
     writes += loader.role_apps(spool.records(Phase::RoleApps)?, &overlay, &mut emitter)?;
     emitter.flush().context("writing results")?;
+    emitter.bar.finish_and_clear();
     summary.planned_writes = writes;
     summary.calls = client.calls();
     if spool.ignored > 0 {
@@ -334,8 +343,11 @@ enum Decision {
 
 impl Loader<'_> {
     fn note(&self, events: &[Event]) -> anyhow::Result<()> {
+        let Some(journal) = self.journal else {
+            return Ok(()); // a plan writes nothing
+        };
         let _g = self.journal_guard.lock().unwrap_or_else(|p| p.into_inner());
-        self.journal.append_all(events).map_err(anyhow::Error::new)
+        journal.append_all(events).map_err(anyhow::Error::new)
     }
 
     fn map_event(&self, kind: &Kind, rec: &Record, id: u64, hash: Option<&str>) -> Event {
@@ -689,9 +701,10 @@ impl Loader<'_> {
         for (what, id, res) in ends {
             let message = match res {
                 Res::Failed => format!("{what} `{id}` was not loaded (see its result)"),
-                Res::Unknown => {
-                    format!("{what} `{id}` is neither in this input nor in the state journal")
-                }
+                Res::Unknown => format!(
+                    "{what} `{id}` is neither in this input nor in the state journal \
+                     (rejected by an earlier stage?)"
+                ),
                 _ => continue,
             };
             return Some(Outcome::failed(
@@ -800,12 +813,17 @@ impl Loader<'_> {
         if !self.opts.apply {
             return Ok(writes);
         }
+        // Exact-size chunks (splitting off the tail instead would leave every chunk with the
+        // capacity of all that followed it: quadratic memory for a big role).
         let mut jobs = Vec::new();
-        for (role, mut members) in batches {
-            while !members.is_empty() {
-                let rest = members.split_off(members.len().min(ROLE_USERS_CHUNK));
-                jobs.push((role, members));
-                members = rest;
+        for (role, members) in batches {
+            let mut members = members.into_iter();
+            loop {
+                let chunk: Vec<_> = members.by_ref().take(ROLE_USERS_CHUNK).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                jobs.push((role, chunk));
             }
         }
         pool::run(

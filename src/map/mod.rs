@@ -95,6 +95,11 @@ impl Trace {
         }
     }
 
+    /// True when this trace records (callers skip building field names otherwise).
+    pub fn enabled(&self) -> bool {
+        self.lines.is_some()
+    }
+
     /// Note that target `field` came from `from()` (only evaluated when tracing).
     pub fn note(&mut self, field: &str, from: impl FnOnce() -> String) {
         if let Some(lines) = &mut self.lines {
@@ -138,6 +143,7 @@ pub struct Summary {
 /// The streaming mapper: feed it records in input order.
 pub struct Mapper {
     opts: Options,
+    source_opts: okta::SourceOptions,
     names: onelogin::NameCache,
     emails: index::EmailIndex,
     /// complex source field → users it was excluded from
@@ -151,6 +157,9 @@ pub struct Mapper {
 impl Mapper {
     pub fn new(opts: Options) -> Mapper {
         Mapper {
+            source_opts: okta::SourceOptions {
+                email_domain: opts.email_domain.clone(),
+            },
             opts,
             names: onelogin::NameCache::default(),
             emails: index::EmailIndex::default(),
@@ -207,6 +216,11 @@ impl Mapper {
                 rec.source
             ));
         }
+        // what we read is checked too: an export that is not what Okta returns is refused
+        // with the field named, rather than mapped on guesses
+        if let Err(e) = Schemas::get().validate_record(&rec) {
+            return Outcome::Rejected(format!("not an okta {} export: {e}", rec.kind));
+        }
         let result = match rec.kind {
             Kind::User => self.user(rec, trace),
             Kind::Group => self.group(rec, trace),
@@ -233,17 +247,14 @@ impl Mapper {
     }
 
     fn user(&mut self, rec: Record, trace: &mut Trace) -> Result<Outcome, String> {
-        let source_opts = okta::SourceOptions {
-            email_domain: self.opts.email_domain.clone(),
-        };
         let out = {
-            let who = okta::identity(&rec.id, &rec.data, &source_opts)?;
+            let mut who = okta::identity(&rec.id, &rec.data, &self.source_opts)?;
             let mut cx = onelogin::UserContext {
                 complex: self.opts.complex,
                 custom_rules: &self.opts.rules.custom,
                 names: &mut self.names,
             };
-            let mut out = onelogin::user_payload(&who, &mut cx, trace)?;
+            let mut out = onelogin::user_payload(&mut who, &mut cx, trace)?;
             self.opts
                 .rules
                 .apply_to_user(&mut out.payload, &rec.data, trace);
@@ -333,6 +344,12 @@ impl Mapper {
                 })?
             }
         };
+        if okta::is_consumed_key(&rec.id) && !onelogin::is_named_attribute(&shortname) {
+            return Ok(Outcome::Skipped(format!(
+                "custom attribute `{}` feeds a standard field, not a custom attribute",
+                rec.id
+            )));
+        }
         if onelogin::is_top_level_user_field(&shortname) {
             return Ok(Outcome::Skipped(format!(
                 "custom attribute `{}` not migrated: its shortname `{shortname}` is a standard onelogin field",

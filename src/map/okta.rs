@@ -124,8 +124,52 @@ fn truthy_text(value: &Value) -> Option<Cow<'_, str>> {
     }
 }
 
+/// `profile.<key>` without allocating, for the keys the chains read (called for every field
+/// of every user).
 fn profile_path(key: &'static str) -> Cow<'static, str> {
-    Cow::Owned(format!("profile.{key}"))
+    Cow::Borrowed(match key {
+        "firstName" => "profile.firstName",
+        "lastName" => "profile.lastName",
+        "mobilePhone" => "profile.mobilePhone",
+        "mobile_phone" => "profile.mobile_phone",
+        "primaryPhone" => "profile.primaryPhone",
+        "phone" => "profile.phone",
+        "workPhone" => "profile.workPhone",
+        "company" => "profile.company",
+        "organization" => "profile.organization",
+        "department" => "profile.department",
+        "title" => "profile.title",
+        "comment" => "profile.comment",
+        "notes" => "profile.notes",
+        "description" => "profile.description",
+        "locale" => "profile.locale",
+        "preferredLocale" => "profile.preferredLocale",
+        "preferredLanguage" => "profile.preferredLanguage",
+        "secondEmail" => "profile.secondEmail",
+        "second_email" => "profile.second_email",
+        "streetAddress" => "profile.streetAddress",
+        "address" => "profile.address",
+        "postalAddress" => "profile.postalAddress",
+        "city" => "profile.city",
+        "state" => "profile.state",
+        "stateCode" => "profile.stateCode",
+        "region" => "profile.region",
+        "zipCode" => "profile.zipCode",
+        "postalCode" => "profile.postalCode",
+        "zip" => "profile.zip",
+        "country" => "profile.country",
+        "countryCode" => "profile.countryCode",
+        "country_code" => "profile.country_code",
+        "displayName" => "profile.displayName",
+        "display_name" => "profile.display_name",
+        "employeeNumber" => "profile.employeeNumber",
+        "employee_number" => "profile.employee_number",
+        "samAccountName" => "profile.samAccountName",
+        "samaccountname" => "profile.samaccountname",
+        "userPrincipalName" => "profile.userPrincipalName",
+        "userprincipalname" => "profile.userprincipalname",
+        other => return Cow::Owned(format!("profile.{other}")),
+    })
 }
 
 /// A loose email check: `local@domain`, both non-empty, no whitespace.

@@ -142,12 +142,12 @@ pub struct UserContext<'r> {
 
 /// Build the OneLogin user payload of one identity.
 pub fn user_payload(
-    who: &Identity<'_>,
+    who: &mut Identity<'_>,
     cx: &mut UserContext<'_>,
     trace: &mut Trace,
 ) -> Result<UserOut, String> {
     let mut out = UserOut {
-        warnings: who.warnings.clone(),
+        warnings: std::mem::take(&mut who.warnings),
         ..UserOut::default()
     };
     let p = &mut out.payload;
@@ -169,90 +169,103 @@ pub fn user_payload(
         format!("status {:?} (status table)", who.status)
     });
 
-    // custom attributes: named first (they win), then the rest in source order
+    // custom attributes: named first (they win), then the rest in source order; `origin[i]`
+    // says where the i-th attribute of `custom` came from
     let mut custom = Map::new();
-    let mut origin: Vec<(String, Cow<'_, str>)> = Vec::new();
+    let mut origin: Vec<Origin<'_>> = Vec::new();
     for (name, field) in NAMED_ATTRIBUTES {
         if let Some(v) = who.get(*field) {
-            trace.note(&format!("custom_attributes.{name}"), || v.from.to_string());
+            if trace.enabled() {
+                trace.note(&format!("custom_attributes.{name}"), || v.from.to_string());
+            }
             custom.insert((*name).to_string(), Value::String(v.value.to_string()));
-            origin.push(((*name).to_string(), Cow::Owned(format!("`{}`", v.from))));
+            origin.push(Origin::Field(v.from.clone()));
         }
     }
     let mut stringified: Option<Map<String, Value>> = None;
     for cf in &who.custom {
         let rule = cx.custom_rules.get(cf.name);
         if matches!(rule, Some(CustomRule::Drop)) {
-            trace.note(&format!("(dropped) profile.{}", cf.name), || {
-                "--mapping custom_attributes: null".into()
-            });
+            if trace.enabled() {
+                trace.note(&format!("(dropped) profile.{}", cf.name), || {
+                    "--mapping custom_attributes: null".into()
+                });
+            }
             continue;
         }
         let renamed = match rule {
             Some(CustomRule::Rename(to)) => Some(to.as_str()),
             _ => None,
         };
-        let mut candidates: Vec<(String, String, String)> = Vec::new(); // (name, text, from)
         match cf.value {
             Value::Array(_) | Value::Object(_) => match cx.complex {
-                Complex::Exclude => {
-                    out.excluded.push(cf.name.to_string());
-                    continue;
-                }
+                Complex::Exclude => out.excluded.push(cf.name.to_string()),
                 Complex::Stringify => {
                     stringified
                         .get_or_insert_with(Map::new)
                         .insert(cf.name.to_string(), cf.value.clone());
-                    continue;
                 }
                 Complex::Flatten => {
-                    let base = renamed.unwrap_or(cf.name);
-                    flatten(base, cf.value, &mut |joined, text| {
-                        let from = format!("`profile.{}` flattened as `{joined}`", cf.name);
-                        candidates.push((joined, text, from));
+                    let mut leaves = Vec::new();
+                    flatten(renamed.unwrap_or(cf.name), cf.value, &mut |joined, text| {
+                        leaves.push((joined, text));
                     });
+                    for (joined, text) in leaves {
+                        let Some(short) = cx.names.normalize(&joined) else {
+                            out.warnings.push(format!(
+                                "`profile.{}` not migrated: `{joined}` gives no usable attribute name",
+                                cf.name
+                            ));
+                            continue;
+                        };
+                        let from = Origin::Flattened(cf.name, joined);
+                        add_custom(
+                            &mut custom,
+                            &mut origin,
+                            &mut out.warnings,
+                            short,
+                            text,
+                            from,
+                            trace,
+                        );
+                    }
                 }
             },
             scalar => {
-                if let Some(text) = scalar_text(scalar) {
-                    candidates.push((
-                        renamed.unwrap_or(cf.name).to_string(),
-                        text.into_owned(),
-                        format!("`profile.{}`", cf.name),
+                let Some(text) = scalar_text(scalar) else {
+                    continue;
+                };
+                let name = renamed.unwrap_or(cf.name);
+                let Some(short) = cx.names.normalize(name) else {
+                    out.warnings.push(format!(
+                        "`profile.{}` not migrated: `{name}` gives no usable attribute name",
+                        cf.name
                     ));
-                }
+                    continue;
+                };
+                let text = text.into_owned();
+                add_custom(
+                    &mut custom,
+                    &mut origin,
+                    &mut out.warnings,
+                    short,
+                    text,
+                    Origin::Key(cf.name),
+                    trace,
+                );
             }
-        }
-        for (name, text, from) in candidates {
-            let Some(short) = cx.names.normalize(&name) else {
-                out.warnings.push(format!(
-                    "`profile.{}` not migrated: `{name}` gives no usable attribute name",
-                    cf.name
-                ));
-                continue;
-            };
-            add_custom(
-                &mut custom,
-                &mut origin,
-                &mut out.warnings,
-                short,
-                text,
-                from,
-                trace,
-            );
         }
     }
     if let Some(obj) = stringified {
-        let names: Vec<&str> = obj.keys().map(String::as_str).collect();
-        let from = format!("--complex stringify of `{}`", names.join("`, `"));
-        let text = compact_json(&Value::Object(obj.clone()));
+        let names: Vec<String> = obj.keys().cloned().collect();
+        let text = compact_json(&Value::Object(obj));
         add_custom(
             &mut custom,
             &mut origin,
             &mut out.warnings,
             STRINGIFY_ATTRIBUTE.to_string(),
             text,
-            from,
+            Origin::Stringified(names),
             trace,
         );
     }
@@ -260,20 +273,45 @@ pub fn user_payload(
         out.payload
             .insert("custom_attributes".into(), Value::Object(custom));
     }
-    check_limits(&out.payload)?;
     Ok(out)
+}
+
+/// Where a custom attribute's value came from; formatted only for warnings and `--explain`.
+#[derive(Debug, Clone)]
+enum Origin<'a> {
+    /// A named attribute's source path (`profile.secondEmail`).
+    Field(Cow<'static, str>),
+    /// A profile key.
+    Key(&'a str),
+    /// A profile key flattened into this joined name.
+    Flattened(&'a str, String),
+    /// `--complex stringify` of these profile keys.
+    Stringified(Vec<String>),
+}
+
+impl std::fmt::Display for Origin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Field(path) => write!(f, "`{path}`"),
+            Origin::Key(key) => write!(f, "`profile.{key}`"),
+            Origin::Flattened(key, joined) => write!(f, "`profile.{key}` flattened as `{joined}`"),
+            Origin::Stringified(keys) => {
+                write!(f, "--complex stringify of `{}`", keys.join("`, `"))
+            }
+        }
+    }
 }
 
 /// Add one custom attribute, refusing names the payload or a named attribute already owns and
 /// resolving two fields with one name deterministically: the last in source order wins, as in
 /// the reference, and the collision is warned about.
-fn add_custom<'o>(
+fn add_custom<'a>(
     custom: &mut Map<String, Value>,
-    origin: &mut Vec<(String, Cow<'o, str>)>,
+    origin: &mut Vec<Origin<'a>>,
     warnings: &mut Vec<String>,
     short: String,
     text: String,
-    from: String,
+    from: Origin<'a>,
     trace: &mut Trace,
 ) {
     if is_top_level_user_field(&short) {
@@ -282,26 +320,30 @@ fn add_custom<'o>(
         ));
         return;
     }
-    if let Some((_, first)) = origin.iter_mut().find(|(n, _)| *n == short) {
+    if let Some(i) = custom.keys().position(|k| *k == short) {
         if is_named_attribute(&short) {
             warnings.push(format!(
-                "{from} not migrated: its name `{short}` belongs to {first}"
+                "{from} not migrated: its name `{short}` belongs to {}",
+                origin[i]
             ));
             return;
         }
         warnings.push(format!(
-            "{first} and {from} both normalize to `{short}`: kept {from}"
+            "{} and {from} both normalize to `{short}`: kept {from}",
+            origin[i]
         ));
-        *first = Cow::Owned(from.clone());
+        origin[i] = from.clone();
     } else if is_named_attribute(&short) {
         warnings.push(format!(
             "{from} not migrated: its name `{short}` is a named attribute with no value"
         ));
         return;
     } else {
-        origin.push((short.clone(), Cow::Owned(from.clone())));
+        origin.push(from.clone());
     }
-    trace.note(&format!("custom_attributes.{short}"), || from);
+    if trace.enabled() {
+        trace.note(&format!("custom_attributes.{short}"), || from.to_string());
+    }
     custom.insert(short, Value::String(text));
 }
 

@@ -104,7 +104,8 @@ fn standard_fields_follow_the_reference_table() {
         (json!({"title": null}), "title", Value::Null),
         (json!({"title": ""}), "title", Value::Null),
         // false and 0 are not "non-empty" (Python truthiness)
-        (json!({"department": false}), "department", Value::Null),
+        (json!({"mobile_phone": false}), "mobile_phone", Value::Null),
+        (json!({"mobile_phone": 0}), "mobile_phone", Value::Null),
         (json!({}), "external_id", json!("00u1")),
     ];
     for (mut profile, field, want) in cases {
@@ -179,7 +180,8 @@ fn named_attributes_take_the_first_non_empty_candidate() {
         (json!({"country_code": "DE"}), "country_code", "DE"),
         (json!({"displayName": "Ann L"}), "display_name", "Ann L"),
         (json!({"display_name": "A L"}), "display_name", "A L"),
-        (json!({"employeeNumber": 42}), "employee_number", "42"),
+        (json!({"employeeNumber": "42"}), "employee_number", "42"),
+        (json!({"employee_number": 44}), "employee_number", "44"),
         (json!({"employee_number": "43"}), "employee_number", "43"),
     ];
     for (mut profile, short, want) in cases {
@@ -380,10 +382,14 @@ fn groups_become_roles_and_everyone_is_skipped_with_its_edges() {
     };
     let edge = |kind: Kind, id: &str, group: &str| {
         Record::new(
-            kind,
+            kind.clone(),
             "okta",
             id,
-            json!({"group_id": group, "user_id": "00u1"}),
+            if kind == Kind::Membership {
+                json!({"group_id": group, "user_id": "00u1"})
+            } else {
+                json!({"id": group, "app_id": "0oa1", "group_id": group})
+            },
         )
     };
     let mut mapper = Mapper::new(Options::default());
@@ -456,22 +462,25 @@ fn attribute_definitions_become_shortnames() {
         rec.data,
         json!({"shortname": "cost_center", "name": "Cost center"})
     );
-    let rec = mapped(mapper.map(attr("nickName", json!({"type": "string"}))));
+    let rec = mapped(mapper.map(attr("nickName", json!({"title": " ", "type": "string"}))));
     assert_eq!(
         rec.data,
         json!({"shortname": "nick_name", "name": "nickName"})
     );
-    let rec = mapped(mapper.map(attr("legacyId", json!({"title": "Legacy"}))));
+    let rec = mapped(mapper.map(attr(
+        "legacyId",
+        json!({"title": "Legacy", "type": "string"}),
+    )));
     assert_eq!(rec.data["shortname"], json!("old_id"));
     assert!(matches!(
-        mapper.map(attr("secret", json!({}))),
+        mapper.map(attr("secret", json!({"title": "S", "type": "string"}))),
         Outcome::Skipped(_)
     ));
     assert!(
-        matches!(mapper.map(attr("tags", json!({"type": "array"}))), Outcome::Skipped(r) if r.contains("--complex exclude"))
+        matches!(mapper.map(attr("tags", json!({"title": "Tags", "type": "array"}))), Outcome::Skipped(r) if r.contains("--complex exclude"))
     );
     assert!(
-        matches!(mapper.map(attr("名前", json!({}))), Outcome::Rejected(r) if r.contains("no usable shortname"))
+        matches!(mapper.map(attr("名前", json!({"title": "Name", "type": "string"}))), Outcome::Rejected(r) if r.contains("no usable shortname"))
     );
 
     let mut flat = Mapper::new(Options {
@@ -480,6 +489,22 @@ fn attribute_definitions_become_shortnames() {
     });
     let rec = mapped(flat.map(attr("tags", json!({"title": "Tags", "type": "array"}))));
     assert_eq!(rec.data, json!({"shortname": "tags", "name": "Tags"}));
+    // a custom property that feeds a standard field is not a custom attribute (`password`
+    // never is), but one that feeds a named attribute is
+    assert!(matches!(
+        flat.map(attr("password", json!({"title": "P", "type": "string"}))),
+        Outcome::Skipped(r) if r.contains("feeds a standard field")
+    ));
+    let rec = mapped(flat.map(attr(
+        "employee_number",
+        json!({"title": "Emp", "type": "string"}),
+    )));
+    assert_eq!(rec.data["shortname"], json!("employee_number"));
+    // what is read is checked against the okta export schema
+    assert!(matches!(
+        flat.map(attr("x", json!({"type": "string"}))),
+        Outcome::Rejected(r) if r.contains("data.title")
+    ));
 }
 
 #[test]
@@ -520,7 +545,7 @@ fn apps_get_connector_and_saml_settings() {
         ..Options::default()
     });
     let saml = json!({
-        "id": "0oa1", "name": "x_saml", "label": "Example SAML", "signOnMode": "SAML_2_0",
+        "id": "0oa1", "name": "x_saml", "label": "Example SAML", "status": "ACTIVE", "signOnMode": "SAML_2_0",
         "settings": {"appNotes": "notes", "appVisible": false, "signOn": {
             "ssoAcsUrl": "https://sp.example.com/acs?x=1", "audience": "urn:sp", "recipient": "https://sp.example.com/acs?x=1",
             "destination": "https://sp.example.com/acs?x=1", "defaultRelayState": "/home",
@@ -573,12 +598,12 @@ fn apps_get_connector_and_saml_settings() {
     );
     // an app without a connector is rejected, never dropped
     assert!(matches!(
-        mapper.map(app("0oa3", json!({"id": "0oa3", "label": "Nope", "signOnMode": "SAML_2_0"}))),
+        mapper.map(app("0oa3", json!({"id": "0oa3", "name": "x", "label": "Nope", "status": "ACTIVE", "signOnMode": "SAML_2_0"}))),
         Outcome::Rejected(r) if r.contains("no connector for app `Nope`")
     ));
     let rec = mapped(mapper.map(app(
         "0oa4",
-        json!({"id": "0oa4", "label": "Intranet", "signOnMode": "BOOKMARK",
+        json!({"id": "0oa4", "name": "bookmark", "label": "Intranet", "status": "ACTIVE", "signOnMode": "BOOKMARK",
         "settings": {"app": {"url": "https://intranet"}}}),
     )));
     assert_eq!(
@@ -596,7 +621,7 @@ fn apps_get_oidc_settings() {
         ..Options::default()
     });
     let rec = mapped(mapper.map(app("0oa5", json!({
-        "id": "0oa5", "name": "oidc_client", "label": "Portal", "signOnMode": "OPENID_CONNECT",
+        "id": "0oa5", "name": "oidc_client", "label": "Portal", "status": "ACTIVE", "signOnMode": "OPENID_CONNECT",
         "credentials": {"oauthClient": {"client_id": "abc", "token_endpoint_auth_method": "client_secret_post"}},
         "settings": {"oauthClient": {
             "redirect_uris": ["https://p/cb", "myapp://cb"], "post_logout_redirect_uris": ["https://p/bye"],

@@ -24,9 +24,10 @@ pub fn create_private_file(path: &Path) -> io::Result<File> {
     let file = options.open(path).map_err(|e| {
         io::Error::new(e.kind(), format!("cannot create `{}`: {e}", path.display()))
     })?;
-    // An existing file keeps its mode on open; tighten it.
+    // An existing regular file keeps its mode on open; tighten it. Devices and pipes
+    // (`-o /dev/null`, a named pipe) are not ours to change.
     #[cfg(unix)]
-    {
+    if file.metadata()?.is_file() {
         use std::os::unix::fs::PermissionsExt;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
@@ -149,5 +150,20 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(std::fs::read(&path).unwrap(), b"");
+    }
+
+    // Regression: `-o /dev/null` as root used to chmod the device to 0600.
+    #[cfg(unix)]
+    #[test]
+    fn a_device_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let before = std::fs::metadata("/dev/null").unwrap().permissions().mode();
+        let mut w = RecordWriter::create(Some(Path::new("/dev/null"))).unwrap();
+        w.write_raw(b"{}").unwrap();
+        w.finish().unwrap();
+        assert_eq!(
+            std::fs::metadata("/dev/null").unwrap().permissions().mode(),
+            before
+        );
     }
 }

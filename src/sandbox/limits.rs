@@ -75,9 +75,9 @@ pub struct Admission {
 
 #[derive(Debug, Default)]
 struct Counters {
-    windows: HashMap<String, (u64, u64)>,
-    peak_by_bucket: BTreeMap<String, u64>,
-    over_by_bucket: BTreeMap<String, u64>,
+    windows: HashMap<&'static str, (u64, u64)>,
+    peak_by_bucket: BTreeMap<&'static str, u64>,
+    over_by_bucket: BTreeMap<&'static str, u64>,
     total: (u64, u64),
     peak: u64,
     over_limit: u64,
@@ -114,17 +114,17 @@ impl Limiter {
     }
 
     /// Count a request in `bucket` and say whether it may proceed.
-    pub fn admit(&self, bucket: &str) -> Admission {
+    pub fn admit(&self, bucket: &'static str) -> Admission {
         self.admit_at(bucket, now_secs())
     }
 
-    fn admit_at(&self, bucket: &str, now: u64) -> Admission {
+    fn admit_at(&self, bucket: &'static str, now: u64) -> Admission {
         let w = self.window_secs();
         let start = now - now % w;
         let end = start + w;
         let limit = self.spec.map(|s| s.limit).unwrap_or(UNLIMITED);
         let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = c.windows.entry(bucket.to_string()).or_insert((start, 0));
+        let entry = c.windows.entry(bucket).or_insert((start, 0));
         if entry.0 != start {
             *entry = (start, 0);
         }
@@ -136,7 +136,7 @@ impl Limiter {
             entry.1
         };
         if admitted {
-            let peak = c.peak_by_bucket.entry(bucket.to_string()).or_insert(0);
+            let peak = c.peak_by_bucket.entry(bucket).or_insert(0);
             *peak = (*peak).max(count);
             if c.total.0 != start {
                 c.total = (start, 0);
@@ -145,7 +145,7 @@ impl Limiter {
             c.peak = c.peak.max(c.total.1);
         } else {
             c.over_limit += 1;
-            *c.over_by_bucket.entry(bucket.to_string()).or_insert(0) += 1;
+            *c.over_by_bucket.entry(bucket).or_insert(0) += 1;
         }
         Admission {
             admitted,
@@ -188,13 +188,13 @@ impl Limiter {
         let mut by_bucket = serde_json::Map::new();
         for (b, peak) in &c.peak_by_bucket {
             by_bucket.insert(
-                b.clone(),
+                b.to_string(),
                 json!({ "peak_per_window": peak, "over_limit": c.over_by_bucket.get(b).copied().unwrap_or(0) }),
             );
         }
         for (b, over) in &c.over_by_bucket {
             by_bucket
-                .entry(b.clone())
+                .entry(b.to_string())
                 .or_insert_with(|| json!({ "peak_per_window": 0, "over_limit": over }));
         }
         json!({

@@ -251,6 +251,22 @@ impl Sandbox {
         })
     }
 
+    /// Print the ready line on stdout and, given a path, write it to that file (created
+    /// 0600: it holds credentials).
+    pub fn announce(&self, ready_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let line = format!("{}\n", self.ready_json());
+        if let Some(path) = ready_file {
+            let mut f = crate::record::create_private_file(path)?;
+            f.write_all(line.as_bytes())
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+        }
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(line.as_bytes())?;
+        stdout.flush()?;
+        Ok(())
+    }
+
     /// Make the next matching request(s) on `side` fail as the rule says.
     pub fn script_fault(&self, side: Side, rule: FaultRule) {
         self.shared.port(side).faults.script(rule);

@@ -877,6 +877,50 @@ impl Okta {
             }
             !u.deprovisioned()
         };
+        // `sortBy` (search only): sort every match, ties by id; the cursor is still the last
+        // id of the page, found again in the sorted order
+        if let (Some(_), Some(sort_by)) = (&search_expr, req.query_param("sortBy")) {
+            let desc = req
+                .query_param("sortOrder")
+                .is_some_and(|o| o.eq_ignore_ascii_case("desc"));
+            let mut hits: Vec<(Option<Value>, &String, &Arc<UserRec>)> = st
+                .users
+                .iter()
+                .filter(|(id, u)| keep(id, u))
+                .map(|(id, u)| {
+                    let key = u
+                        .filter_field(id, sort_by)
+                        .or_else(|| filter::lookup(&u.value(), sort_by));
+                    (key, id, u)
+                })
+                .collect();
+            hits.sort_by(|a, b| {
+                let ord = sort_key_cmp(&a.0, &b.0);
+                let ord = if desc { ord.reverse() } else { ord };
+                ord.then_with(|| a.1.cmp(b.1))
+            });
+            let start = match after {
+                Some(a) => hits
+                    .iter()
+                    .position(|h| h.1 == a)
+                    .map(|p| p + 1)
+                    .unwrap_or(hits.len()),
+                None => 0,
+            };
+            let page: Vec<&[u8]> = hits
+                .iter()
+                .skip(start)
+                .take(limit)
+                .map(|h| h.2.json.as_slice())
+                .collect();
+            let more = start + page.len() < hits.len();
+            let next = if more {
+                hits.get(start + page.len() - 1).map(|h| h.1.as_str())
+            } else {
+                None
+            };
+            return page_response(route, &page, link_headers(req, next));
+        }
         let mut items: Vec<&[u8]> = Vec::with_capacity(limit);
         let mut last_id: Option<&str> = None;
         let mut more = false;
@@ -1906,6 +1950,28 @@ impl Okta {
     }
 }
 
+/// Order of `sortBy` keys: absent last, numbers numerically, strings case-insensitively.
+fn sort_key_cmp(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (None | Some(Value::Null), None | Some(Value::Null)) => Ordering::Equal,
+        (None | Some(Value::Null), _) => Ordering::Greater,
+        (_, None | Some(Value::Null)) => Ordering::Less,
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Some(x), Some(y)) => {
+            let s = |v: &Value| {
+                v.as_str()
+                    .map(str::to_lowercase)
+                    .unwrap_or_else(|| v.to_string())
+            };
+            s(x).cmp(&s(y))
+        }
+    }
+}
+
 enum PasswordKind {
     None,
     Value,
@@ -2195,6 +2261,22 @@ mod tests {
             json!({"definitions":{"custom":{"properties":{"x":{"type":"string"}}}}}),
         ));
         assert_eq!(json_of(&r)["errorCode"], "E0000001");
+    }
+
+    #[test]
+    fn fixture_errors_name_the_line() {
+        let text = "{\"kind\":\"group\",\"id\":\"00g1\",\"data\":{\"id\":\"00g1\",\"type\":\"OKTA_GROUP\",\"profile\":{\"name\":\"A\"}}}\n\nnot json\n";
+        let err = Okta::from_fixture(text.as_bytes(), "t", "http://o").unwrap_err();
+        assert!(err.to_string().starts_with("line 3: not JSON"), "{err}");
+        let text = "{\"kind\":\"membership\",\"id\":\"x\",\"data\":{\"group_id\":\"00g1\"}}\n";
+        let err = Okta::from_fixture(text.as_bytes(), "t", "http://o").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 1: `membership` record without `data.user_id`"
+        );
+        let text = "{\"kind\":\"widget\",\"id\":\"x\",\"data\":{}}\n";
+        let err = Okta::from_fixture(text.as_bytes(), "t", "http://o").unwrap_err();
+        assert_eq!(err.to_string(), "line 1: unknown kind `widget`");
     }
 
     #[test]

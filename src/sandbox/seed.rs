@@ -13,6 +13,9 @@
 //! APP_GROUP and BUILT_IN groups, and apps of four sign-on modes with their real settings.
 
 use std::io::{self, Write};
+use std::path::Path;
+
+use crate::record::create_private_file;
 
 use serde_json::{Map, Value, json};
 
@@ -1018,13 +1021,16 @@ impl Generator {
         }
         for a in 0..self.cfg.apps {
             let aid = self.app_id(a);
-            for g in self.app_group_indices(a) {
+            // As idm-export writes them: the Okta assignment object (ApplicationGroupAssignment
+            // or AppUser, without `_links`, which need a server URL) plus the ids of the edge.
+            for (priority, g) in self.app_group_indices(a).into_iter().enumerate() {
                 let gid = &self.group_ids[g as usize];
                 emit(
                     out,
                     "app_assignment",
                     &format!("{aid}/{gid}"),
-                    json!({ "app_id": aid, "group_id": gid }),
+                    json!({ "id": gid, "priority": priority, "profile": {},
+                            "app_id": aid, "group_id": gid }),
                 )?;
                 n += 1;
             }
@@ -1034,7 +1040,8 @@ impl Generator {
                     out,
                     "app_assignment",
                     &format!("{aid}/{uid}"),
-                    json!({ "app_id": aid, "user_id": uid }),
+                    json!({ "id": uid, "scope": "USER", "profile": {},
+                            "app_id": aid, "user_id": uid }),
                 )?;
                 n += 1;
             }
@@ -1042,6 +1049,26 @@ impl Generator {
         out.flush()?;
         Ok(n)
     }
+}
+
+/// `idm-sandbox --emit-export PATH`: write the seeded tenant as export records to `path`
+/// (created 0600; `-`: stdout), streamed. Returns the record count.
+pub fn emit_export(
+    cfg: SeedConfig,
+    base_url: &str,
+    path: &Path,
+    include_deprovisioned: bool,
+) -> io::Result<u64> {
+    let generator = Generator::new(cfg, base_url);
+    let mut out: Box<dyn Write> = if path.as_os_str() == "-" {
+        Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout().lock()))
+    } else {
+        Box::new(io::BufWriter::with_capacity(
+            1 << 20,
+            create_private_file(path)?,
+        ))
+    };
+    generator.write_export(&mut out, include_deprovisioned)
 }
 
 /// The `data` of an `attribute` record: the schema property with its name added, so a

@@ -52,7 +52,7 @@ struct Counts {
     writes: u64,
     token_requests: u64,
     by_route: BTreeMap<String, u64>,
-    by_status: BTreeMap<String, u64>,
+    by_status: BTreeMap<u16, u64>,
     faults: BTreeMap<String, u64>,
 }
 
@@ -98,9 +98,14 @@ impl Port {
         } else if req.is_write() {
             c.writes += 1;
         }
-        *c.by_route.entry(route.to_string()).or_insert(0) += 1;
+        match c.by_route.get_mut(route) {
+            Some(n) => *n += 1,
+            None => {
+                c.by_route.insert(route.to_string(), 1);
+            }
+        }
         if let Some(s) = status {
-            *c.by_status.entry(s.to_string()).or_insert(0) += 1;
+            *c.by_status.entry(s).or_insert(0) += 1;
         }
         if let Some(f) = fault {
             *c.faults.entry(f.as_str().to_string()).or_insert(0) += 1;
@@ -116,7 +121,7 @@ impl Port {
             "writes": c.writes,
             "token_requests": c.token_requests,
             "by_route": c.by_route,
-            "by_status": c.by_status,
+            "by_status": c.by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<String, u64>>(),
             "faults": c.faults,
         });
         if let (Value::Object(m), Value::Object(l)) = (&mut v, self.limiter.stats()) {
@@ -165,12 +170,9 @@ impl Shared {
                 out
             }
             Side::OneLogin => {
+                // streamed object by object: a dump of 100k users never exists as values
                 let mut out = Vec::new();
-                for v in self.onelogin.dump() {
-                    if serde_json::to_writer(&mut out, &v).is_ok() {
-                        out.push(b'\n');
-                    }
-                }
+                let _ = self.onelogin.write_dump(&mut out);
                 out
             }
         }

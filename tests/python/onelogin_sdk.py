@@ -11,6 +11,7 @@ declares a single object where the API returns an array) the script still goes t
 SDK's own ApiClient.call_api, i.e. the SDK's auth, serialization and error handling.
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -167,6 +168,32 @@ def main():
         check([u.id for u in found] == [created[2]], f"email filter {found}")
         found = users.list_users2(email="sdk.user*")
         check(sorted(u.id for u in found) == sorted(created), "wildcard filter")
+
+        # Salted SHA-256 import (v1) and a login proving the stored hash really works. The
+        # SDK's typed v1 method parses the real v1 envelope as a flat Error and raises, so
+        # this goes through its ApiClient.
+        digest = hashlib.sha256(b"s4lt-" + b"Corr3ct horse!").hexdigest()
+        res = raw(
+            client,
+            "PUT",
+            f"/api/1/users/set_password_using_salt/{created[2]}",
+            body={
+                "password": digest,
+                "password_confirmation": digest,
+                "password_algorithm": "salt+sha256",
+                "password_salt": "s4lt-",
+            },
+        )
+        check(res["status"]["code"] == 200 and not res["status"]["error"], f"set password {res}")
+        login = {"username_or_email": "sdk.user2", "password": "Corr3ct horse!", "subdomain": "x"}
+        res = raw(client, "POST", "/api/1/login/auth", body=login)
+        check(res["data"][0]["status"] == "Authenticated", f"login {res}")
+        expect_error(
+            lambda: raw(client, "POST", "/api/1/login/auth", body=dict(login, password="wrong")),
+            401,
+        )
+        check(users.get_user2(created[2]).status == 1, "a password activates the user")
+        out["password_user_id"] = created[2]
 
         after, total_after = list_all()
         check(len(after) == len(before) + 3, f"{len(after)} users after creating 3 (before {len(before)})")

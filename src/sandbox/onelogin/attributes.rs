@@ -261,9 +261,9 @@ fn set_password(ol: &OneLogin, req: &SimRequest, id: &str, salted: bool, route: 
     };
     let stamp = now();
     if let Some(u) = t.users.get_mut(&id) {
-        u.password = Some(stored);
-        u.times[super::model::T_PASSWORD_CHANGED] = Some(stamp.clone());
-        u.times[super::model::T_UPDATED] = Some(stamp);
+        u.password = Some(Box::new(stored));
+        u.times[super::model::T_PASSWORD_CHANGED] = Some(stamp.clone().into());
+        u.times[super::model::T_UPDATED] = Some(stamp.into());
         if u.status == 7 {
             u.status = 1;
         }
@@ -307,7 +307,7 @@ fn set_custom(ol: &OneLogin, req: &SimRequest, id: &str, route: &str) -> Reply {
         for (attr, value) in updates {
             u.set_custom(attr, value);
         }
-        u.times[super::model::T_UPDATED] = Some(stamp);
+        u.times[super::model::T_UPDATED] = Some(stamp.into());
     }
     Ok(SimResponse::json(200, route, &v1_ok()))
 }
@@ -381,8 +381,9 @@ fn get_user_roles(ol: &OneLogin, id: &str, route: &str) -> Reply {
         .get(&id)
         .map(|u| u.role_ids.clone())
         .unwrap_or_default();
+    // The spec's `getUserRoles_200_response`: a flat list of role ids.
     let mut body = v1_ok();
-    body["data"] = json!([roles]);
+    body["data"] = json!(roles);
     Ok(SimResponse::json(200, route, &body))
 }
 

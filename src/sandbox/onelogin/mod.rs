@@ -78,7 +78,9 @@ pub struct Collisions {
 /// The simulated OneLogin account. `Send + Sync`; every method takes `&self`.
 pub struct OneLogin {
     cfg: OneLoginConfig,
-    seeded: Tenant,
+    /// Kept to re-seed on reset: regenerating is deterministic and costs less memory than a
+    /// second copy of a large account.
+    collisions: Collisions,
     state: RwLock<Tenant>,
 }
 
@@ -99,10 +101,9 @@ impl OneLogin {
     /// Seed the account: the account owner, default roles, some users, roles, apps and custom
     /// attributes of its own, and the given collisions.
     pub fn new(cfg: OneLoginConfig, collisions: Collisions) -> OneLogin {
-        let seeded = seed::tenant(&cfg, &collisions);
         OneLogin {
-            state: RwLock::new(seeded.clone()),
-            seeded,
+            state: RwLock::new(seed::tenant(&cfg, &collisions)),
+            collisions,
             cfg,
         }
     }
@@ -185,37 +186,35 @@ impl OneLogin {
                 out.push(json!({"kind": "user", "id": id.to_string(), "data": data}));
             }
         }
-        for role in t.roles.values() {
-            out.push(json!({"kind": "role", "id": role.id.to_string(), "data": role.to_json()}));
-        }
-        for role in t.roles.values() {
-            for uid in role.users.keys() {
-                out.push(
-                    json!({"kind": "membership", "id": format!("{}/{uid}", role.id),
-                    "data": {"role_id": role.id, "user_id": uid}}),
-                );
-            }
-        }
-        for app in t.apps.values() {
-            out.push(json!({"kind": "app", "id": app.id.to_string(), "data": app.to_json(false)}));
-        }
-        for role in t.roles.values() {
-            for aid in &role.apps {
-                out.push(
-                    json!({"kind": "role_app", "id": format!("{}/{aid}", role.id),
-                    "data": {"role_id": role.id, "app_id": aid}}),
-                );
-            }
-        }
-        for a in &t.attrs {
-            out.push(json!({"kind": "attribute", "id": a.id.to_string(), "data": a.to_json()}));
-        }
+        let _ = non_user_envelopes(&t, &mut |v| {
+            out.push(v);
+            Ok(())
+        });
         out
+    }
+
+    /// The same envelopes as [`OneLogin::dump`], written as NDJSON without building every
+    /// user as a JSON value first: at 100k users `dump` holds several hundred MB of
+    /// `Value`s, this holds one line at a time (plus the read lock for the duration).
+    pub fn write_dump(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let t = self.read();
+        for id in &t.order {
+            if let Some(u) = t.users.get(id) {
+                write!(out, "{{\"kind\":\"user\",\"id\":\"{id}\",\"data\":")?;
+                serde_json::to_writer(&mut *out, &u.view(&t.attrs))?;
+                out.write_all(b"}\n")?;
+            }
+        }
+        non_user_envelopes(&t, &mut |v| {
+            serde_json::to_writer(&mut *out, &v)?;
+            out.write_all(b"\n")
+        })
     }
 
     /// Back to the seeded state (tokens too).
     pub fn reset(&self) {
-        *self.write() = self.seeded.clone();
+        let fresh = seed::tenant(&self.cfg, &self.collisions);
+        *self.write() = fresh;
     }
 
     /// Would `password` log this user in? `None` when the user does not exist or has no
@@ -244,6 +243,39 @@ impl OneLogin {
     fn authorized(&self, req: &SimRequest) -> bool {
         auth::bearer_valid(&self.read(), req)
     }
+}
+
+/// Every dump envelope but the users, in dump order, one at a time.
+fn non_user_envelopes(
+    t: &Tenant,
+    emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    for role in t.roles.values() {
+        emit(json!({"kind": "role", "id": role.id.to_string(), "data": role.to_json()}))?;
+    }
+    for role in t.roles.values() {
+        for uid in role.users.keys() {
+            emit(
+                json!({"kind": "membership", "id": format!("{}/{uid}", role.id),
+                "data": {"role_id": role.id, "user_id": uid}}),
+            )?;
+        }
+    }
+    for app in t.apps.values() {
+        emit(json!({"kind": "app", "id": app.id.to_string(), "data": app.to_json(false)}))?;
+    }
+    for role in t.roles.values() {
+        for aid in &role.apps {
+            emit(
+                json!({"kind": "role_app", "id": format!("{}/{aid}", role.id),
+                "data": {"role_id": role.id, "app_id": aid}}),
+            )?;
+        }
+    }
+    for a in &t.attrs {
+        emit(json!({"kind": "attribute", "id": a.id.to_string(), "data": a.to_json()}))?;
+    }
+    Ok(())
 }
 
 /// Check a clear-text password against a stored one.

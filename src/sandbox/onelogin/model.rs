@@ -76,27 +76,29 @@ pub(crate) struct Password {
 #[derive(Debug, Clone)]
 pub(crate) struct User {
     pub id: u64,
-    pub strs: [Option<String>; 17],
+    /// Only the string fields that are set, as (index into [`STR_FIELDS`], value): most of
+    /// the 17 are empty, and 100k users must fit in a benchmark's memory.
+    strs: Vec<(u8, Box<str>)>,
     pub opt_ints: [Option<i64>; 3],
     pub state: i64,
     pub status: i64,
     pub invalid_login_attempts: i64,
-    pub times: [Option<String>; 7],
+    pub times: [Option<Box<str>>; 7],
     /// Sorted role ids (kept in sync with [`Role::users`]).
     pub role_ids: Vec<u64>,
     /// Custom attribute values by definition id.
     pub custom: Vec<(u64, String)>,
-    pub password: Option<Password>,
+    pub password: Option<Box<Password>>,
 }
 
 impl User {
     pub(crate) fn new(id: u64, now: &str) -> User {
-        let mut times: [Option<String>; 7] = Default::default();
-        times[T_CREATED] = Some(now.to_string());
-        times[T_UPDATED] = Some(now.to_string());
+        let mut times: [Option<Box<str>>; 7] = Default::default();
+        times[T_CREATED] = Some(now.into());
+        times[T_UPDATED] = Some(now.into());
         User {
             id,
-            strs: Default::default(),
+            strs: Vec::new(),
             opt_ints: [None; 3],
             state: 1,
             status: 7,
@@ -109,7 +111,18 @@ impl User {
     }
 
     pub(crate) fn str(&self, i: usize) -> Option<&str> {
-        self.strs[i].as_deref()
+        self.strs
+            .iter()
+            .find(|(f, _)| usize::from(*f) == i)
+            .map(|(_, v)| &**v)
+    }
+
+    /// Set (or with `None` clear) the string field `i` of [`STR_FIELDS`].
+    pub(crate) fn set_str(&mut self, i: usize, value: Option<String>) {
+        self.strs.retain(|(f, _)| usize::from(*f) != i);
+        if let (Some(v), Ok(f)) = (value, u8::try_from(i)) {
+            self.strs.push((f, v.into_boxed_str()));
+        }
     }
 
     pub(crate) fn custom_value(&self, attr_id: u64) -> Option<&str> {
@@ -151,8 +164,8 @@ impl Serialize for UserView<'_> {
         let u = self.user;
         let mut m = s.serialize_map(Some(40))?;
         m.serialize_entry("id", &u.id)?;
-        for (name, v) in STR_FIELDS.iter().zip(&u.strs).take(9) {
-            m.serialize_entry(name, v)?;
+        for (i, name) in STR_FIELDS.iter().enumerate().take(9) {
+            m.serialize_entry(name, &u.str(i))?;
         }
         m.serialize_entry("state", &u.state)?;
         m.serialize_entry("status", &u.status)?;
@@ -160,8 +173,8 @@ impl Serialize for UserView<'_> {
         m.serialize_entry("role_ids", &u.role_ids)?;
         m.serialize_entry("directory_id", &u.opt_ints[1])?;
         m.serialize_entry("trusted_idp_id", &u.opt_ints[2])?;
-        for (name, v) in STR_FIELDS.iter().zip(&u.strs).skip(9) {
-            m.serialize_entry(name, v)?;
+        for (i, name) in STR_FIELDS.iter().enumerate().skip(9) {
+            m.serialize_entry(name, &u.str(i))?;
         }
         m.serialize_entry("invalid_login_attempts", &u.invalid_login_attempts)?;
         for (name, v) in TIME_FIELDS.iter().zip(&u.times) {

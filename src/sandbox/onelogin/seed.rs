@@ -124,15 +124,15 @@ pub(super) fn tenant(cfg: &OneLoginConfig, collisions: &Collisions) -> Tenant {
     // The account owner.
     let domain = format!("{}.example.com", cfg.subdomain);
     let mut owner = User::new(t.next_user_id, &at(0));
-    owner.strs[F_USERNAME] = Some("owner".into());
-    owner.strs[F_EMAIL] = Some(format!("owner@{domain}"));
-    owner.strs[F_FIRSTNAME] = Some("Account".into());
-    owner.strs[F_LASTNAME] = Some("Owner".into());
-    owner.strs[F_TITLE] = Some("IT Director".into());
+    owner.set_str(F_USERNAME, Some("owner".into()));
+    owner.set_str(F_EMAIL, Some(format!("owner@{domain}")));
+    owner.set_str(F_FIRSTNAME, Some("Account".into()));
+    owner.set_str(F_LASTNAME, Some("Owner".into()));
+    owner.set_str(F_TITLE, Some("IT Director".into()));
     owner.status = 1;
-    owner.times[T_ACTIVATED] = Some(at(0));
-    owner.times[T_LAST_LOGIN] = Some(at(24 * 400));
-    owner.times[T_PASSWORD_CHANGED] = Some(at(1));
+    owner.times[T_ACTIVATED] = Some(at(0).into());
+    owner.times[T_LAST_LOGIN] = Some(at(24 * 400).into());
+    owner.times[T_PASSWORD_CHANGED] = Some(at(1).into());
     t.next_user_id += 1;
     let owner_id = owner.id;
     t.insert_user(owner);
@@ -143,18 +143,21 @@ pub(super) fn tenant(cfg: &OneLoginConfig, collisions: &Collisions) -> Tenant {
     {
         let hour = 24 * (i as i64 + 1);
         let mut u = User::new(t.next_user_id, &at(hour));
-        u.strs[F_USERNAME] = Some(username.to_string());
+        u.set_str(F_USERNAME, Some(username.to_string()));
         if *has_email {
-            u.strs[F_EMAIL] = Some(format!("{username}@{domain}"));
+            u.set_str(F_EMAIL, Some(format!("{username}@{domain}")));
         }
-        u.strs[F_FIRSTNAME] = Some(first.to_string());
-        u.strs[F_LASTNAME] = Some(last.to_string());
-        u.strs[F_DEPARTMENT] = Some(if i % 2 == 0 { "IT" } else { "Finance" }.into());
-        u.strs[F_COMPANY] = Some("Acme".into());
+        u.set_str(F_FIRSTNAME, Some(first.to_string()));
+        u.set_str(F_LASTNAME, Some(last.to_string()));
+        u.set_str(
+            F_DEPARTMENT,
+            Some(if i % 2 == 0 { "IT" } else { "Finance" }.into()),
+        );
+        u.set_str(F_COMPANY, Some("Acme".into()));
         u.status = *status;
         if *status == 1 {
-            u.times[T_ACTIVATED] = Some(at(hour));
-            u.times[T_LAST_LOGIN] = Some(at(hour + 24 * 30));
+            u.times[T_ACTIVATED] = Some(at(hour).into());
+            u.times[T_LAST_LOGIN] = Some(at(hour + 24 * 30).into());
         }
         if let (Some(b), Some(v)) = (badge, badge_value) {
             // An empty string is how an unset value looks in exports; store only real ones.
@@ -178,12 +181,15 @@ pub(super) fn tenant(cfg: &OneLoginConfig, collisions: &Collisions) -> Tenant {
         }
         let hour = 24 * (10 + i as i64);
         let mut u = User::new(t.next_user_id, &at(hour));
-        u.strs[F_USERNAME] = (!username.is_empty()).then(|| username.to_string());
-        u.strs[F_EMAIL] = (!email.is_empty()).then(|| email.to_string());
-        u.strs[F_FIRSTNAME] = Some(c.firstname.clone());
-        u.strs[F_LASTNAME] = Some(c.lastname.clone());
+        u.set_str(
+            F_USERNAME,
+            (!username.is_empty()).then(|| username.to_string()),
+        );
+        u.set_str(F_EMAIL, (!email.is_empty()).then(|| email.to_string()));
+        u.set_str(F_FIRSTNAME, Some(c.firstname.clone()));
+        u.set_str(F_LASTNAME, Some(c.lastname.clone()));
         u.status = 1;
-        u.times[T_ACTIVATED] = Some(at(hour));
+        u.times[T_ACTIVATED] = Some(at(hour).into());
         let step = t.rng.random_range(1..=5);
         t.next_user_id += step;
         t.insert_user(u);

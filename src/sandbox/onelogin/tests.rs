@@ -1347,3 +1347,82 @@ fn routes_are_templated_and_unknown_routes_404() {
     let r = call(&ol, "POST", "/api/2/users", Some(json!([1])));
     assert_eq!(r.status, 400);
 }
+
+#[test]
+fn write_dump_streams_the_same_envelopes_as_dump() {
+    let ol = sim();
+    create_user(
+        &ol,
+        json!({"email": "stream@example.net", "custom_attributes": {"cost_center": "7"}}),
+    );
+    let mut buf = Vec::new();
+    ol.write_dump(&mut buf).unwrap();
+    let lines: Vec<Value> = buf
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines, ol.dump());
+}
+
+#[test]
+fn v1_user_roles_and_state() {
+    let ol = sim();
+    let uid = create_user(&ol, json!({"email": "v1r@example.net"})).body["id"]
+        .as_u64()
+        .unwrap();
+    let rid = call(&ol, "POST", "/api/2/roles", Some(json!({"name": "V1"}))).body["id"]
+        .as_u64()
+        .unwrap();
+    let r = call(
+        &ol,
+        "PUT",
+        &format!("/api/1/users/{uid}/add_roles"),
+        Some(json!({"role_id_array": [rid]})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(&ol, "GET", &format!("/api/1/users/{uid}/roles"), None);
+    assert_eq!(r.body["data"], json!([rid]));
+    let r = call(
+        &ol,
+        "PUT",
+        &format!("/api/1/users/{uid}/add_roles"),
+        Some(json!({"role_id_array": [1]})),
+    );
+    assert_eq!(r.status, 400);
+    let r = call(
+        &ol,
+        "PUT",
+        &format!("/api/1/users/{uid}/remove_roles"),
+        Some(json!({"role_id_array": [rid]})),
+    );
+    assert_eq!(r.status, 200);
+    let r = call(
+        &ol,
+        "PUT",
+        &format!("/api/1/users/{uid}/remove_roles"),
+        Some(json!({"role_id_array": [rid]})),
+    );
+    assert_eq!(
+        r.body["status"]["message"],
+        "input role_id_array is not included as user roles"
+    );
+    let r = call(
+        &ol,
+        "PUT",
+        &format!("/api/1/users/{uid}/set_state"),
+        Some(json!({"state": 3})),
+    );
+    assert_eq!(r.status, 200);
+    let r = call(
+        &ol,
+        "PUT",
+        &format!("/api/1/users/{uid}/set_state"),
+        Some(json!({"state": 3})),
+    );
+    assert_eq!(r.body["status"]["message"], "user is already in this state");
+    assert_eq!(
+        call(&ol, "GET", &format!("/api/2/users/{uid}"), None).body["state"],
+        3
+    );
+}

@@ -143,7 +143,7 @@ fn update(ol: &OneLogin, req: &SimRequest, id: u64, route: &str) -> Reply {
         &stamp,
     )?;
     check_unique(&t, &user, &ol.cfg.subdomain)?;
-    user.times[T_UPDATED] = Some(stamp);
+    user.times[T_UPDATED] = Some(stamp.into());
     t.reindex(&old, &user);
     let out = SimResponse::json(200, route, &user.view(&t.attrs));
     t.users.insert(id, user);
@@ -226,7 +226,7 @@ pub(crate) fn apply(
             }
             // An empty username or email is no username or email.
             let s = s.filter(|s| !((i == F_EMAIL || i == F_USERNAME) && s.trim().is_empty()));
-            user.strs[i] = s;
+            user.set_str(i, s);
         } else if let Some(i) = OPT_INT_FIELDS.iter().position(|f| f == k) {
             user.opt_ints[i] =
                 match v {
@@ -270,7 +270,7 @@ pub(crate) fn apply(
         }
     }
     if creating && user.status == 1 {
-        user.times[T_ACTIVATED] = Some(stamp.to_string());
+        user.times[T_ACTIVATED] = Some(stamp.into());
     }
     Ok(())
 }
@@ -361,8 +361,8 @@ fn apply_password(
         ));
     }
     let stored = password_record(t, password, algorithm, salt.unwrap_or(""), validate_policy)?;
-    user.password = Some(stored);
-    user.times[T_PASSWORD_CHANGED] = Some(stamp.to_string());
+    user.password = Some(Box::new(stored));
+    user.times[T_PASSWORD_CHANGED] = Some(stamp.into());
     Ok(())
 }
 
