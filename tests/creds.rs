@@ -975,6 +975,11 @@ fn keyring_full_pipeline_leaks_no_secret_to_outputs_journal_or_logs() {
         path("mapped.ndjson"),
         path("results.ndjson"),
     );
+    let (ready, attr_results, csv) = (
+        path("ready.ndjson"),
+        path("attr-results.ndjson"),
+        path("bulk_upload.csv"),
+    );
     let (state, rejects) = (path("idm-state.ndjson"), path("rejects.ndjson"));
     let steps: Vec<(&str, Vec<&str>, &[i32])> = vec![
         (
@@ -997,6 +1002,44 @@ fn keyring_full_pipeline_leaks_no_secret_to_outputs_journal_or_logs() {
             &[0, 3],
         ),
         (
+            env!("CARGO_BIN_EXE_idm-attrs"),
+            vec![
+                "-vvv",
+                "--to",
+                "onelogin",
+                "--apply",
+                "--url",
+                sb.onelogin_url(),
+                "--client-id",
+                PIPELINE_ONELOGIN_ID,
+                "--state",
+                &state,
+                "-i",
+                &mapped,
+                "-o",
+                &ready,
+                "--results",
+                &attr_results,
+            ],
+            &[0],
+        ),
+        (
+            // with a connection, idm-csv checks the tenant has the custom attributes
+            env!("CARGO_BIN_EXE_idm-csv"),
+            vec![
+                "-vvv",
+                "--url",
+                sb.onelogin_url(),
+                "--client-id",
+                PIPELINE_ONELOGIN_ID,
+                "-i",
+                &ready,
+                "-o",
+                &csv,
+            ],
+            &[0, 3],
+        ),
+        (
             env!("CARGO_BIN_EXE_idm-load"),
             vec![
                 "-vvv",
@@ -1007,7 +1050,7 @@ fn keyring_full_pipeline_leaks_no_secret_to_outputs_journal_or_logs() {
                 "--state",
                 &state,
                 "-i",
-                &mapped,
+                &ready,
                 "-o",
                 &results,
             ],
@@ -1025,7 +1068,7 @@ fn keyring_full_pipeline_leaks_no_secret_to_outputs_journal_or_logs() {
                 "--state",
                 &state,
                 "-i",
-                &mapped,
+                &ready,
                 "-o",
                 &results,
             ],
@@ -1038,6 +1081,8 @@ fn keyring_full_pipeline_leaks_no_secret_to_outputs_journal_or_logs() {
         // for; even then nothing may show a secret.
         let mut cmd = w.cmd(bin, args);
         cmd.env("RUST_LOG", "trace");
+        // the sandbox has no quota: do not pace at OneLogin's default 5000/hour
+        cmd.env("IDM_ONELOGIN_RATE_LIMIT", "100000/hour");
         let run = Run::new(cmd, "");
         assert!(
             codes.contains(&run.code().unwrap_or(-1)),
@@ -1073,8 +1118,24 @@ fn keyring_full_pipeline_leaks_no_secret_to_outputs_journal_or_logs() {
         "nothing loaded:\n{loaded}"
     );
     let audit = std::fs::read_to_string(w.idm_dir().join("audit.log")).expect("audit log");
+    assert!(
+        std::fs::read_to_string(&csv)
+            .expect("csv file")
+            .lines()
+            .count()
+            > 1,
+        "no users in the CSV"
+    );
     for (tool, entry) in [
         ("idm-export", format!("okta:token@{}", sb.okta_url())),
+        (
+            "idm-attrs",
+            format!("onelogin:client_secret@{}", sb.onelogin_url()),
+        ),
+        (
+            "idm-csv",
+            format!("onelogin:client_secret@{}", sb.onelogin_url()),
+        ),
         (
             "idm-load",
             format!("onelogin:client_secret@{}", sb.onelogin_url()),
