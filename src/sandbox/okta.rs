@@ -384,6 +384,52 @@ fn page_response(route: &str, items: &[&[u8]], links: Vec<(String, String)>) -> 
 }
 
 /// Parse `limit`: absent → `default`, above `max` → `max`, not a positive number → error.
+/// The query of a user or group list: `q`, `filter` or `search` (never both of the last two:
+/// 400 E0000033), the page size and the cursor.
+struct ListParams<'a> {
+    q: Option<&'a str>,
+    filter_s: Option<&'a str>,
+    search_s: Option<&'a str>,
+    limit: usize,
+    after: Option<&'a str>,
+}
+
+/// Read [`ListParams`]; `q` has its own default page size.
+fn list_params<'a>(
+    req: &'a SimRequest,
+    route: &str,
+    default_with_q: usize,
+    default: usize,
+    max: usize,
+) -> Result<ListParams<'a>, Res> {
+    let q = req.query_param("q");
+    let filter_s = req.query_param("filter");
+    let search_s = req.query_param("search");
+    if filter_s.is_some() && search_s.is_some() {
+        return Err(error(
+            400,
+            "E0000033",
+            "Bad request. Can't specify a search query and filter in the same request.",
+            &[],
+            route,
+        ));
+    }
+    let limit = parse_limit(
+        req,
+        if q.is_some() { default_with_q } else { default },
+        max,
+        route,
+    )?;
+    let after = parse_after(req, route)?;
+    Ok(ListParams {
+        q,
+        filter_s,
+        search_s,
+        limit,
+        after,
+    })
+}
+
 fn parse_limit(req: &SimRequest, default: usize, max: usize, route: &str) -> Result<usize, Res> {
     match req.query_param("limit") {
         None => Ok(default),
@@ -778,24 +824,14 @@ impl Okta {
     // ---- users ----
 
     fn list_users(&self, req: &SimRequest, route: &str) -> Res {
-        let q = req.query_param("q");
-        let filter_s = req.query_param("filter");
-        let search_s = req.query_param("search");
-        if filter_s.is_some() && search_s.is_some() {
-            return error(
-                400,
-                "E0000033",
-                "Bad request. Can't specify a search query and filter in the same request.",
-                &[],
-                route,
-            );
-        }
-        let limit = match parse_limit(req, if q.is_some() { 10 } else { 200 }, 200, route) {
-            Ok(l) => l,
-            Err(e) => return e,
-        };
-        let after = match parse_after(req, route) {
-            Ok(a) => a,
+        let ListParams {
+            q,
+            filter_s,
+            search_s,
+            limit,
+            after,
+        } = match list_params(req, route, 10, 200, 200) {
+            Ok(p) => p,
             Err(e) => return e,
         };
         let filter_expr = match filter_s.map(filter::parse) {
@@ -1380,24 +1416,14 @@ impl Okta {
     // ---- groups ----
 
     fn list_groups(&self, req: &SimRequest, route: &str) -> Res {
-        let q = req.query_param("q");
-        let filter_s = req.query_param("filter");
-        let search_s = req.query_param("search");
-        if filter_s.is_some() && search_s.is_some() {
-            return error(
-                400,
-                "E0000033",
-                "Bad request. Can't specify a search query and filter in the same request.",
-                &[],
-                route,
-            );
-        }
-        let limit = match parse_limit(req, if q.is_some() { 300 } else { 10_000 }, 10_000, route) {
-            Ok(l) => l,
-            Err(e) => return e,
-        };
-        let after = match parse_after(req, route) {
-            Ok(a) => a,
+        let ListParams {
+            q,
+            filter_s,
+            search_s,
+            limit,
+            after,
+        } = match list_params(req, route, 300, 10_000, 10_000) {
+            Ok(p) => p,
             Err(e) => return e,
         };
         let dates = ["created", "lastUpdated", "lastMembershipUpdated"];
