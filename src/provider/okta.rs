@@ -178,16 +178,7 @@ impl Okta {
         opts: &ExportOptions,
         sink: &mut dyn Sink,
     ) -> Result<(), SourceError> {
-        let limit = opts.page_size.clamp(1, MAX_GROUPS).to_string();
-        let filter = opts
-            .since
-            .as_ref()
-            .map(|s| format!("lastUpdated gt \"{s}\""));
-        let mut q = vec![("limit", limit.as_str())];
-        if let Some(f) = &filter {
-            q.push(("filter", f));
-        }
-        let first = self.url("/api/v1/groups", &q);
+        let (first, filter) = self.groups_url(opts, "lastUpdated");
         // remember ids for memberships, unless filtered (those need their own listing)
         let mut ids = Vec::new();
         let keep = filter.is_none();
@@ -244,6 +235,21 @@ impl Okta {
         Ok(())
     }
 
+    /// The first page of the group listing; with `--since`, filtered on `changed_attr`
+    /// (`lastUpdated`, or `lastMembershipUpdated` for memberships). Also returns the filter.
+    fn groups_url(&self, opts: &ExportOptions, changed_attr: &str) -> (Url, Option<String>) {
+        let limit = opts.page_size.clamp(1, MAX_GROUPS).to_string();
+        let filter = opts
+            .since
+            .as_ref()
+            .map(|s| format!("{changed_attr} gt \"{s}\""));
+        let mut q = vec![("limit", limit.as_str())];
+        if let Some(f) = &filter {
+            q.push(("filter", f));
+        }
+        (self.url("/api/v1/groups", &q), filter)
+    }
+
     /// Every group id (listing groups again only if the group pass did not run).
     fn group_ids(&mut self, opts: &ExportOptions) -> Result<Vec<String>, SourceError> {
         if opts.since.is_none()
@@ -251,16 +257,7 @@ impl Okta {
         {
             return Ok(ids.clone());
         }
-        let limit = opts.page_size.clamp(1, MAX_GROUPS).to_string();
-        let filter = opts
-            .since
-            .as_ref()
-            .map(|s| format!("lastMembershipUpdated gt \"{s}\""));
-        let mut q = vec![("limit", limit.as_str())];
-        if let Some(f) = &filter {
-            q.push(("filter", f));
-        }
-        let first = self.url("/api/v1/groups", &q);
+        let (first, filter) = self.groups_url(opts, "lastMembershipUpdated");
         let ids = self.collect_ids(first, "group");
         match ids {
             // an org (or simulator) without the lastMembershipUpdated filter: all groups
@@ -268,7 +265,11 @@ impl Okta {
                 tracing::warn!(
                     "groups cannot be filtered by `lastMembershipUpdated` ({e}); exporting the memberships of every group"
                 );
-                let first = self.url("/api/v1/groups", &[("limit", limit.as_str())]);
+                let unfiltered = ExportOptions {
+                    since: None,
+                    ..opts.clone()
+                };
+                let (first, _) = self.groups_url(&unfiltered, "lastMembershipUpdated");
                 self.collect_ids(first, "group")
             }
             other => other,
