@@ -12,14 +12,14 @@
 //! thin wrapper.
 
 pub mod check;
-pub mod files;
+
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use check::{CheckError, CheckOk, check_okta, check_onelogin};
-pub use files::{AuditEntry, AuditLog, Index, config_dir, format_audit_line};
+pub use crate::secrets::files::{AuditEntry, AuditLog, Index, config_dir, format_audit_line};
 
 use crate::secrets::{self, EntryName, Secret, SecretError, Store};
 
@@ -32,6 +32,8 @@ pub enum CredsError {
         path: PathBuf,
         source: io::Error,
     },
+    #[error(transparent)]
+    File(#[from] crate::secrets::files::FileError),
     #[error("no config directory: set `XDG_CONFIG_HOME` or `HOME`")]
     NoConfigDir,
     #[error(transparent)]
@@ -69,7 +71,7 @@ impl Vault<'_> {
             return Err(CredsError::EmptyValue);
         }
         self.store.set(name, value)?;
-        self.index.add(&self.keyring_service, name)
+        Ok(self.index.add(&self.keyring_service, name)?)
     }
 
     /// The stored value of exactly this entry (no fallback to the generic one).

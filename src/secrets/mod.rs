@@ -14,11 +14,16 @@
 //!
 //! [`Secret`]'s `Debug` and `Display` never print the value, so it cannot leak through logs or
 //! error messages by accident. Every keyring access, by any tool, is appended to the audit log
-//! of [`crate::creds`] (names only, never the value).
+//! ([`files`], names only, never the value), which lives here beside the store so that
+//! `secrets` depends on nothing but itself.
+
+pub mod files;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Mutex;
+
+pub use files::AuditLog;
 
 /// The keyring service every entry is stored under unless `IDM_KEYRING_SERVICE` says otherwise.
 pub const DEFAULT_KEYRING_SERVICE: &str = "idm";
@@ -230,7 +235,7 @@ pub trait Store {
 #[derive(Debug, Clone)]
 pub struct KeyringStore {
     service: String,
-    audit: Option<crate::creds::AuditLog>,
+    audit: Option<AuditLog>,
 }
 
 impl KeyringStore {
@@ -239,11 +244,11 @@ impl KeyringStore {
     pub fn from_env() -> KeyringStore {
         KeyringStore::new(
             keyring_service(),
-            crate::creds::AuditLog::default_location(),
+            AuditLog::default_location(),
         )
     }
 
-    pub fn new(service: impl Into<String>, audit: Option<crate::creds::AuditLog>) -> KeyringStore {
+    pub fn new(service: impl Into<String>, audit: Option<AuditLog>) -> KeyringStore {
         KeyringStore {
             service: service.into(),
             audit,
@@ -251,7 +256,7 @@ impl KeyringStore {
     }
 
     /// The audit log this store writes to.
-    pub fn audit_log(&self) -> Option<&crate::creds::AuditLog> {
+    pub fn audit_log(&self) -> Option<&AuditLog> {
         self.audit.as_ref()
     }
 

@@ -1,4 +1,4 @@
-//! The two small files idm-creds keeps next to the keyring, and where they live.
+//! The two small files kept next to the keyring, and where they live.
 //!
 //! - `keyring-index`: the *names* of stored entries, because the `keyring` crate cannot
 //!   enumerate a keyring and `idm-creds list` must still say what is stored. One line per
@@ -18,11 +18,19 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::CredsError;
-use crate::secrets::{self, EntryName};
+use super::EntryName;
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> CredsError + 'a {
-    move |source| CredsError::Io {
+/// An error of one of the credential files.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} `{path}`: {source}")]
+pub struct FileError {
+    pub action: &'static str,
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> FileError + 'a {
+    move |source| FileError {
         action,
         path: path.to_path_buf(),
         source,
@@ -40,7 +48,7 @@ pub fn config_dir() -> Option<PathBuf> {
 }
 
 /// Create `dir` (and parents) readable by its owner only.
-fn ensure_private_dir(dir: &Path) -> Result<(), CredsError> {
+fn ensure_private_dir(dir: &Path) -> Result<(), FileError> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -52,7 +60,7 @@ fn ensure_private_dir(dir: &Path) -> Result<(), CredsError> {
 }
 
 /// Open `path` for appending, creating it 0600 (and tightening an existing file to 0600).
-fn open_private_append(path: &Path) -> Result<File, CredsError> {
+fn open_private_append(path: &Path) -> Result<File, FileError> {
     let mut options = OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
@@ -118,7 +126,7 @@ impl AuditLog {
         keyring_service: &str,
         name: &EntryName,
         outcome: &str,
-    ) -> Result<(), CredsError> {
+    ) -> Result<(), FileError> {
         let time = time::OffsetDateTime::now_utc()
             .format(time::macros::format_description!(
                 "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
@@ -132,7 +140,7 @@ impl AuditLog {
             keyring_service: keyring_service.to_string(),
             entry: name.account(),
         };
-        let mut line = serde_json::to_vec(&entry).map_err(|e| CredsError::Io {
+        let mut line = serde_json::to_vec(&entry).map_err(|e| FileError {
             action: "encode an entry of",
             path: self.path.clone(),
             source: e.into(),
@@ -152,7 +160,7 @@ impl AuditLog {
     pub fn tail(
         &self,
         limit: Option<usize>,
-    ) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), CredsError> {
+    ) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), FileError> {
         let file = match File::open(&self.path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
@@ -185,7 +193,7 @@ impl AuditLog {
 /// Print audit lines for people: time, tool, action, outcome, entry.
 pub fn format_audit_line(line: &str) -> Option<String> {
     let e: AuditEntry = serde_json::from_str(line).ok()?;
-    let service = if e.keyring_service == secrets::DEFAULT_KEYRING_SERVICE {
+    let service = if e.keyring_service == super::DEFAULT_KEYRING_SERVICE {
         String::new()
     } else {
         format!("  (keyring service `{}`)", e.keyring_service)
@@ -217,7 +225,7 @@ impl Index {
     }
 
     /// Every (keyring service, entry) in the index; unreadable lines are skipped.
-    fn read_all(&self) -> Result<Vec<(String, EntryName)>, CredsError> {
+    fn read_all(&self) -> Result<Vec<(String, EntryName)>, FileError> {
         let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -236,7 +244,7 @@ impl Index {
     }
 
     /// The entries stored under `keyring_service`, sorted.
-    pub fn entries(&self, keyring_service: &str) -> Result<Vec<EntryName>, CredsError> {
+    pub fn entries(&self, keyring_service: &str) -> Result<Vec<EntryName>, FileError> {
         Ok(self
             .read_all()?
             .into_iter()
@@ -245,17 +253,17 @@ impl Index {
             .collect())
     }
 
-    pub fn add(&self, keyring_service: &str, name: &EntryName) -> Result<(), CredsError> {
+    pub fn add(&self, keyring_service: &str, name: &EntryName) -> Result<(), FileError> {
         self.update(|all| all.push((keyring_service.to_string(), name.clone())))
     }
 
-    pub fn remove(&self, keyring_service: &str, name: &EntryName) -> Result<(), CredsError> {
+    pub fn remove(&self, keyring_service: &str, name: &EntryName) -> Result<(), FileError> {
         self.update(|all| all.retain(|(s, n)| !(s == keyring_service && n == name)))
     }
 
     /// Read, change and replace the index under an exclusive lock (`keyring-index.lock`), so
     /// two `idm-creds set` running at once do not lose each other's line.
-    fn update(&self, change: impl FnOnce(&mut Vec<(String, EntryName)>)) -> Result<(), CredsError> {
+    fn update(&self, change: impl FnOnce(&mut Vec<(String, EntryName)>)) -> Result<(), FileError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         ensure_private_dir(dir)?;
         let mut lock_path = self.path.clone().into_os_string();
@@ -270,7 +278,7 @@ impl Index {
     }
 
     /// Replace the file atomically (temp file in the same directory, then rename), 0600.
-    fn write_all(&self, mut all: Vec<(String, EntryName)>) -> Result<(), CredsError> {
+    fn write_all(&self, mut all: Vec<(String, EntryName)>) -> Result<(), FileError> {
         all.sort();
         all.dedup();
         let dir = self.path.parent().unwrap_or(Path::new("."));
