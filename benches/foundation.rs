@@ -279,6 +279,7 @@ fn gen_journal(n: usize, path: &Path) -> Result<(), String> {
                 target: "onelogin".into(),
                 target_id: (30_000_000 + i).to_string(),
                 hash: Some(format!("{:032x}", rng.random::<u128>())),
+                origin: Some("created".into()),
             },
             13 => Event::Map {
                 kind: "group".into(),
@@ -287,18 +288,21 @@ fn gen_journal(n: usize, path: &Path) -> Result<(), String> {
                 target: "onelogin".into(),
                 target_id: (500_000 + i).to_string(),
                 hash: Some(format!("{:032x}", rng.random::<u128>())),
+                origin: Some("created".into()),
             },
             14..=17 => Event::Edge {
                 kind: "membership".into(),
                 source: "okta".into(),
                 id: format!("{}/{}", okta_id("00g", i % 500), okta_id("00u", i)),
                 target: "onelogin".into(),
+                target_id: Some(format!("{}/{}", 500_000 + i % 500, 30_000_000 + i)),
             },
             18 => Event::Edge {
                 kind: "app_assignment".into(),
                 source: "okta".into(),
                 id: format!("{}/{}", okta_id("0oa", i % 40), okta_id("00g", i % 500)),
                 target: "onelogin".into(),
+                target_id: Some(format!("{}/{}", 500_000 + i % 500, 700_000 + i % 40)),
             },
             _ => Event::Attr {
                 target: "onelogin".into(),

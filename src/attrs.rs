@@ -26,7 +26,7 @@ use std::io::{self, BufRead, BufWriter, Seek, SeekFrom, Write};
 use serde_json::{Value, json};
 
 use crate::journal::{Event, Journal};
-use crate::provider::onelogin::OneLoginClient;
+use crate::provider::target::{AttributeDef, Target};
 use crate::record::{Kind, Record, RecordReader, Rejects};
 
 /// Per-attribute facts gathered from the users.
@@ -197,71 +197,54 @@ pub trait AttrTarget {
     fn create(&mut self, shortname: &str, name: &str) -> Result<Option<String>, CreateError>;
 }
 
-/// A OneLogin client for `url` over the shared HTTP layer, its secret from the environment
-/// or the keyring (never from argv). Used by idm-attrs and by idm-csv's attribute check.
-pub fn onelogin_client(
-    url: &str,
-    client_id: &str,
-    rate: Option<crate::http::Rate>,
-    timeout: std::time::Duration,
-) -> anyhow::Result<OneLoginClient> {
-    use anyhow::Context as _;
-    let (secret, _) = crate::secrets::resolve("onelogin", "client_secret", Some(url))?;
-    let http = crate::http::Client::new(crate::http::ClientOptions {
-        rate,
-        timeout,
-        ..crate::http::ClientOptions::new(crate::http::Service::OneLogin)
-    })
-    .context("building the http client")?;
-    Ok(OneLoginClient::new(url, client_id, secret, http))
+/// A load [`Target`]'s custom attribute definitions as an [`AttrTarget`], through its shared
+/// client (quota, retries, token refresh; a create whose answer was lost is looked up before
+/// it is sent again).
+pub struct TargetAttrs<'a> {
+    target: &'a dyn Target,
 }
 
-/// The OneLogin tenant as an [`AttrTarget`], through the shared client (quota, retries, token
-/// refresh; a create whose answer was lost is looked up before it is sent again).
-pub struct OneLoginAttrs<'a> {
-    client: &'a OneLoginClient,
-}
-
-impl<'a> OneLoginAttrs<'a> {
-    pub fn new(client: &'a OneLoginClient) -> OneLoginAttrs<'a> {
-        OneLoginAttrs { client }
+impl<'a> TargetAttrs<'a> {
+    pub fn new(target: &'a dyn Target) -> TargetAttrs<'a> {
+        TargetAttrs { target }
     }
 }
 
-impl AttrTarget for OneLoginAttrs<'_> {
+impl AttrTarget for TargetAttrs<'_> {
     fn name(&self) -> &str {
-        "onelogin"
+        self.target.name()
     }
 
     fn list(&mut self) -> anyhow::Result<Vec<Existing>> {
+        let name = self.target.name();
         let defs = self
-            .client
-            .list_custom_attributes()
-            .map_err(|e| anyhow::anyhow!("listing onelogin custom attributes: {e}"))?;
+            .target
+            .list_attributes()
+            .map_err(|e| anyhow::anyhow!("listing {name} custom attributes: {e}"))?;
         Ok(defs
             .into_iter()
-            .map(|d| Existing {
-                shortname: d.shortname,
-                id: Some(d.id.to_string()),
-            })
+            .map(|(shortname, id)| Existing { shortname, id })
             .collect())
     }
 
     fn create(&mut self, shortname: &str, name: &str) -> Result<Option<String>, CreateError> {
-        self.client
-            .create_custom_attribute(shortname, name)
-            .map(|id| Some(id.to_string()))
-            .map_err(|e| CreateError {
-                fatal: e.is_auth() || e.is_unreachable(),
-                status: e.status,
-                message: e.message,
-            })
+        let def = AttributeDef {
+            name: shortname.to_string(),
+            title: name.to_string(),
+            value_type: "string",
+            item_type: None,
+        };
+        self.target.create_attribute(&def).map_err(|e| CreateError {
+            fatal: e.is_fatal(),
+            status: e.status,
+            message: e.message,
+        })
     }
 }
 
 /// What happened to one attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum AttrState {
     /// It was there before (or another writer created it first).
     Existed,
     /// Not there; `--apply` would create it.
@@ -283,16 +266,16 @@ pub struct AttrReport {
     pub coverage: f64,
     pub sample: Option<String>,
     pub source: String,
-    pub outcome: Outcome,
+    pub outcome: AttrState,
 }
 
 impl AttrReport {
     /// True when the attribute exists in the target now; `None` when unknown.
     pub fn exists(&self) -> Option<bool> {
         match self.outcome {
-            Outcome::Existed | Outcome::Created { .. } => Some(true),
-            Outcome::WouldCreate | Outcome::Failed(_) => Some(false),
-            Outcome::Unknown => None,
+            AttrState::Existed | AttrState::Created { .. } => Some(true),
+            AttrState::WouldCreate | AttrState::Failed(_) => Some(false),
+            AttrState::Unknown => None,
         }
     }
 
@@ -305,7 +288,7 @@ impl AttrReport {
             "coverage": self.coverage,
             "exists": self.exists(),
         });
-        if let Outcome::Failed(e) = &self.outcome {
+        if let AttrState::Failed(e) = &self.outcome {
             data["error"] = json!({"status": e.status, "field": null, "message": e.message});
         }
         let mut rec = Record::new(Kind::Attribute, &self.source, &self.shortname, data);
@@ -318,18 +301,18 @@ impl AttrReport {
     /// The `result` record of `--results`: `provision` (planned, ok or failed) for what is
     /// missing, `skip` for what exists; `target_id` is not known for existing ones listed
     /// without `--apply`.
-    pub fn to_result(&self, apply: bool) -> Record {
-        use crate::load::result::{Failure, Op, Outcome as Res, Status};
+    pub fn to_result(&self, apply: bool, target: &str) -> Record {
+        use crate::record::result::{Failure, Op, Outcome as Res, Status};
         let new = |op, status| Res::new(Kind::Attribute, &self.source, &self.shortname, op, status);
         let done = if apply { Status::Ok } else { Status::Planned };
         let res = match &self.outcome {
-            Outcome::Existed => new(Op::Skip, done).reason("exists"),
-            Outcome::WouldCreate => new(Op::Provision, Status::Planned),
-            Outcome::Unknown => {
+            AttrState::Existed => new(Op::Skip, done).reason("exists"),
+            AttrState::WouldCreate => new(Op::Provision, Status::Planned),
+            AttrState::Unknown => {
                 new(Op::Provision, Status::Planned).reason("not checked: no target connection")
             }
-            Outcome::Created { id } => new(Op::Provision, Status::Ok).target(id.clone()),
-            Outcome::Failed(e) => Res::failed(
+            AttrState::Created { id } => new(Op::Provision, Status::Ok).target(id.clone()),
+            AttrState::Failed(e) => Res::failed(
                 Kind::Attribute,
                 &self.source,
                 &self.shortname,
@@ -341,7 +324,7 @@ impl AttrReport {
                 },
             ),
         };
-        res.to_record()
+        res.in_target(target).to_record()
     }
 }
 
@@ -364,7 +347,7 @@ pub fn provision(
             coverage: discovery.coverage(stats),
             sample: stats.sample.as_ref().map(|s| shown_sample(shortname, s)),
             source: stats.source.clone(),
-            outcome: Outcome::Unknown,
+            outcome: AttrState::Unknown,
         })
         .collect();
     let Some(target) = target else {
@@ -391,14 +374,14 @@ pub fn provision(
     let tname = target.name().to_string();
     for report in &mut reports {
         if existing.contains_key(&report.shortname) {
-            report.outcome = Outcome::Existed;
+            report.outcome = AttrState::Existed;
         } else if !apply {
-            report.outcome = Outcome::WouldCreate;
+            report.outcome = AttrState::WouldCreate;
         } else {
             report.outcome = match target.create(&report.shortname, &report.name) {
                 Ok(id) => {
                     existing.insert(report.shortname.clone(), id.clone());
-                    Outcome::Created { id }
+                    AttrState::Created { id }
                 }
                 Err(e) if e.fatal => {
                     anyhow::bail!("creating `{}`: {}", report.shortname, e.message)
@@ -413,9 +396,9 @@ pub fn provision(
                     match found {
                         Some(x) => {
                             existing.insert(x.shortname, x.id);
-                            Outcome::Existed
+                            AttrState::Existed
                         }
-                        None => Outcome::Failed(e),
+                        None => AttrState::Failed(e),
                     }
                 }
             };
@@ -455,11 +438,11 @@ pub fn totals(reports: &[AttrReport]) -> Totals {
     };
     for r in reports {
         match r.outcome {
-            Outcome::Existed => t.existed += 1,
-            Outcome::WouldCreate => t.would_create += 1,
-            Outcome::Created { .. } => t.created += 1,
-            Outcome::Failed(_) => t.failed += 1,
-            Outcome::Unknown => t.unknown += 1,
+            AttrState::Existed => t.existed += 1,
+            AttrState::WouldCreate => t.would_create += 1,
+            AttrState::Created { .. } => t.created += 1,
+            AttrState::Failed(_) => t.failed += 1,
+            AttrState::Unknown => t.unknown += 1,
         }
     }
     t
@@ -491,9 +474,9 @@ pub fn render_report(discovery: &Discovery, reports: &[AttrReport], apply: bool)
         ));
         for r in reports {
             let exists = match r.exists() {
-                Some(true) if matches!(r.outcome, Outcome::Created { .. }) => "created",
+                Some(true) if matches!(r.outcome, AttrState::Created { .. }) => "created",
                 Some(true) => "yes",
-                Some(false) if matches!(r.outcome, Outcome::Failed(_)) => "failed",
+                Some(false) if matches!(r.outcome, AttrState::Failed(_)) => "failed",
                 Some(false) => "no",
                 None => "?",
             };
@@ -513,7 +496,7 @@ pub fn render_report(discovery: &Discovery, reports: &[AttrReport], apply: bool)
     }
     let missing: Vec<&AttrReport> = reports
         .iter()
-        .filter(|r| r.outcome == Outcome::WouldCreate)
+        .filter(|r| r.outcome == AttrState::WouldCreate)
         .collect();
     if !missing.is_empty() {
         out.push_str("--apply would create:\n");
@@ -522,7 +505,7 @@ pub fn render_report(discovery: &Discovery, reports: &[AttrReport], apply: bool)
         }
     }
     for r in reports {
-        if let Outcome::Failed(e) = &r.outcome {
+        if let AttrState::Failed(e) = &r.outcome {
             let status = e.status.map(|s| format!(" ({s})")).unwrap_or_default();
             out.push_str(&format!(
                 "failed to create `{}`{status}: {}\n",
@@ -748,7 +731,11 @@ mod tests {
         let outcomes: Vec<_> = reports.iter().map(|r| r.outcome.clone()).collect();
         assert_eq!(
             outcomes,
-            [Outcome::WouldCreate, Outcome::WouldCreate, Outcome::Existed]
+            [
+                AttrState::WouldCreate,
+                AttrState::WouldCreate,
+                AttrState::Existed
+            ]
         );
         let text = render_report(&d, &reports, false);
         let last: Vec<&str> = text.lines().rev().take(3).collect();

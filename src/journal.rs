@@ -29,7 +29,8 @@ use sha2::{Digest, Sha256};
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum Event {
     /// An object of `kind` from `source` with id `id` exists in `target` as `target_id`;
-    /// `hash` is the [`payload_hash`] of what was last written for it.
+    /// `hash` is the [`payload_hash`] of what was last written for it; `origin` says whether
+    /// this migration created it (`created`) or found it there (`adopted`).
     Map {
         kind: String,
         source: String,
@@ -38,6 +39,8 @@ pub enum Event {
         target_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         hash: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<String>,
     },
     /// A custom attribute `shortname` exists in `target` (created by us or found there).
     Attr {
@@ -47,15 +50,27 @@ pub enum Event {
         target_id: Option<String>,
     },
     /// An edge (`membership` `<group>/<user>`, `app_assignment` `<app>/<group>`) is done in
-    /// `target`.
+    /// `target`, between the objects `target_id` names (`<parent id>/<child id>` there).
     Edge {
         kind: String,
         source: String,
         id: String,
         target: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_id: Option<String>,
     },
     /// An export of `kinds` from `source` completed; the next `--since last` starts at `at`.
     Bookmark { source: String, at: String },
+    /// The journal describes this tenant: `side` is `source` or `target`, `service` the
+    /// system (`okta`), `url` its base URL (normalized), `tenant_id` a stable identity the API
+    /// exposes, when it does. Written once per side; a tool given another tenant refuses.
+    Tenant {
+        side: String,
+        service: String,
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tenant_id: Option<String>,
+    },
 }
 
 /// Where an object lives in the target, and the hash of what was written there.
@@ -63,6 +78,16 @@ pub enum Event {
 pub struct Mapping {
     pub target_id: String,
     pub hash: Option<String>,
+    /// This migration created the object (else it was in the tenant before and was adopted).
+    pub created: bool,
+}
+
+/// A tenant the journal is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub service: String,
+    pub url: String,
+    pub tenant_id: Option<String>,
 }
 
 /// A fast, non-randomized hasher (the multiply-rotate scheme rustc uses) for the state's maps.
@@ -163,8 +188,10 @@ pub struct State {
     ids: Grouped<FastMap<String, Mapping>>,
     /// target → provisioned attribute shortnames.
     attrs: FastMap<String, FastSet<String>>,
-    /// kind → target → source → edge ids.
-    edges: Grouped<FastSet<String>>,
+    /// kind → target → source → edge id → `<parent>/<child>` target ids, when recorded.
+    edges: Grouped<FastMap<String, Option<String>>>,
+    /// side (`source`, `target`) → the tenant the journal belongs to (the last binding wins).
+    tenants: FastMap<String, Binding>,
     /// source → timestamp of the last completed export.
     bookmarks: FastMap<String, String>,
     /// Events folded so far.
@@ -182,14 +209,16 @@ impl State {
                 target,
                 target_id,
                 hash,
-            } => self.put_mapping(
-                &kind,
-                &target,
-                &source,
-                id,
-                Mapping { target_id, hash },
-                1.0,
-            ),
+                origin,
+            } => {
+                let created = created(origin.as_deref(), hash.is_some());
+                let mapping = Mapping {
+                    target_id,
+                    hash,
+                    created,
+                };
+                self.put_mapping(&kind, &target, &source, id, mapping, 1.0)
+            }
             Event::Attr {
                 target, shortname, ..
             } => self.put_attr(&target, shortname),
@@ -198,9 +227,29 @@ impl State {
                 source,
                 id,
                 target,
-            } => self.put_edge(&kind, &target, &source, id, 1.0),
+                target_id,
+            } => self.put_edge(&kind, &target, &source, id, target_id, 1.0),
             Event::Bookmark { source, at } => self.put_bookmark(&source, at),
+            Event::Tenant {
+                side,
+                service,
+                url,
+                tenant_id,
+            } => self.put_tenant(
+                side,
+                Binding {
+                    service,
+                    url,
+                    tenant_id,
+                },
+            ),
         }
+    }
+
+    fn put_tenant(&mut self, side: String, binding: Binding) {
+        self.events += 1;
+        // the last binding wins: `--rebind-state` appends a new one
+        self.tenants.insert(side, binding);
     }
 
     /// `scale` is how much of the journal is still to come (total bytes / bytes read so far,
@@ -237,13 +286,21 @@ impl State {
         }
     }
 
-    fn put_edge(&mut self, kind: &str, target: &str, source: &str, id: String, scale: f64) {
+    fn put_edge(
+        &mut self,
+        kind: &str,
+        target: &str,
+        source: &str,
+        id: String,
+        target_id: Option<String>,
+        scale: f64,
+    ) {
         self.events += 1;
-        let set = group_mut(&mut self.edges, kind, target, source);
-        if let Some(more) = projected_growth(set.len(), set.capacity(), scale) {
-            set.reserve(more);
+        let map = group_mut(&mut self.edges, kind, target, source);
+        if let Some(more) = projected_growth(map.len(), map.capacity(), scale) {
+            map.reserve(more);
         }
-        set.insert(id);
+        map.insert(id, target_id);
     }
 
     fn put_bookmark(&mut self, source: &str, at: String) {
@@ -280,7 +337,20 @@ impl State {
 
     /// True when the edge is done in `target`.
     pub fn has_edge(&self, kind: &str, target: &str, source: &str, id: &str) -> bool {
-        group(&self.edges, kind, target, source).is_some_and(|ids| ids.contains(id))
+        self.edge(kind, target, source, id).is_some()
+    }
+
+    /// A done edge: `Some(Some("<parent>/<child>"))` with the target ids it was made between,
+    /// `Some(None)` when an older journal did not record them.
+    pub fn edge(&self, kind: &str, target: &str, source: &str, id: &str) -> Option<Option<&str>> {
+        group(&self.edges, kind, target, source)?
+            .get(id)
+            .map(Option::as_deref)
+    }
+
+    /// The tenant the journal is bound to on `side` (`source` or `target`).
+    pub fn tenant(&self, side: &str) -> Option<&Binding> {
+        self.tenants.get(side)
     }
 
     /// The bookmark of the last completed export from `source`.
@@ -304,6 +374,15 @@ impl State {
     }
 }
 
+/// Whether a mapping's object was created by this migration. Journals from before `origin`
+/// was written count a mapping with a hash as created (only creates and updates wrote one).
+fn created(origin: Option<&str>, has_hash: bool) -> bool {
+    match origin {
+        Some(o) => o == "created",
+        None => has_hash,
+    }
+}
+
 /// The hash of a payload, to tell 'unchanged' from 'changed' on a later run: the first 16
 /// bytes of SHA-256 over its compact JSON, in hex. Key order is as serialized, so callers hash
 /// payloads built the same way (idm-map's output) and compare like with like.
@@ -313,11 +392,70 @@ pub fn payload_hash(payload: &serde_json::Value) -> String {
     hex::encode(&digest[..16])
 }
 
+/// The journal belongs to another tenant than the one a tool was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "state journal `{path}` belongs to {side} {service} `{bound}`, not `{given}`: \
+     use another `--state` for this tenant (or `--rebind-state` if the tenant really moved)"
+)]
+pub struct OtherTenant {
+    pub path: String,
+    pub side: String,
+    pub service: String,
+    pub bound: String,
+    pub given: String,
+}
+
+/// What [`check_tenant`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantCheck {
+    /// The journal is bound to this tenant.
+    Same,
+    /// The journal holds no binding for this side yet (new, or from before bindings): the
+    /// caller binds it with this event when it writes.
+    Unbound(Event),
+}
+
+/// Compare the tenant a tool was given with the one the journal belongs to. `rebind` accepts
+/// another tenant (the event to append is returned, as for an unbound journal).
+pub fn check_tenant(
+    path: &Path,
+    state: &State,
+    side: &str,
+    service: &str,
+    url: &str,
+    rebind: bool,
+) -> Result<TenantCheck, OtherTenant> {
+    let given = crate::secrets::normalize_url(url);
+    let event = Event::Tenant {
+        side: side.to_string(),
+        service: service.to_string(),
+        url: given.clone(),
+        tenant_id: None,
+    };
+    match state.tenant(side) {
+        Some(b) if b.service == service && b.url == given => Ok(TenantCheck::Same),
+        Some(_) if rebind => Ok(TenantCheck::Unbound(event)),
+        Some(b) => Err(OtherTenant {
+            path: path.display().to_string(),
+            side: side.to_string(),
+            service: b.service.clone(),
+            bound: b.url.clone(),
+            given: format!("{service} {given}"),
+        }),
+        None => Ok(TenantCheck::Unbound(event)),
+    }
+}
+
 /// Errors of the journal, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("state journal `{path}`: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error(
+        "state journal `{path}` is in use by another `--apply` (another idm-load is writing this migration): wait for it to finish"
+    )]
+    Owned { path: PathBuf },
     #[error("state journal `{path}` line {line}: not a journal event: {reason}")]
     Corrupt {
         path: PathBuf,
@@ -390,6 +528,34 @@ impl Journal {
         guard.append_all(events)
     }
 
+    /// Own the migration's apply: one process at a time may write objects through this
+    /// journal (two concurrent applies would each decide `create` for the same object).
+    /// Refuses at once, naming the journal, when another process owns it; released on drop
+    /// and by the system when the process dies (kill -9 included).
+    pub fn own(&self) -> Result<Owner, JournalError> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".owner");
+        let path = self.path.with_file_name(name);
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path).map_err(|source| JournalError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Owner { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Owned {
+                path: self.path.clone(),
+            }),
+            Err(std::fs::TryLockError::Error(source)) => Err(JournalError::Io { path, source }),
+        }
+    }
+
     /// Hold the exclusive lock until the guard is dropped: a check-then-act section.
     pub fn lock(&self) -> Result<JournalLock<'_>, JournalError> {
         self.file.lock().map_err(|source| self.io(source))?;
@@ -434,6 +600,12 @@ impl Journal {
         };
         self.file.set_len(keep)
     }
+}
+
+/// Ownership of a journal's apply ([`Journal::own`]), held until dropped.
+#[derive(Debug)]
+pub struct Owner {
+    _file: File,
 }
 
 /// The journal's exclusive lock, held until dropped.
@@ -548,6 +720,16 @@ struct RawEvent<'a> {
     shortname: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    origin: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    side: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    service: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    url: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tenant_id: Option<Cow<'a, str>>,
 }
 
 impl<'a> RawEvent<'a> {
@@ -589,6 +771,11 @@ impl<'a> RawEvent<'a> {
             hash: None,
             shortname: None,
             at: None,
+            origin: None,
+            side: None,
+            service: None,
+            url: None,
+            tenant_id: None,
         };
         let mut ev = None;
         let mut seen = 0u16;
@@ -622,6 +809,11 @@ impl<'a> RawEvent<'a> {
                 "hash" => (6, &mut event.hash),
                 "shortname" => (7, &mut event.shortname),
                 "at" => (8, &mut event.at),
+                "origin" => (9, &mut event.origin),
+                "side" => (10, &mut event.side),
+                "service" => (11, &mut event.service),
+                "url" => (12, &mut event.url),
+                "tenant_id" => (13, &mut event.tenant_id),
                 _ => return None,
             };
             if seen & (1 << bit) != 0 {
@@ -656,9 +848,11 @@ impl<'a> RawEvent<'a> {
                 let (kind, target) = (need(self.kind, "kind")?, need(self.target, "target")?);
                 let source = need(self.source, "source")?;
                 let id = need(self.id, "id")?.into_owned();
+                let hash = self.hash.map(Cow::into_owned);
                 let mapping = Mapping {
                     target_id: need(self.target_id, "target_id")?.into_owned(),
-                    hash: self.hash.map(Cow::into_owned),
+                    created: created(self.origin.as_deref(), hash.is_some()),
+                    hash,
                 };
                 state.put_mapping(&kind, &target, &source, id, mapping, scale);
             }
@@ -670,15 +864,25 @@ impl<'a> RawEvent<'a> {
                 let (kind, target) = (need(self.kind, "kind")?, need(self.target, "target")?);
                 let source = need(self.source, "source")?;
                 let id = need(self.id, "id")?.into_owned();
-                state.put_edge(&kind, &target, &source, id, scale);
+                let ends = self.target_id.map(Cow::into_owned);
+                state.put_edge(&kind, &target, &source, id, ends, scale);
             }
             "bookmark" => {
                 let source = need(self.source, "source")?;
                 state.put_bookmark(&source, need(self.at, "at")?.into_owned());
             }
+            "tenant" => {
+                let side = need(self.side, "side")?.into_owned();
+                let binding = Binding {
+                    service: need(self.service, "service")?.into_owned(),
+                    url: need(self.url, "url")?.into_owned(),
+                    tenant_id: self.tenant_id.map(Cow::into_owned),
+                };
+                state.put_tenant(side, binding);
+            }
             other => {
                 return Err(format!(
-                    "unknown event `{other}`, expected one of `map`, `attr`, `edge`, `bookmark`"
+                    "unknown event `{other}`, expected one of `map`, `attr`, `edge`, `bookmark`, `tenant`"
                 ));
             }
         }
@@ -698,6 +902,7 @@ mod tests {
             target: "onelogin".into(),
             target_id: format!("{}", 1000 + i),
             hash: Some(format!("h{i}")),
+            origin: Some("created".into()),
         }
     }
 
@@ -718,10 +923,17 @@ mod tests {
                 source: "okta".into(),
                 id: "00g1/00u1".into(),
                 target: "onelogin".into(),
+                target_id: Some("77/1001".into()),
             },
             Event::Bookmark {
                 source: "okta".into(),
                 at: "2026-01-01T00:00:00.000Z".into(),
+            },
+            Event::Tenant {
+                side: "target".into(),
+                service: "onelogin".into(),
+                url: "https://acme.onelogin.com".into(),
+                tenant_id: None,
             },
         ];
         let mut expected = State::default();
@@ -742,7 +954,21 @@ mod tests {
         assert!(state.has_attr("onelogin", "cost_center"));
         assert!(state.has_edge("membership", "onelogin", "okta", "00g1/00u1"));
         assert_eq!(state.bookmark("okta"), Some("2026-01-01T00:00:00.000Z"));
-        assert_eq!(state.event_count(), 5);
+        assert_eq!(
+            state.edge("membership", "onelogin", "okta", "00g1/00u1"),
+            Some(Some("77/1001"))
+        );
+        assert_eq!(
+            state.tenant("target").map(|b| b.url.as_str()),
+            Some("https://acme.onelogin.com")
+        );
+        assert!(
+            state
+                .mapping("user", "onelogin", "okta", "00u1")
+                .unwrap()
+                .created
+        );
+        assert_eq!(state.event_count(), 6);
     }
 
     #[test]
@@ -899,5 +1125,100 @@ mod tests {
                 proptest::prop_assert!(line.contains('\\'), "{}", line);
             }
         }
+    }
+
+    #[test]
+    fn a_journal_refuses_another_tenant_until_rebound() {
+        // a rehearsal's journal pointed at production made every membership `skip`
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.ndjson");
+        let (journal, state) = Journal::open(&path).unwrap();
+        let rehearsal = "https://rehearsal.onelogin.com/";
+        let TenantCheck::Unbound(event) =
+            check_tenant(&path, &state, "target", "onelogin", rehearsal, false).unwrap()
+        else {
+            panic!("a new journal is unbound");
+        };
+        journal.append(&event).unwrap();
+        let state = journal.replay().unwrap();
+        assert_eq!(
+            check_tenant(
+                &path,
+                &state,
+                "target",
+                "onelogin",
+                "https://REHEARSAL.onelogin.com",
+                false
+            ),
+            Ok(TenantCheck::Same)
+        );
+        let err = check_tenant(
+            &path,
+            &state,
+            "target",
+            "onelogin",
+            "https://prod.onelogin.com",
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("https://rehearsal.onelogin.com"), "{err}");
+        assert!(err.contains("https://prod.onelogin.com"), "{err}");
+        assert!(
+            err.contains("--state") && err.contains("--rebind-state"),
+            "{err}"
+        );
+        // the source side is bound separately
+        assert!(matches!(
+            check_tenant(
+                &path,
+                &state,
+                "source",
+                "okta",
+                "https://acme.okta.com",
+                false
+            ),
+            Ok(TenantCheck::Unbound(_))
+        ));
+        let TenantCheck::Unbound(rebind) = check_tenant(
+            &path,
+            &state,
+            "target",
+            "onelogin",
+            "https://prod.onelogin.com",
+            true,
+        )
+        .unwrap() else {
+            panic!("--rebind-state accepts the new tenant");
+        };
+        journal.append(&rebind).unwrap();
+        let state = journal.replay().unwrap();
+        assert_eq!(
+            check_tenant(
+                &path,
+                &state,
+                "target",
+                "onelogin",
+                "https://prod.onelogin.com",
+                false
+            ),
+            Ok(TenantCheck::Same)
+        );
+    }
+
+    #[test]
+    fn one_apply_owns_a_journal_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.ndjson");
+        let (first, _) = Journal::open(&path).unwrap();
+        let (second, _) = Journal::open(&path).unwrap();
+        let owner = first.own().unwrap();
+        let err = second.own().unwrap_err();
+        assert!(matches!(err, JournalError::Owned { .. }), "{err}");
+        assert!(err.to_string().contains("in use by another"), "{err}");
+        // appends are not blocked by ownership
+        second.append(&map_event(1)).unwrap();
+        drop(owner);
+        second.own().expect("released on drop");
     }
 }

@@ -197,6 +197,8 @@ fn faults_do_not_change_the_output() {
     );
     let clean = normalized(&clean, &clean_sb);
     drop(clean_sb);
+    // another tenant: another journal (a journal belongs to one source tenant)
+    let run = Run::new();
     let faulty_sb = sandbox(250, |c| {
         c.faults = "429=0.1,500=0.05,reset=0.02".parse().unwrap();
     });

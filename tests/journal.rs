@@ -27,6 +27,7 @@ fn event(tag: &str, i: usize) -> Event {
         target: "onelogin".into(),
         target_id: format!("{i}"),
         hash: Some(format!("{tag}{i:030}")),
+        origin: Some("created".into()),
     }
 }
 
@@ -232,16 +233,23 @@ fn any_event() -> impl Strategy<Value = Event> {
             "[a-e]",
             small_set(),
             text(),
-            proptest::option::of(text())
+            proptest::option::of(text()),
+            proptest::option::of(prop_oneof![
+                Just("created".to_string()),
+                Just("adopted".to_string())
+            ])
         )
-            .prop_map(|(kind, source, id, target, target_id, hash)| Event::Map {
-                kind,
-                source,
-                id,
-                target,
-                target_id,
-                hash
-            }),
+            .prop_map(
+                |(kind, source, id, target, target_id, hash, origin)| Event::Map {
+                    kind,
+                    source,
+                    id,
+                    target,
+                    target_id,
+                    hash,
+                    origin
+                }
+            ),
         (small_set(), text(), proptest::option::of(text())).prop_map(
             |(target, shortname, target_id)| Event::Attr {
                 target,
@@ -249,15 +257,33 @@ fn any_event() -> impl Strategy<Value = Event> {
                 target_id
             }
         ),
-        (small_set(), small_set(), text(), small_set()).prop_map(|(kind, source, id, target)| {
-            Event::Edge {
+        (
+            small_set(),
+            small_set(),
+            text(),
+            small_set(),
+            proptest::option::of(text())
+        )
+            .prop_map(|(kind, source, id, target, target_id)| Event::Edge {
                 kind,
                 source,
                 id,
                 target,
-            }
-        }),
+                target_id,
+            }),
         (small_set(), text()).prop_map(|(source, at)| Event::Bookmark { source, at }),
+        (
+            small_set(),
+            small_set(),
+            text(),
+            proptest::option::of(text())
+        )
+            .prop_map(|(side, service, url, tenant_id)| Event::Tenant {
+                side,
+                service,
+                url,
+                tenant_id,
+            }),
     ]
 }
 

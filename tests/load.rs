@@ -733,7 +733,11 @@ fn bad_input_lines_are_rejected_with_line_and_field_and_the_rest_loads() {
     let no_target =
         json!({"kind": "user", "source": "okta", "id": "00uraw", "data": {"profile": {}}});
     std::fs::write(&input, format!("{good}\nnot json\n{no_target}\n")).unwrap();
-    let run = env.run(&input, &["--apply", "--rejects", "rejects.ndjson"]);
+    // the preflight refuses input it cannot load; `--force` loads the rest
+    let run = env.run(
+        &input,
+        &["--apply", "--force", "--rejects", "rejects.ndjson"],
+    );
     run.expect_code(3);
     assert!(run.stderr.contains("line 2"), "{}", run.stderr);
     assert!(

@@ -601,6 +601,7 @@ fn events_the_journal_writes_validate() {
             hash: Some(idm::journal::payload_hash(
                 &json!({"email": "a@example.com"}),
             )),
+            origin: Some("created".into()),
         },
         Event::Map {
             kind: "group".into(),
@@ -609,6 +610,7 @@ fn events_the_journal_writes_validate() {
             target: "onelogin".into(),
             target_id: "5".into(),
             hash: None,
+            origin: None,
         },
         Event::Attr {
             target: "onelogin".into(),
@@ -620,6 +622,13 @@ fn events_the_journal_writes_validate() {
             source: "okta".into(),
             id: "0oa1/00u1".into(),
             target: "onelogin".into(),
+            target_id: Some("7/36216766".into()),
+        },
+        Event::Tenant {
+            side: "target".into(),
+            service: "onelogin".into(),
+            url: "https://acme.onelogin.com".into(),
+            tenant_id: None,
         },
     ];
     for event in &events {

@@ -3,18 +3,17 @@
 //!
 //! All logic is in [`idm::attrs`]; this file wires flags, credentials and files to it.
 
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use idm::attrs::{self, AttrTarget, OneLoginAttrs, Spooler};
-use idm::cli;
-use idm::http::Rate;
-use idm::journal::Journal;
-use idm::record::{RecordWriter, Rejects, create_private_file, reader::open_input};
+use idm::attrs::{self, AttrTarget, Spooler};
+use idm::cli::{self, conn::ConnArgs};
+use idm::journal::{self, Journal, TenantCheck};
+use idm::provider::onelogin::OneLoginTarget;
+use idm::provider::target::Target;
+use idm::record::{RecordWriter, Rejects, reader::open_input};
 
 /// Discover, report and provision OneLogin custom attributes; pass records through.
 ///
@@ -31,55 +30,32 @@ use idm::record::{RecordWriter, Rejects, create_private_file, reader::open_input
 #[command(
     name = "idm-attrs",
     version,
-    after_help = cli::EXIT_CODES_HELP,
-    after_long_help = concat!(
-        "Examples:\n",
-        "  $ idm-map --to onelogin < export.ndjson | idm-attrs            # report only\n",
-        "  $ idm-map --to onelogin < export.ndjson | idm-attrs --apply | idm-load --apply\n",
-        "  $ idm-attrs --list < mapped.ndjson | jq -r 'select(.data.exists == false) | .id'\n",
-        "\n",
-        "Credentials: IDM_ONELOGIN_CLIENT_SECRET or the keyring (`idm-creds set onelogin client_secret`).\n",
-        "Without --url/--client-id the report cannot say what exists (and --apply refuses).\n",
-        "\n",
-        "Exit codes:\n",
-        "  0  all done\n",
-        "  1  fatal: cannot start, cannot reach an API, bad credentials\n",
-        "  2  usage error\n",
-        "  3  finished, but some records were rejected or failed (they are in the output)"
-    )
+    after_help = cli::help_footer(EXAMPLES),
 )]
 struct Args {
-    /// The target system (only `onelogin` so far).
+    /// The target system.
     #[arg(long, default_value = "onelogin", value_parser = ["onelogin"])]
     to: String,
     /// Create the missing attributes. Without it nothing is written to the tenant.
     #[arg(long)]
     apply: bool,
+    /// With --apply: create attributes even though some input records are not mapped for the
+    /// target or unreadable.
+    #[arg(long)]
+    force: bool,
     /// Write one `attribute` record per discovered attribute (shortname, name, count,
     /// coverage, exists) instead of passing the records through.
     #[arg(long)]
     list: bool,
-    /// OneLogin base URL, e.g. `https://acme.onelogin.com`.
-    #[arg(long, env = "IDM_ONELOGIN_URL", value_name = "URL")]
-    url: Option<String>,
-    /// OneLogin API client id (the secret comes from the environment or the keyring).
-    #[arg(long, env = "IDM_ONELOGIN_CLIENT_ID", value_name = "ID")]
-    client_id: Option<String>,
-    /// Client-side quota, e.g. `5000/hour` (OneLogin's default).
-    #[arg(
-        long,
-        value_name = "N/PER",
-        default_value = "5000/hour",
-        env = "IDM_ONELOGIN_RATE_LIMIT"
-    )]
-    rate_limit: Rate,
-    /// Seconds before one HTTP request times out.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    timeout: u64,
     /// Also write one `result` record per attribute to FILE (created 0600): `provision`
     /// planned/ok/failed with the API's error, or `skip` for those that exist.
     #[arg(long, value_name = "FILE")]
     results: Option<std::path::PathBuf>,
+    /// Accept a state journal bound to another target tenant and bind it to this one.
+    #[arg(long)]
+    rebind_state: bool,
+    #[command(flatten)]
+    conn: ConnArgs,
     #[command(flatten)]
     io: cli::IoArgs,
     #[command(flatten)]
@@ -88,6 +64,15 @@ struct Args {
     log: cli::LogArgs,
 }
 
+const EXAMPLES: &str = "\
+Examples:
+  $ idm-map --to onelogin < export.ndjson | idm-attrs            # report only
+  $ idm-map --to onelogin < export.ndjson | idm-attrs --apply | idm-load --apply
+  $ idm-attrs --list < mapped.ndjson | jq -r 'select(.data.exists == false) | .id'
+
+Credentials: IDM_ONELOGIN_CLIENT_SECRET or the keyring (`idm-creds set onelogin client_secret`).
+Without --onelogin-url/--onelogin-client-id the report cannot say what exists (and --apply refuses).";
+
 impl cli::HasLogArgs for Args {
     fn log_args(&self) -> &cli::LogArgs {
         &self.log
@@ -95,26 +80,42 @@ impl cli::HasLogArgs for Args {
 }
 
 fn run(args: Args) -> anyhow::Result<cli::Status> {
+    if args.force && !args.apply {
+        return Err(cli::usage("`--force` only makes sense with `--apply`"));
+    }
     // fail early: flags and credentials before the first record
-    let client = match (&args.url, &args.client_id) {
-        (Some(url), Some(id)) => Some(attrs::onelogin_client(
-            url,
-            id,
-            Some(args.rate_limit),
-            Duration::from_secs(args.timeout),
-        )?),
-        _ if args.apply => {
-            return Err(cli::usage(
-                "`--apply` needs a OneLogin connection: `--url` and `--client-id` (or IDM_ONELOGIN_URL and IDM_ONELOGIN_CLIENT_ID)",
-            ));
-        }
-        _ => None,
+    let client = if args.conn.has_onelogin() {
+        Some(args.conn.onelogin()?)
+    } else if args.apply {
+        return Err(cli::usage(
+            "`--apply` needs a OneLogin connection: `--onelogin-url` and `--onelogin-client-id` (or IDM_ONELOGIN_URL and IDM_ONELOGIN_CLIENT_ID)",
+        ));
+    } else {
+        None
     };
+    let target = client.as_ref().map(OneLoginTarget::new);
     let journal = if args.apply {
         Some(Journal::open(&args.state.state)?.0)
     } else {
         None
     };
+    if let Some(t) = &target {
+        let state = match &journal {
+            Some(j) => j.replay()?,
+            None => Journal::read(&args.state.state)?,
+        };
+        let check = journal::check_tenant(
+            &args.state.state,
+            &state,
+            "target",
+            t.name(),
+            t.base_url(),
+            args.rebind_state,
+        )?;
+        if let (TenantCheck::Unbound(event), Some(j)) = (check, &journal) {
+            j.append(&event)?;
+        }
+    }
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let mut reader = open_input(args.io.input.as_deref())?;
     let mut spool = Spooler::new().context("temporary spool file")?;
@@ -122,7 +123,26 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         .read_all(&mut reader, &mut rejects, &args.to)
         .context("spooling the input")?;
 
-    let mut adapter = client.as_ref().map(OneLoginAttrs::new);
+    if args.apply && !args.force {
+        let unmapped = spool.discovery.unmapped_users;
+        let unreadable = rejects.count();
+        let mut causes = Vec::new();
+        if unmapped > 0 {
+            causes.push(format!(
+                "{unmapped} users are not mapped for {}: map them with `idm-map --to {}` first",
+                args.to, args.to
+            ));
+        }
+        if unreadable > 0 {
+            causes.push(format!(
+                "{unreadable} input lines are not valid records (named above with their line numbers)"
+            ));
+        }
+        if !causes.is_empty() {
+            return Err(anyhow::Error::new(idm::load::preflight::Refused(causes)));
+        }
+    }
+    let mut adapter = target.as_ref().map(|t| attrs::TargetAttrs::new(t));
     let target = adapter.as_mut().map(|a| a as &mut dyn AttrTarget);
     let reports = attrs::provision(&spool.discovery, target, journal.as_ref(), args.apply)?;
     if !args.log.quiet {
@@ -138,7 +158,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     if let Some(path) = &args.results {
         let mut out = RecordWriter::create(Some(path))?;
         for report in &reports {
-            out.write(&report.to_result(args.apply))?;
+            out.write(&report.to_result(args.apply, &args.to))?;
         }
         out.finish().context("writing results")?;
     }
@@ -149,11 +169,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         }
         out.finish().context("writing attribute records")?;
     } else {
-        let out: Box<dyn Write> = match args.io.output.as_deref() {
-            Some(p) if p != Path::new("-") => Box::new(create_private_file(p)?),
-            _ => Box::new(io::stdout().lock()),
-        };
-        let mut out = BufWriter::with_capacity(256 * 1024, out);
+        let mut out = cli::output(args.io.output.as_deref())?;
         spool.replay(&mut out).context("writing records")?;
         out.flush().context("writing records")?;
     }

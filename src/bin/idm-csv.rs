@@ -2,18 +2,14 @@
 //!
 //! All logic is in [`idm::csv_out`]; this file wires flags to it.
 
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
-use std::process::ExitCode;
-use std::time::Duration;
-
 use std::collections::BTreeSet;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use idm::cli;
+use idm::cli::{self, conn::ConnArgs};
 use idm::csv_out::{self, Options};
-use idm::record::{Rejects, create_private_file, reader::open_input};
+use idm::record::{Rejects, reader::open_input};
 
 /// Write OneLogin's bulk user upload CSV from mapped records.
 ///
@@ -32,8 +28,7 @@ use idm::record::{Rejects, create_private_file, reader::open_input};
 #[command(
     name = "idm-csv",
     version,
-    after_help = cli::EXIT_CODES_HELP,
-    after_long_help = EXAMPLES
+    after_help = cli::help_footer(EXAMPLES),
 )]
 struct Args {
     /// The CSV format to write.
@@ -50,13 +45,11 @@ struct Args {
     /// importer may not accept unknown columns.
     #[arg(long)]
     extra_columns: bool,
-    /// OneLogin base URL. With --client-id, idm-csv checks that every custom attribute
-    /// exists in the tenant before writing (the import cannot create them).
-    #[arg(long, env = "IDM_ONELOGIN_URL", value_name = "URL")]
-    url: Option<String>,
-    /// OneLogin API client id (the secret comes from the environment or the keyring).
-    #[arg(long, env = "IDM_ONELOGIN_CLIENT_ID", value_name = "ID")]
-    client_id: Option<String>,
+    /// With a OneLogin connection (--onelogin-url and --onelogin-client-id), idm-csv checks
+    /// that every custom attribute exists in the tenant before writing (the import cannot
+    /// create them).
+    #[command(flatten)]
+    conn: ConnArgs,
     #[command(flatten)]
     log: cli::LogArgs,
 }
@@ -71,13 +64,7 @@ const EXAMPLES: &str = "\
 Examples:
   $ idm-map --to onelogin < export.ndjson | idm-csv -o bulk_upload.csv
   $ idm-csv -i mapped.ndjson -o bulk_upload.csv --rejects csv-rejects.ndjson
-  $ idm-csv --excel-safe < mapped.ndjson > review.csv     # to open in a spreadsheet
-
-Exit codes:
-  0  all done
-  1  fatal: cannot start, cannot reach an API, bad credentials
-  2  usage error
-  3  finished, but some records were rejected or failed (they are in the output)";
+  $ idm-csv --excel-safe < mapped.ndjson > review.csv     # to open in a spreadsheet";
 
 impl cli::HasLogArgs for Args {
     fn log_args(&self) -> &cli::LogArgs {
@@ -95,14 +82,10 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let mut reader = open_input(args.io.input.as_deref())?;
     let spool = csv_out::spool(&mut reader, &mut rejects, &options)?;
-    if let (Some(url), Some(id)) = (&args.url, &args.client_id) {
-        check_attributes(url, id, spool.custom_attributes())?;
+    if args.conn.has_onelogin() {
+        check_attributes(&args.conn, spool.custom_attributes())?;
     }
-    let out: Box<dyn Write> = match args.io.output.as_deref() {
-        Some(p) if p != Path::new("-") => Box::new(create_private_file(p)?),
-        _ => Box::new(io::stdout().lock()),
-    };
-    let summary = spool.write(BufWriter::with_capacity(256 * 1024, out), &mut rejects)?;
+    let summary = spool.write(cli::output(args.io.output.as_deref())?, &mut rejects)?;
     rejects.finish().context("writing rejects")?;
     if !args.log.quiet {
         for line in summary.lines(options.excel_safe) {
@@ -113,8 +96,8 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
 }
 
 /// Refuse to write a file whose custom attribute columns the tenant does not have.
-fn check_attributes(url: &str, client_id: &str, needed: &BTreeSet<String>) -> anyhow::Result<()> {
-    let client = idm::attrs::onelogin_client(url, client_id, None, Duration::from_secs(30))?;
+fn check_attributes(conn: &ConnArgs, needed: &BTreeSet<String>) -> anyhow::Result<()> {
+    let client = conn.onelogin()?;
     let missing = csv_out::missing_attributes(&client, needed)?;
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();

@@ -4,16 +4,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use idm::cli;
+use idm::cli::{self, conn::ConnArgs};
 use idm::export::{self, Since};
-use idm::http::{Client, ClientOptions, Rate, Service};
-use idm::journal::{Event, Journal};
+use idm::journal::{self, Event, Journal, TenantCheck};
 use idm::provider::ExportOptions;
-use idm::provider::okta::Okta;
 use idm::record::RecordWriter;
 
 /// Export identities from Okta as NDJSON records (read-only).
@@ -38,9 +35,6 @@ struct Args {
     /// The system to export from.
     #[arg(long, value_name = "SOURCE", default_value = "okta", value_parser = ["okta"])]
     from: String,
-    /// The Okta org, e.g. https://acme.okta.com (the token: IDM_OKTA_TOKEN or idm-creds).
-    #[arg(long, value_name = "URL", env = "IDM_OKTA_URL")]
-    okta_url: String,
     /// Kinds to export: users,groups,memberships,apps,app_assignments,schema (or all).
     #[arg(long, value_name = "LIST", env = "IDM_EXPORT_OBJECTS", default_value = "all",
           value_parser = parse_objects)]
@@ -56,27 +50,17 @@ struct Args {
     #[arg(long, value_name = "N", env = "IDM_PAGE_SIZE", default_value_t = 200,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     page_size: u32,
-    /// Client-side quota, e.g. 600/min, 20/s; `none` relies on Okta's headers alone.
-    #[arg(long, value_name = "RATE", env = "IDM_OKTA_RATE_LIMIT", default_value = "600/min",
-          value_parser = parse_rate)]
-    rate_limit: RateArg,
-    /// Use at most PCT% of the quota and of Okta's window (leave the rest to production).
-    #[arg(long, value_name = "PCT", env = "IDM_MAX_CAPACITY", default_value_t = 100,
-          value_parser = clap::value_parser!(u8).range(1..=100))]
-    max_capacity: u8,
-    /// Seconds before one request times out.
-    #[arg(long, value_name = "SECS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
-    /// Retries of a request after a 429, a 5xx or a network error.
-    #[arg(long, value_name = "N", default_value_t = 6)]
-    retries: u32,
     /// Also write okta_<kind>_<timestamp>.ndjson files (0600) into DIR.
     #[arg(long, value_name = "DIR", env = "IDM_SNAPSHOT_DIR")]
     snapshot_dir: Option<PathBuf>,
     /// Write records to FILE, created 0600 (`-` or nothing: stdout).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Accept a state journal bound to another source tenant and bind it to this one.
+    #[arg(long)]
+    rebind_state: bool,
+    #[command(flatten)]
+    conn: ConnArgs,
     #[command(flatten)]
     state: cli::StateArgs,
     #[command(flatten)]
@@ -98,16 +82,6 @@ struct Objects(Vec<idm::record::Kind>);
 
 fn parse_objects(s: &str) -> Result<Objects, String> {
     export::parse_objects(s).map(Objects)
-}
-
-#[derive(Clone, Copy)]
-struct RateArg(Option<Rate>);
-
-fn parse_rate(s: &str) -> Result<RateArg, String> {
-    if s.trim().eq_ignore_ascii_case("none") {
-        return Ok(RateArg(None));
-    }
-    s.parse().map(|r| RateArg(Some(r)))
 }
 
 impl cli::HasLogArgs for Args {
@@ -133,14 +107,20 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let journal = export::bookmarks(&kinds)
         .then(|| Journal::open(&args.state.state).map(|(j, _)| j))
         .transpose()?;
-    let (token, _) = idm::secrets::resolve("okta", "token", Some(&args.okta_url))?;
-    let mut http = ClientOptions::new(Service::Okta);
-    http.rate = args.rate_limit.0;
-    http.max_capacity_pct = args.max_capacity;
-    http.timeout = Duration::from_secs(args.timeout);
-    http.max_retries = args.retries;
-    let client = Client::new(http)?;
-    let mut okta = Okta::new(&args.okta_url, &token, client)?;
+    let mut okta = args.conn.okta()?;
+    // a journal bound to another source tenant would make `--since last` skip changes
+    let state = Journal::read(&args.state.state)?;
+    let bind = match journal::check_tenant(
+        &args.state.state,
+        &state,
+        "source",
+        "okta",
+        okta.base_url().as_str(),
+        args.rebind_state,
+    )? {
+        TenantCheck::Same => None,
+        TenantCheck::Unbound(event) => Some(event),
+    };
     let opts = ExportOptions {
         include_deprovisioned: args.include_deprovisioned,
         since,
@@ -157,6 +137,9 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     )?;
     out.finish().context("writing records")?;
     if let Some(j) = journal {
+        if let Some(event) = bind {
+            j.append(&event)?;
+        }
         j.append(&Event::Bookmark {
             source: "okta".into(),
             at: summary.started.clone(),

@@ -1,75 +1,50 @@
-//! idm-load: plan (by default) or carry out the load of mapped records into OneLogin.
+//! idm-load: plan (by default) or carry out the load of mapped records into a target.
 //!
-//! A thin wrapper over [`idm::load`]: flags, credentials, the shared HTTP client, the state
-//! journal, and the stderr report.
+//! A thin wrapper over [`idm::load`]: flags, the target's client, the state journal (bound to
+//! the target tenant, owned by one apply at a time), and the stderr report.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use idm::cli;
-use idm::http::{Client, ClientOptions, Rate, Service};
-use idm::journal::Journal;
+use idm::cli::{self, conn::ConnArgs, conn::Svc};
+use idm::journal::{self, Journal, TenantCheck};
 use idm::load::{self, Options};
-use idm::provider::onelogin::OneLoginClient;
+use idm::provider::onelogin::OneLoginTarget;
+use idm::provider::target::Target;
 use idm::record::{RecordWriter, Rejects, reader::open_input};
-use idm::secrets;
 
-/// Load mapped records into OneLogin: roles, users, memberships, apps, role apps.
+/// Load mapped records into a target: groups (OneLogin roles), users, memberships, apps, app
+/// assignments.
 ///
-/// Without --apply, idm-load only reads the tenant (in bulk) and prints the plan: one
-/// `result` record per object and edge with status `planned` (create, update, skip, assign),
-/// then a summary and an estimate of the API calls and time at the configured quota on
-/// stderr. With --apply it carries the plan out: idempotent (a second run writes nothing),
-/// resumable (kill it at any point and run it again), and one bad record never stops it.
+/// Without --apply, idm-load only reads the tenant (in bulk) and prints the plan: one `result`
+/// record per object and edge with status `planned` (create, update, skip, assign), then a
+/// summary and an estimate of the API calls and time at the configured quota on stderr. With
+/// --apply it carries the plan out: idempotent (a second run writes nothing), resumable (kill
+/// it at any point and run it again), and one bad record never stops it. Failures the plan can
+/// already predict (attributes the tenant lacks, records not mapped for it, edges that cannot
+/// resolve) stop --apply before the first write, unless --force.
 #[derive(Parser)]
 #[command(
     name = "idm-load",
     version,
-    after_help = cli::EXIT_CODES_HELP,
-    after_long_help = concat!(
-        "Examples:\n",
-        "  $ idm-export --from okta | idm-map --to onelogin | idm-attrs --apply > ready.ndjson\n",
-        "  $ idm-load < ready.ndjson > plan.ndjson                  # plan: no writes\n",
-        "  $ idm-load --apply --workers 8 < ready.ndjson > results.ndjson\n",
-        "  $ jq -c 'select(.data.status == \"failed\")' results.ndjson\n",
-        "  $ idm-load --apply --retry-from results.ndjson < ready.ndjson > retry.ndjson\n",
-        "\n",
-        "Credentials: IDM_ONELOGIN_CLIENT_SECRET or the keyring (`idm-creds set onelogin client_secret`).\n",
-        "\n",
-        "Exit codes:\n",
-        "  0  all done\n",
-        "  1  fatal: cannot start, cannot reach an API, bad credentials\n",
-        "  2  usage error\n",
-        "  3  finished, but some records were rejected or failed (they are in the output)"
-    )
+    after_help = cli::help_footer(EXAMPLES),
 )]
 struct Args {
-    /// The target system (only `onelogin` so far).
+    /// The target system.
     #[arg(long, default_value = "onelogin", value_parser = ["onelogin"])]
     to: String,
     /// Carry the plan out. Without it nothing is written.
     #[arg(long)]
     apply: bool,
+    /// With --apply: write what can be written even though the plan predicts failures.
+    #[arg(long)]
+    force: bool,
     /// Parallel workers; they share one quota and one token.
     #[arg(long, default_value_t = 4, env = "IDM_WORKERS", value_parser = clap::value_parser!(u16).range(1..=64))]
     workers: u16,
-    /// Client-side quota, e.g. `5000/hour` (OneLogin's default), `600/min`; `none` relies on
-    /// the server's X-RateLimit-* headers alone.
-    #[arg(
-        long,
-        value_name = "N/PER",
-        default_value = "5000/hour",
-        env = "IDM_ONELOGIN_RATE_LIMIT",
-        value_parser = parse_rate
-    )]
-    rate_limit: Quota,
-    /// Use at most PCT % of the quota, leaving the rest to production traffic.
-    #[arg(long, value_name = "PCT", default_value_t = 100, env = "IDM_MAX_CAPACITY",
-          value_parser = clap::value_parser!(u8).range(1..=100))]
-    max_capacity: u8,
-    /// Update objects that exist and whose payload changed since they were loaded.
+    /// Also update objects that were in the tenant before the migration (the migration's own
+    /// objects are updated whenever their source changed).
     #[arg(long)]
     update_existing: bool,
     /// Re-run only the records whose result in RESULTS is `failed`.
@@ -79,15 +54,12 @@ struct Args {
     /// them anew (listed in the plan first).
     #[arg(long)]
     cleanup_roles: bool,
-    /// OneLogin base URL, e.g. `https://acme.onelogin.com`.
-    #[arg(long, env = "IDM_ONELOGIN_URL", value_name = "URL")]
-    url: String,
-    /// OneLogin API client id (the secret comes from the environment or the keyring).
-    #[arg(long, env = "IDM_ONELOGIN_CLIENT_ID", value_name = "ID")]
-    client_id: String,
-    /// Seconds before one HTTP request times out.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    timeout: u64,
+    /// Accept a state journal bound to another target tenant and bind it to this one (when
+    /// the tenant really moved, e.g. a new URL).
+    #[arg(long)]
+    rebind_state: bool,
+    #[command(flatten)]
+    conn: ConnArgs,
     #[command(flatten)]
     io: cli::IoArgs,
     #[command(flatten)]
@@ -96,16 +68,15 @@ struct Args {
     log: cli::LogArgs,
 }
 
-/// `--rate-limit`: a rate, or none.
-#[derive(Clone, Copy)]
-struct Quota(Option<Rate>);
+const EXAMPLES: &str = "\
+Examples:
+  $ idm-export --from okta | idm-map --to onelogin | idm-attrs --apply > ready.ndjson
+  $ idm-load < ready.ndjson > plan.ndjson                  # plan: no writes
+  $ idm-load --apply --workers 8 < ready.ndjson > results.ndjson
+  $ jq -c 'select(.data.status == \"failed\")' results.ndjson
+  $ idm-load --apply --retry-from results.ndjson < ready.ndjson > retry.ndjson
 
-fn parse_rate(s: &str) -> Result<Quota, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "none" | "off" | "unlimited" => Ok(Quota(None)),
-        _ => s.parse().map(|r| Quota(Some(r))),
-    }
-}
+Credentials: IDM_ONELOGIN_CLIENT_SECRET or the keyring (`idm-creds set onelogin client_secret`).";
 
 impl cli::HasLogArgs for Args {
     fn log_args(&self) -> &cli::LogArgs {
@@ -114,47 +85,64 @@ impl cli::HasLogArgs for Args {
 }
 
 fn run(args: Args) -> anyhow::Result<cli::Status> {
+    if args.force && !args.apply {
+        return Err(cli::usage("`--force` only makes sense with `--apply`"));
+    }
     let only = match &args.retry_from {
         None => None,
         Some(path) => {
             let reader = open_input(Some(path))?;
-            let keys = load::result::failed_keys(reader)
+            let keys = idm::record::result::failed_keys(reader)
                 .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
             Some(keys)
         }
     };
-    let (secret, _) = secrets::resolve("onelogin", "client_secret", Some(&args.url))?;
-    let mut http = ClientOptions::new(Service::OneLogin);
-    http.rate = args.rate_limit.0;
-    http.max_capacity_pct = args.max_capacity;
-    http.timeout = Duration::from_secs(args.timeout);
-    let http = Client::new(http).context("building the http client")?;
-    let client = OneLoginClient::new(&args.url, &args.client_id, secret, http);
-    let input = open_input(args.io.input.as_deref())?;
+    let client = args.conn.onelogin()?;
+    let target = OneLoginTarget::new(&client);
+    let target: &dyn Target = &target;
+    let mut input = open_input(args.io.input.as_deref())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
-    let mut out = RecordWriter::create(args.io.output.as_deref())?;
-    // A plan only reads the journal (and does not create it).
-    let (journal, state) = if args.apply {
-        let (journal, state) = Journal::open(&args.state.state)?;
-        (Some(journal), state)
+    let path = &args.state.state;
+    // A plan only reads the journal (and does not create it); an apply owns it.
+    let (journal, state, _owner) = if args.apply {
+        let (journal, state) = Journal::open(path)?;
+        let owner = journal.own().context("taking the state journal")?;
+        (Some(journal), state, Some(owner))
     } else {
-        (None, Journal::read(&args.state.state)?)
+        (None, Journal::read(path)?, None)
     };
+    match journal::check_tenant(
+        path,
+        &state,
+        "target",
+        target.name(),
+        target.base_url(),
+        args.rebind_state,
+    )? {
+        TenantCheck::Same => {}
+        TenantCheck::Unbound(event) => {
+            if let Some(j) = &journal {
+                j.append(&event)?;
+            }
+        }
+    }
     let opts = Options {
         apply: args.apply,
+        force: args.force,
         workers: usize::from(args.workers),
         update_existing: args.update_existing,
-        cleanup_roles: args.cleanup_roles,
+        cleanup_groups: args.cleanup_roles,
         only,
-        rate: args.rate_limit.0,
-        max_capacity_pct: args.max_capacity,
+        rate: args.conn.quota(Svc::OneLogin)?,
+        max_capacity_pct: args.conn.max_capacity,
     };
+    let mut out = RecordWriter::create(args.io.output.as_deref())?;
     let summary = load::run(
-        &client,
+        target,
         journal.as_ref(),
         state,
         &opts,
-        input,
+        &mut input,
         &mut rejects,
         &mut out,
     )?;

@@ -13,13 +13,12 @@
 
 pub mod check;
 
-
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use check::{CheckError, CheckOk, check_okta, check_onelogin};
 pub use crate::secrets::files::{AuditEntry, AuditLog, Index, config_dir, format_audit_line};
+pub use check::{CheckError, CheckOk, check_okta, check_onelogin};
 
 use crate::secrets::{self, EntryName, Secret, SecretError, Store};
 

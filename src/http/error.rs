@@ -171,7 +171,7 @@ impl HttpError {
 
 /// What an error body says: message, field and code, each when present.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub struct ErrorBody {
     pub message: Option<String>,
     pub field: Option<String>,
     pub code: Option<String>,
@@ -179,19 +179,19 @@ pub struct ApiError {
 
 /// Parse an error body of either API, leniently. A body that is not JSON yields its first
 /// line as the message unless it looks like an HTML page.
-pub fn parse_api_error(body: &[u8]) -> ApiError {
+pub fn parse_error_body(body: &[u8]) -> ErrorBody {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(obj)) => parse_object(&obj),
-        Ok(_) => ApiError::default(),
+        Ok(_) => ErrorBody::default(),
         Err(_) => {
             let text = String::from_utf8_lossy(body);
             let line = text.trim().lines().next().unwrap_or("").trim();
             if line.is_empty() || line.starts_with('<') {
-                ApiError::default()
+                ErrorBody::default()
             } else {
-                ApiError {
+                ErrorBody {
                     message: Some(truncate(line, 300)),
-                    ..ApiError::default()
+                    ..ErrorBody::default()
                 }
             }
         }
@@ -227,7 +227,7 @@ fn field_prefix(text: &str) -> Option<String> {
     ok.then(|| head.to_string())
 }
 
-fn parse_object(obj: &serde_json::Map<String, Value>) -> ApiError {
+fn parse_object(obj: &serde_json::Map<String, Value>) -> ErrorBody {
     // Okta
     if let Some(summary) = str_of(obj.get("errorSummary")) {
         let causes: Vec<String> = match obj.get("errorCauses") {
@@ -250,7 +250,7 @@ fn parse_object(obj: &serde_json::Map<String, Value>) -> ApiError {
         } else {
             format!("{summary} ({})", causes.join("; "))
         };
-        return ApiError {
+        return ErrorBody {
             message: Some(message),
             field,
             code: str_of(obj.get("errorCode")),
@@ -266,7 +266,7 @@ fn parse_object(obj: &serde_json::Map<String, Value>) -> ApiError {
             ),
             _ => (None, None),
         };
-        return ApiError {
+        return ErrorBody {
             message: message.or_else(|| str_of(status.get("type"))),
             field,
             code: str_of(status.get("type")),
@@ -305,7 +305,7 @@ fn parse_object(obj: &serde_json::Map<String, Value>) -> ApiError {
         }
     }
     let code = str_of(obj.get("name")).or_else(|| str_of(obj.get("error")));
-    ApiError {
+    ErrorBody {
         message: message.or_else(|| code.clone()),
         field,
         code,
@@ -316,8 +316,8 @@ fn parse_object(obj: &serde_json::Map<String, Value>) -> ApiError {
 mod tests {
     use super::*;
 
-    fn parse(s: &str) -> ApiError {
-        parse_api_error(s.as_bytes())
+    fn parse(s: &str) -> ErrorBody {
+        parse_error_body(s.as_bytes())
     }
 
     #[test]
@@ -402,7 +402,7 @@ mod tests {
 
     #[test]
     fn non_json_bodies() {
-        assert_eq!(parse("<html><body>502</body></html>"), ApiError::default());
+        assert_eq!(parse("<html><body>502</body></html>"), ErrorBody::default());
         assert_eq!(parse("").message, None);
         assert_eq!(
             parse("upstream connect error\nmore").message.as_deref(),

@@ -36,7 +36,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use clock::{Clock, FakeClock, RealClock};
-pub use error::{ApiError, HttpError, TransportKind, parse_api_error};
+pub use error::{ErrorBody, HttpError, TransportKind, parse_error_body};
 use limiter::Limiter;
 
 use crate::secrets::Secret;
@@ -492,7 +492,7 @@ impl Client {
                         });
                     }
                     let fail = |outcome_unknown: bool| {
-                        let api = parse_api_error(&resp.body);
+                        let api = parse_error_body(&resp.body);
                         HttpError::Status {
                             method: method.into(),
                             url: shown_url.clone(),

@@ -14,8 +14,12 @@
 //! headers (one per line or comma-joined) and [`encode_query`] builds query strings with `%20`
 //! for spaces, which every server decodes the same way (`+` is only a space in forms).
 
+pub mod error;
 pub mod okta;
 pub mod onelogin;
+pub mod target;
+
+pub use error::{ApiError, Created};
 
 use crate::http::HttpError;
 use crate::record::{Kind, Record};

@@ -9,6 +9,7 @@
 //! a line is read; `data` is checked against the per-kind schemas in [`schema`].
 
 pub mod reader;
+pub mod result;
 pub mod schema;
 pub mod writer;
 

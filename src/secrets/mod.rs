@@ -242,10 +242,7 @@ impl KeyringStore {
     /// The store under the keyring service of [`keyring_service`], audited to the default
     /// audit log (none when there is no config directory).
     pub fn from_env() -> KeyringStore {
-        KeyringStore::new(
-            keyring_service(),
-            AuditLog::default_location(),
-        )
+        KeyringStore::new(keyring_service(), AuditLog::default_location())
     }
 
     pub fn new(service: impl Into<String>, audit: Option<AuditLog>) -> KeyringStore {

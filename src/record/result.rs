@@ -1,12 +1,16 @@
-//! `result` records: what idm-load (and idm-attrs) print, one per object and per edge.
+//! `result` records: what idm-load and idm-attrs print, one per object and per edge.
 //!
 //! ```json
-//! {"kind":"result","source":"okta","id":"00u1","data":{"of":"user","op":"create",
-//!  "status":"ok","target_id":"1234","error":null}}
+//! {"kind":"result","source":"okta","id":"00u1","data":{"of":"user","op":"update",
+//!  "status":"ok","label":"ann@acme.com","target_id":"1234",
+//!  "changes":{"title":{"from":"Engineer","to":"Lead"}},"error":null},"target":"onelogin"}
 //! ```
 //!
-//! A failed result carries the target's error (HTTP status, field, message) so a person can
-//! act on it, and `--retry-from` can pick exactly the failed ones out of a results file.
+//! `label` is what a person recognises (an email, a role name, `role ← user`), `changes` what
+//! an update changes. A failed result carries the target's error (HTTP status, field,
+//! message) so a person can act on it, and `--retry-from` can pick exactly the failed ones out
+//! of a results file. The type lives with the records, not with a tool: idm-load, idm-attrs,
+//! idm-verify and idm-report all speak it.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -14,7 +18,6 @@ use std::io::BufRead;
 
 use serde_json::{Map, Value, json};
 
-use crate::provider::onelogin::ApiError;
 use crate::record::{Kind, Record, RecordReader};
 
 /// What was (or would be) done to an object.
@@ -76,20 +79,6 @@ impl Failure {
     }
 }
 
-impl From<&ApiError> for Failure {
-    fn from(e: &ApiError) -> Failure {
-        Failure {
-            status: e.status,
-            field: e.field.clone(),
-            message: if e.outcome_unknown && e.status.is_none() {
-                format!("{}: {}", e.what, e.message)
-            } else {
-                e.message.clone()
-            },
-        }
-    }
-}
-
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(s) = self.status {
@@ -103,8 +92,11 @@ impl fmt::Display for Failure {
     }
 }
 
+/// What an update changes: field → (from, to), values already masked where secret.
+pub type Changes = Map<String, Value>;
+
 /// One result, before it becomes a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// The kind of the input record (`user`, `group`, `membership`, …).
     pub of: Kind,
@@ -112,9 +104,15 @@ pub struct Outcome {
     pub id: String,
     pub op: Op,
     pub status: Status,
+    /// What a person recognises the object by.
+    pub label: Option<String>,
     pub target_id: Option<String>,
+    /// For an update: each field that differs.
+    pub changes: Option<Changes>,
     pub error: Option<Failure>,
     pub reason: Option<String>,
+    /// The system the result is about (the record's `target`).
+    pub target: Option<String>,
 }
 
 impl Outcome {
@@ -125,10 +123,31 @@ impl Outcome {
             id: id.to_string(),
             op,
             status,
+            label: None,
             target_id: None,
+            changes: None,
             error: None,
             reason: None,
+            target: None,
         }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Outcome {
+        let label = label.into();
+        if !label.is_empty() {
+            self.label = Some(label);
+        }
+        self
+    }
+
+    pub fn changes(mut self, changes: Changes) -> Outcome {
+        self.changes = Some(changes);
+        self
+    }
+
+    pub fn in_target(mut self, target: &str) -> Outcome {
+        self.target = Some(target.to_string());
+        self
     }
 
     pub fn target(mut self, target_id: Option<impl ToString>) -> Outcome {
@@ -154,7 +173,13 @@ impl Outcome {
         data.insert("of".into(), json!(self.of.as_str()));
         data.insert("op".into(), json!(self.op.as_str()));
         data.insert("status".into(), json!(self.status.as_str()));
+        if let Some(l) = &self.label {
+            data.insert("label".into(), json!(l));
+        }
         data.insert("target_id".into(), json!(self.target_id));
+        if let Some(c) = &self.changes {
+            data.insert("changes".into(), Value::Object(c.clone()));
+        }
         let error = match &self.error {
             None => Value::Null,
             Some(e) => json!({"status": e.status, "field": e.field, "message": e.message}),
@@ -169,7 +194,7 @@ impl Outcome {
             self.id.clone(),
             Value::Object(data),
         );
-        rec.target = Some("onelogin".into());
+        rec.target = self.target.clone();
         rec
     }
 }
@@ -213,7 +238,8 @@ mod tests {
                 field: Some("phone".into()),
                 message: "Validation failed: Phone is invalid".into(),
             },
-        );
+        )
+        .in_target("onelogin");
         crate::record::schema::validate_record(&o.to_record()).unwrap();
         let text = serde_json::to_string(&o.to_record()).unwrap();
         assert_eq!(

@@ -26,8 +26,13 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::http::{Client, HttpError, Request, Response};
+use crate::http::{Client, Request, Response};
+
+pub mod target;
+
+pub use super::{ApiError, Created};
 use crate::secrets::Secret;
+pub use target::OneLoginTarget;
 
 /// Page size asked for on list calls (the server clamps it to its own maximum).
 pub const PAGE_LIMIT: u32 = 100;
@@ -38,106 +43,6 @@ pub const ROLE_USERS_CHUNK: usize = 100;
 
 /// How many times a create whose outcome is unknown is looked up and sent again.
 const CREATE_ATTEMPTS: u32 = 3;
-
-/// An error from the OneLogin API or the way to it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what}: {}", describe(*status, message))]
-pub struct ApiError {
-    /// `POST /api/2/users` (never a full URL with a query: that may hold people's data).
-    pub what: String,
-    /// HTTP status, when the server answered.
-    pub status: Option<u16>,
-    /// The field the API named, if any.
-    pub field: Option<String>,
-    /// The API's message (or what went wrong on the way).
-    pub message: String,
-    /// A write was sent but no answer came back: it may or may not have been applied.
-    pub outcome_unknown: bool,
-}
-
-fn describe(status: Option<u16>, message: &str) -> String {
-    match status {
-        Some(s) => format!("{s} {message}"),
-        None => message.to_string(),
-    }
-}
-
-impl ApiError {
-    fn new(what: &str, status: Option<u16>, message: impl Into<String>) -> ApiError {
-        ApiError {
-            what: what.to_string(),
-            status,
-            field: None,
-            message: message.into(),
-            outcome_unknown: false,
-        }
-    }
-
-    fn from_http(what: &str, err: &HttpError) -> ApiError {
-        ApiError {
-            what: what.to_string(),
-            status: err.status(),
-            field: err.field().map(|f| f.to_string()),
-            message: err
-                .api_message()
-                .map(|m| m.to_string())
-                .unwrap_or_else(|| err.to_string()),
-            outcome_unknown: err.outcome_unknown(),
-        }
-    }
-
-    /// "must be unique", "has already been taken", 409: the object is already there.
-    pub fn is_duplicate(&self) -> bool {
-        let m = self.message.to_ascii_lowercase();
-        self.status == Some(409)
-            || (matches!(self.status, Some(400 | 422))
-                && (m.contains("must be unique")
-                    || m.contains("already been taken")
-                    || m.contains("already exists")))
-    }
-
-    /// The API refused to touch the account owner.
-    pub fn is_account_owner(&self) -> bool {
-        self.message.to_ascii_lowercase().contains("account owner")
-    }
-
-    /// 401 or 403: the credentials are wrong or lack the needed permission.
-    pub fn is_auth(&self) -> bool {
-        matches!(self.status, Some(401 | 403))
-    }
-
-    /// No answer at all and nothing sent that could have been applied: the API cannot be
-    /// reached (the HTTP layer has already retried).
-    pub fn is_unreachable(&self) -> bool {
-        self.status.is_none() && !self.outcome_unknown
-    }
-
-    /// A failure of this one object (4xx other than auth, or a write whose outcome stayed
-    /// unknown), as opposed to a failure of the whole run.
-    pub fn is_per_object(&self) -> bool {
-        match self.status {
-            Some(s) => (400..500).contains(&s) && !self.is_auth() && s != 429,
-            None => self.outcome_unknown,
-        }
-    }
-}
-
-/// The outcome of an idempotent create.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Created {
-    /// Created by this call (possibly by an attempt whose answer was lost).
-    New(u64),
-    /// It was already there (duplicate error, then found by lookup).
-    Existing(u64),
-}
-
-impl Created {
-    pub fn id(self) -> u64 {
-        match self {
-            Created::New(id) | Created::Existing(id) => id,
-        }
-    }
-}
 
 /// A custom user attribute definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,6 +226,12 @@ impl OneLoginClient {
         }
     }
 
+    /// One object by its path (`/api/2/users/42`).
+    pub fn get_object(&self, path: &str) -> Result<Value, ApiError> {
+        let what = format!("GET {}", crate::http::limiter::template_path(path));
+        self.get_json(path, &what)
+    }
+
     fn get_json(&self, path: &str, what: &str) -> Result<Value, ApiError> {
         let url = self.url(path);
         let resp = self.send(what, |t| Request::get(&url).bearer(t))?;
@@ -343,7 +254,7 @@ impl OneLoginClient {
         create: impl Fn() -> Result<Value, ApiError>,
         lookup: impl Fn() -> Result<Option<u64>, ApiError>,
         what: &str,
-    ) -> Result<Created, ApiError> {
+    ) -> Result<Created<u64>, ApiError> {
         let mut lost_once = false;
         for _ in 0..CREATE_ATTEMPTS {
             match create() {
@@ -373,6 +284,7 @@ impl OneLoginClient {
             what: what.to_string(),
             status: None,
             field: None,
+            code: None,
             message: format!("no answer after {CREATE_ATTEMPTS} attempts and not found by lookup"),
             outcome_unknown: true,
         })
@@ -465,7 +377,7 @@ impl OneLoginClient {
 
     /// Create a user from a v2 payload. A lost answer or a duplicate email/username is
     /// resolved by looking the user up by email, then username.
-    pub fn create_user(&self, payload: &Value) -> Result<Created, ApiError> {
+    pub fn create_user(&self, payload: &Value) -> Result<Created<u64>, ApiError> {
         const WHAT: &str = "POST /api/2/users";
         let email = str_field(payload, "email");
         let username = str_field(payload, "username");
@@ -527,7 +439,7 @@ impl OneLoginClient {
     // ---- roles -------------------------------------------------------------------------
 
     /// Create a role named `name` (or find the one a lost create made).
-    pub fn create_role(&self, name: &str) -> Result<Created, ApiError> {
+    pub fn create_role(&self, name: &str) -> Result<Created<u64>, ApiError> {
         const WHAT: &str = "POST /api/2/roles";
         let body = json!({ "name": name });
         self.create_checked(
@@ -619,7 +531,7 @@ impl OneLoginClient {
 
     /// Create an app from a v2 payload (`connector_id`, `name`, …), or find the one a lost
     /// create made (by exact name and connector).
-    pub fn create_app(&self, payload: &Value) -> Result<Created, ApiError> {
+    pub fn create_app(&self, payload: &Value) -> Result<Created<u64>, ApiError> {
         const WHAT: &str = "POST /api/2/apps";
         let name = str_field(payload, "name").unwrap_or_default();
         let connector = payload.get("connector_id").and_then(id_of);

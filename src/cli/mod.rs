@@ -14,8 +14,10 @@
 //! A fatal error is printed as one line, `idm-map: {err:#}`. A closed stdout (`| head`) is
 //! not an error: the tool stops quietly with the code it would have had.
 
-use std::io::{self, IsTerminal};
-use std::path::PathBuf;
+pub mod conn;
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
@@ -37,6 +39,21 @@ Exit codes:
   1  fatal: cannot start, cannot reach an API, bad credentials
   2  usage error
   3  finished, but some records were rejected or failed (they are in the output)";
+
+/// `--help`'s footer: the tool's examples, then the exit codes.
+pub fn help_footer(examples: &str) -> String {
+    format!("{}\n\n{EXIT_CODES_HELP}", examples.trim_end())
+}
+
+/// Where a tool writes its data: a file created 0600 (people's data), or stdout for `-` or
+/// nothing. Buffered; the caller flushes.
+pub fn output(path: Option<&Path>) -> io::Result<io::BufWriter<Box<dyn Write>>> {
+    let out: Box<dyn Write> = match path {
+        Some(p) if p != Path::new("-") => Box::new(crate::record::create_private_file(p)?),
+        _ => Box::new(io::stdout().lock()),
+    };
+    Ok(io::BufWriter::with_capacity(256 * 1024, out))
+}
 
 static TOOL: OnceLock<&'static str> = OnceLock::new();
 

@@ -1,0 +1,287 @@
+//! The edge phases: memberships and app assignments, one generic phase for every target.
+//!
+//! An edge's ends are resolved through this run's outcomes and the journal (so input order
+//! does not matter). It is skipped when it is already done: the journal has it between the
+//! same target ids and the tenant does not say otherwise, or the tenant already has it. Edges
+//! are grouped by the end the target batches on ([`EdgeShape::parent`]: a OneLogin role takes
+//! 100 users per call, an Okta group one) and written by N workers; a refused batch is retried
+//! one edge at a time, so one bad id fails only its own edge.
+//!
+//! An end that failed in this run fails its edges too, naming it (so `--retry-from` takes
+//! them again with it); an end that is nowhere (neither in the input nor in the journal) is a
+//! `failed` result: the input is inconsistent. Edges of what idm-map rejected never get here:
+//! idm-map drops them and says why, once.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Context as _;
+
+use super::spool::{SpoolRecords, edge_ends};
+use super::{Emitter, Loader, Overlay, Res, fatal};
+use crate::journal::Event;
+use crate::provider::target::End;
+use crate::record::Kind;
+use crate::record::result::{Failure, Op, Outcome, Status};
+
+/// One edge waiting to be written.
+struct Pending {
+    child: String,
+    source: String,
+    id: String,
+    label: String,
+}
+
+impl Loader<'_> {
+    fn edge_event(&self, kind: &Kind, source: &str, id: &str, ends: &str) -> Event {
+        Event::Edge {
+            kind: kind.as_str().to_string(),
+            source: source.to_string(),
+            id: id.to_string(),
+            target: self.target.name().into(),
+            target_id: Some(ends.to_string()),
+        }
+    }
+
+    fn word(&self, end: End) -> &'static str {
+        match end {
+            End::Group => self.target.group_word(),
+            other => other.as_str(),
+        }
+    }
+
+    /// Memberships or app assignments. Returns the number of writes planned.
+    pub fn edges(
+        &self,
+        kind: Kind,
+        records: SpoolRecords,
+        overlay: &Overlay,
+        emitter: &mut Emitter,
+    ) -> anyhow::Result<u64> {
+        let name = self.target.name();
+        // parent target id → (parent is new, batch size, edges)
+        let mut batches: BTreeMap<String, (bool, usize, Vec<Pending>)> = BTreeMap::new();
+        // parent key (target id, or source id while pending) → edges planned
+        let mut planned: HashMap<String, (u64, usize)> = HashMap::new();
+        let mut unsupported: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for item in records {
+            let item = item?;
+            let rec = &item.record;
+            let Some(ends) = edge_ends(rec) else {
+                continue; // checked on input
+            };
+            let new = |op: Op, status: Status| {
+                Outcome::new(kind.clone(), &rec.source, &rec.id, op, status)
+            };
+            let resolved: Vec<(Res, String)> = ends
+                .iter()
+                .map(|(end, sid)| {
+                    let (res, label) = self.resolve(overlay, &end.kind(), &rec.source, sid);
+                    let label = if label.is_empty() {
+                        format!("{}:{sid}", rec.source)
+                    } else {
+                        label
+                    };
+                    (res, label)
+                })
+                .collect();
+            let label = format!("{} ← {}", resolved[0].1, resolved[1].1);
+            if let Some(line) = item.superseded_by {
+                emitter.emit(new(Op::Skip, self.status()).label(label).reason(format!(
+                    "superseded: input line {line} has the same {kind} again (the last one is loaded)"
+                )))?;
+                continue;
+            }
+            let shape = match self.target.edge_shape(&kind, ends[1].0) {
+                Ok(s) => s,
+                Err(reason) => {
+                    *unsupported.entry(reason).or_default() += 1;
+                    emitter.emit(new(Op::Skip, self.status()).label(label).reason(reason))?;
+                    continue;
+                }
+            };
+            if let Some(o) = self.unresolved(&ends, &resolved, new(Op::Assign, Status::Failed)) {
+                emitter.emit(o.label(label))?;
+                continue;
+            }
+            let parent_at = usize::from(ends[0].0 != shape.parent);
+            let (parent, child) = (&resolved[parent_at].0, &resolved[1 - parent_at].0);
+            let (Res::Id { id: pid, new: pnew }, Res::Id { id: cid, new: cnew }) = (parent, child)
+            else {
+                // an end is only planned: so is the edge
+                let key = ends[parent_at].1.clone();
+                let e = planned.entry(key).or_insert((0, shape.batch));
+                e.0 += 1;
+                emitter.emit(new(Op::Assign, Status::Planned).label(label))?;
+                continue;
+            };
+            let ends_id = format!("{pid}/{cid}");
+            let in_tenant = self.target.has_edge(&kind, pid, cid);
+            let done = match self.state.edge(kind.as_str(), name, &rec.source, &rec.id) {
+                Some(Some(t)) => t == ends_id && in_tenant != Some(false),
+                // an older journal without target ids: trust it unless an end is new
+                Some(None) => !pnew && !cnew && in_tenant != Some(false),
+                None => false,
+            };
+            if done {
+                emitter.emit(
+                    new(Op::Skip, self.status())
+                        .label(label)
+                        .target(Some(ends_id))
+                        .reason("already loaded"),
+                )?;
+                continue;
+            }
+            if in_tenant == Some(true) {
+                if self.opts.apply {
+                    self.note(&[self.edge_event(&kind, &rec.source, &rec.id, &ends_id)])?;
+                }
+                let reason = format!(
+                    "the {} already has the {}",
+                    self.word(shape.parent),
+                    self.word(shape.child)
+                );
+                emitter.emit(
+                    new(Op::Skip, self.status())
+                        .label(label)
+                        .target(Some(ends_id))
+                        .reason(reason),
+                )?;
+                continue;
+            }
+            if self.opts.apply {
+                batches
+                    .entry(pid.clone())
+                    .or_insert((*pnew, shape.batch.max(1), Vec::new()))
+                    .2
+                    .push(Pending {
+                        child: cid.clone(),
+                        source: rec.source.clone(),
+                        id: rec.id.clone(),
+                        label,
+                    });
+            } else {
+                let e = planned.entry(pid.clone()).or_insert((0, shape.batch));
+                e.0 += 1;
+                emitter.emit(
+                    new(Op::Assign, Status::Planned)
+                        .label(label)
+                        .target(Some(ends_id)),
+                )?;
+            }
+        }
+        for (reason, n) in unsupported {
+            tracing::warn!("{n} {kind} records skipped: {reason}");
+        }
+        if !self.opts.apply {
+            return Ok(planned
+                .values()
+                .map(|(n, batch)| n.div_ceil((*batch).max(1) as u64))
+                .sum());
+        }
+        // Exact-size chunks (splitting off the tail instead would leave every chunk with the
+        // capacity of all that followed it: quadratic memory for a big group).
+        let mut jobs = Vec::new();
+        for (parent, (is_new, size, edges)) in batches {
+            let mut edges = edges.into_iter();
+            loop {
+                let chunk: Vec<Pending> = edges.by_ref().take(size).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                jobs.push((parent.clone(), is_new, chunk));
+            }
+        }
+        let kind_ref = &kind;
+        super::pool::run(
+            self.opts.workers,
+            jobs.into_iter(),
+            |(parent, is_new, chunk)| self.add(kind_ref, &parent, is_new, chunk),
+            |outs: Option<anyhow::Result<Vec<Outcome>>>| -> anyhow::Result<()> {
+                let Some(outs) = outs else {
+                    return emitter.flush().context("writing results");
+                };
+                for o in outs? {
+                    emitter.emit(o)?;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(0)
+    }
+
+    /// The result of an edge whose ends are not both known or planned.
+    fn unresolved(
+        &self,
+        ends: &[(End, String); 2],
+        resolved: &[(Res, String)],
+        failed: Outcome,
+    ) -> Option<Outcome> {
+        for ((end, sid), (res, label)) in ends.iter().zip(resolved) {
+            let word = self.word(*end);
+            match res {
+                Res::Failed => {
+                    // failed, not skipped: `--retry-from` must take the edge again with its end
+                    let mut o = failed;
+                    o.error = Some(Failure::local(format!(
+                        "{word} `{label}` was not loaded (see its result)"
+                    )));
+                    return Some(o);
+                }
+                Res::Unknown => {
+                    let mut o = failed;
+                    o.error = Some(Failure::local(format!(
+                        "{word} `{sid}` is neither in this input nor in the state journal: load it first (was it rejected by idm-map?)"
+                    )));
+                    return Some(o);
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Add one chunk of edges to `parent`; when the API refuses the chunk, each edge is tried
+    /// alone so one bad id fails only its own edge.
+    fn add(
+        &self,
+        kind: &Kind,
+        parent: &str,
+        is_new: bool,
+        chunk: Vec<Pending>,
+    ) -> anyhow::Result<Vec<Outcome>> {
+        let children: Vec<String> = chunk.iter().map(|p| p.child.clone()).collect();
+        let outcome = |p: &Pending, status: Status| {
+            Outcome::new(kind.clone(), &p.source, &p.id, Op::Assign, status)
+                .label(p.label.clone())
+                .target(Some(format!("{parent}/{}", p.child)))
+        };
+        match self.target.add_edges(kind, parent, &children, is_new) {
+            Ok(()) => {
+                let events: Vec<Event> = chunk
+                    .iter()
+                    .map(|p| {
+                        self.edge_event(kind, &p.source, &p.id, &format!("{parent}/{}", p.child))
+                    })
+                    .collect();
+                self.note(&events)?;
+                Ok(chunk.iter().map(|p| outcome(p, Status::Ok)).collect())
+            }
+            Err(e) if e.is_fatal() => Err(fatal(e)),
+            Err(_) if chunk.len() > 1 => {
+                let mut outs = Vec::with_capacity(chunk.len());
+                for one in chunk {
+                    outs.extend(self.add(kind, parent, is_new, vec![one])?);
+                }
+                Ok(outs)
+            }
+            Err(e) => Ok(chunk
+                .iter()
+                .map(|p| {
+                    let mut o = outcome(p, Status::Failed);
+                    o.error = Some(Failure::from(&e));
+                    o
+                })
+                .collect()),
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! The object phases: groups, users and apps, decided one by one and carried out by workers.
+//!
+//! Each object is decided against the journal and the snapshot ([`Loader::decide`]):
+//! - known to the journal and still in the tenant: `skip` when the payload is unchanged;
+//!   `update` when this migration created it (a cut-over carries source changes over) or with
+//!   `--update-existing`; otherwise `skip`, named in the summary for a person to decide;
+//! - else matched with the tenant ([`Target::find`]): the same object is adopted (`skip`, or
+//!   `update` with `--update-existing`), a conflict fails with its reason, nothing is `create`.
+//!
+//! An update reads the object as the tenant holds it first, so its result says what changes
+//! (`changes`, secrets masked) and an object that already carries every value is skipped
+//! without a write.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use serde_json::{Map, Value, json};
+
+use super::spool::{SpoolRecords, Spooled};
+use super::{Emitter, Loader, Overlay, Res, fatal};
+use crate::journal::{Event, payload_hash};
+use crate::provider::target::Found;
+use crate::provider::{ApiError, Created};
+use crate::record::result::{Changes, Failure, Op, Outcome, Status};
+use crate::record::{Kind, Record};
+
+/// How an object was decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Create,
+    /// Delete the tenant's object of the same name (that idm did not create) and create anew.
+    Replace {
+        old: String,
+        name: String,
+    },
+    Update(String),
+    Skip {
+        id: String,
+        reason: String,
+        /// Journal the mapping (an object found in the tenant, now ours to track).
+        adopt: bool,
+    },
+    Conflict(String),
+}
+
+impl Decision {
+    /// Write calls it costs.
+    fn writes(&self) -> u64 {
+        match self {
+            Decision::Create | Decision::Update(_) => 1,
+            Decision::Replace { .. } => 2,
+            Decision::Skip { .. } | Decision::Conflict(_) => 0,
+        }
+    }
+}
+
+/// Mask what must not be shown in `changes`.
+fn shown(field: &str, v: &Value) -> Value {
+    let f = field.to_ascii_lowercase();
+    let secret = ["password", "salt", "secret", "hash", "credentials", "token"]
+        .iter()
+        .any(|s| f.contains(s));
+    match v {
+        Value::Null => Value::Null,
+        _ if secret => json!("********"),
+        Value::String(s) if crate::attrs::looks_secret(field, s) => json!("********"),
+        other => other.clone(),
+    }
+}
+
+/// Two values the same for a person: equal JSON, or equal text for scalars (an API that
+/// answers `"42"` for `42`), with null and absent alike.
+fn same(a: &Value, b: Option<&Value>) -> bool {
+    let b = b.unwrap_or(&Value::Null);
+    if a == b {
+        return true;
+    }
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(x) => Some(x.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    };
+    matches!((text(a), text(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Each field of `payload` whose value differs from `current`, one level into objects
+/// (`custom_attributes.cost_center`, `profile.title`).
+pub fn changes(payload: &Value, current: &Value) -> Changes {
+    let mut out = Map::new();
+    let Some(p) = payload.as_object() else {
+        return out;
+    };
+    for (k, v) in p {
+        let cur = current.get(k);
+        match (v, cur) {
+            (Value::Object(inner), Some(Value::Object(cur_inner))) => {
+                for (ik, iv) in inner {
+                    if !same(iv, cur_inner.get(ik)) {
+                        let name = format!("{k}.{ik}");
+                        out.insert(
+                            name.clone(),
+                            json!({"from": shown(&name, cur_inner.get(ik).unwrap_or(&Value::Null)), "to": shown(&name, iv)}),
+                        );
+                    }
+                }
+            }
+            _ if same(v, cur) => {}
+            _ => {
+                out.insert(
+                    k.clone(),
+                    json!({"from": shown(k, cur.unwrap_or(&Value::Null)), "to": shown(k, v)}),
+                );
+            }
+        }
+    }
+    out
+}
+
+impl Loader<'_> {
+    fn map_event(&self, rec: &Record, id: &str, hash: Option<&str>, created: bool) -> Event {
+        Event::Map {
+            kind: rec.kind.as_str().to_string(),
+            source: rec.source.clone(),
+            id: rec.id.clone(),
+            target: self.target.name().into(),
+            target_id: id.to_string(),
+            hash: hash.map(str::to_string),
+            origin: Some(if created { "created" } else { "adopted" }.into()),
+        }
+    }
+
+    /// A failed result, or the error itself when it ends the run.
+    fn failure(&self, base: Outcome, e: ApiError) -> anyhow::Result<Outcome> {
+        if e.is_fatal() {
+            return Err(fatal(e));
+        }
+        let mut o = base;
+        o.status = Status::Failed;
+        o.error = Some(Failure::from(&e));
+        Ok(o)
+    }
+
+    /// Decide an object against the journal and the snapshot.
+    pub fn decide(&self, rec: &Record, hash: &str, label: &str) -> Decision {
+        let kind = &rec.kind;
+        let target = self.target;
+        let mapped = self
+            .state
+            .mapping(kind.as_str(), target.name(), &rec.source, &rec.id);
+        if let Some(m) = mapped
+            && target.exists(kind, &m.target_id)
+        {
+            let id = m.target_id.clone();
+            if m.hash.as_deref() == Some(hash) {
+                return Decision::Skip {
+                    id,
+                    reason: "unchanged since the last load".into(),
+                    adopt: false,
+                };
+            }
+            if m.created || self.opts.update_existing {
+                return Decision::Update(id);
+            }
+            self.needs_decision(label);
+            return Decision::Skip {
+                id,
+                reason: "was in the tenant before the migration: `--update-existing` updates it"
+                    .into(),
+                adopt: false,
+            };
+        }
+        if *kind == Kind::Group
+            && self.opts.cleanup_groups
+            && let Found::Same { id, .. } = target.find(kind, &rec.data)
+        {
+            return Decision::Replace {
+                old: id,
+                name: label.to_string(),
+            };
+        }
+        match target.find(kind, &rec.data) {
+            Found::Same { id, .. } if self.opts.update_existing => Decision::Update(id),
+            Found::Same { id, how } => Decision::Skip {
+                id,
+                reason: format!("already in the tenant (same {how})"),
+                adopt: true,
+            },
+            Found::Conflict { reason, .. } => Decision::Conflict(reason),
+            Found::None => Decision::Create,
+        }
+    }
+
+    fn needs_decision(&self, label: &str) {
+        self.decisions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(format!("`{label}`"));
+    }
+
+    /// Groups, users or apps: decide and (with `--apply`) create or update, with N workers.
+    /// Returns the number of writes planned.
+    pub fn objects(
+        &self,
+        kind: Kind,
+        records: SpoolRecords,
+        overlay: &mut Overlay,
+        emitter: &mut Emitter,
+    ) -> anyhow::Result<u64> {
+        let mut writes = 0u64;
+        // Two input objects that would be one in the target (two groups whose names differ
+        // only in case): the first is loaded, the others follow it.
+        let mut first_of: HashMap<String, (String, String)> = HashMap::new();
+        let mut aliases: Vec<(Record, String, String)> = Vec::new();
+        let work = |item: Spooled| -> anyhow::Result<(Outcome, u64)> { self.object(item) };
+        let dedup = records.filter_map(|item| {
+            let item = match item {
+                Ok(i) => i,
+                Err(e) => return Some(Err(e)),
+            };
+            if item.superseded_by.is_none()
+                && matches!(kind, Kind::Group | Kind::App)
+                && let Some(key) = self.target.unique_key(&kind, &item.record.data)
+            {
+                let rec = &item.record;
+                if let Some((src, id)) = first_of.get(&key) {
+                    aliases.push((item.record, src.clone(), id.clone()));
+                    return None;
+                }
+                first_of.insert(key, (rec.source.clone(), rec.id.clone()));
+            }
+            Some(Ok(item))
+        });
+        let mut failed_read = None;
+        let jobs = dedup.map_while(|r| match r {
+            Ok(i) => Some(i),
+            Err(e) => {
+                failed_read = Some(e);
+                None
+            }
+        });
+        super::pool::run(
+            self.opts.workers,
+            jobs,
+            work,
+            |o: Option<anyhow::Result<(Outcome, u64)>>| -> anyhow::Result<()> {
+                let Some(o) = o else {
+                    return emitter.flush().context("writing results");
+                };
+                let (o, w) = o?;
+                writes += w;
+                let res = match (&o.status, &o.target_id, o.op) {
+                    (Status::Failed, _, _) => Res::Failed,
+                    (_, Some(t), op) => Res::Id {
+                        id: t.clone(),
+                        new: op == Op::Create,
+                    },
+                    (Status::Planned, None, Op::Create) => Res::Pending,
+                    _ => Res::Failed,
+                };
+                let label = o.label.clone().unwrap_or_default();
+                overlay.insert(o.of.clone(), &o.source, &o.id, res, label);
+                emitter.emit(o).context("writing results")
+            },
+        )?;
+        jobs_guard(&mut failed_read)?;
+        // the followers take their leader's place in the target
+        for (rec, src, id) in aliases {
+            let label = self.target.label(&kind, &rec.data);
+            let (res, _) = overlay
+                .get(&kind, &src, &id)
+                .cloned()
+                .unwrap_or((Res::Unknown, String::new()));
+            let word = match kind {
+                Kind::Group => self.target.group_word(),
+                _ => kind.as_str(),
+            };
+            let reason = format!(
+                "same {word} as {src}:{id} in this input (`{label}`; names match with case and spaces folded): loaded once, as that one"
+            );
+            tracing::warn!("{}:{}: {reason}", rec.source, rec.id);
+            let mut o = Outcome::new(kind.clone(), &rec.source, &rec.id, Op::Skip, self.status())
+                .label(label.clone())
+                .reason(reason);
+            if let Res::Id { id: tid, .. } = &res {
+                o = o.target(Some(tid.clone()));
+                if self.opts.apply {
+                    self.note(&[self.map_event(&rec, tid, None, false)])?;
+                }
+            }
+            let res = match res {
+                Res::Id { id, .. } => Res::Id { id, new: false },
+                other => other,
+            };
+            overlay.insert(kind.clone(), &rec.source, &rec.id, res, label);
+            emitter.emit(o)?;
+        }
+        Ok(writes)
+    }
+
+    /// Decide and carry out one object: its outcome and the writes it costs (plan).
+    fn object(&self, item: Spooled) -> anyhow::Result<(Outcome, u64)> {
+        let rec = &item.record;
+        let kind = &rec.kind;
+        let label = self.target.label(kind, &rec.data);
+        let new = |op: Op, status: Status| {
+            Outcome::new(kind.clone(), &rec.source, &rec.id, op, status).label(label.clone())
+        };
+        if let Some(line) = item.superseded_by {
+            let reason = format!(
+                "superseded: input line {line} has the same {kind} again (the last one is loaded)"
+            );
+            return Ok((new(Op::Skip, self.status()).reason(reason), 0));
+        }
+        if *kind == Kind::User {
+            let missing = self.target.missing_attributes(&rec.data);
+            if !missing.is_empty() {
+                self.missing_attrs
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(missing);
+            }
+        }
+        let hash = payload_hash(&rec.data);
+        let decision = self.decide(rec, &hash, &label);
+        let writes = decision.writes();
+        let apply = self.opts.apply;
+        let outcome = match decision {
+            Decision::Conflict(reason) => {
+                let mut o = new(Op::Create, Status::Failed);
+                o.error = Some(Failure::local(reason));
+                o
+            }
+            Decision::Skip { id, reason, adopt } => {
+                if adopt && apply {
+                    self.note(&[self.map_event(rec, &id, None, false)])?;
+                }
+                new(Op::Skip, self.status()).target(Some(id)).reason(reason)
+            }
+            Decision::Create if !apply => new(Op::Create, Status::Planned),
+            Decision::Replace { old, name } => {
+                let reason = format!(
+                    "replaces the existing {} `{name}` (id {old}) (`--cleanup-roles`)",
+                    self.target.group_word()
+                );
+                if !apply {
+                    new(Op::Create, Status::Planned).reason(reason)
+                } else {
+                    match self.target.delete(kind, &old) {
+                        Err(e) if e.status != Some(404) => {
+                            return Ok((self.failure(new(Op::Create, Status::Ok), e)?, 0));
+                        }
+                        _ => {}
+                    }
+                    match self.target.create(kind, &rec.data) {
+                        Ok(c) => {
+                            let id = c.id();
+                            self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
+                            new(Op::Create, Status::Ok).target(Some(id)).reason(reason)
+                        }
+                        Err(e) => self.failure(new(Op::Create, Status::Ok), e)?,
+                    }
+                }
+            }
+            Decision::Create => match self.target.create(kind, &rec.data) {
+                Ok(Created::New(id)) => {
+                    self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
+                    new(Op::Create, Status::Ok).target(Some(id))
+                }
+                Ok(Created::Existing(id)) if self.opts.update_existing => {
+                    self.update(rec, &hash, &id, &label, false)?.0
+                }
+                Ok(Created::Existing(id)) => {
+                    self.note(&[self.map_event(rec, &id, None, false)])?;
+                    new(Op::Skip, Status::Ok)
+                        .target(Some(id))
+                        .reason("already in the tenant (the create was refused as a duplicate)")
+                }
+                Err(e) => self.failure(new(Op::Create, Status::Ok), e)?,
+            },
+            Decision::Update(id) => {
+                let created = self
+                    .state
+                    .mapping(kind.as_str(), self.target.name(), &rec.source, &rec.id)
+                    .is_some_and(|m| m.created && m.target_id == id);
+                let (o, w) = self.update(rec, &hash, &id, &label, created)?;
+                return Ok((o, w));
+            }
+        };
+        Ok((outcome, writes))
+    }
+
+    /// Read what the tenant holds, then update only when something differs.
+    fn update(
+        &self,
+        rec: &Record,
+        hash: &str,
+        id: &str,
+        label: &str,
+        created: bool,
+    ) -> anyhow::Result<(Outcome, u64)> {
+        let kind = &rec.kind;
+        let new = |op: Op, status: Status| {
+            Outcome::new(kind.clone(), &rec.source, &rec.id, op, status)
+                .label(label)
+                .target(Some(id))
+        };
+        let diff = match self.target.current(kind, id) {
+            Ok(Some(cur)) => Some(changes(&rec.data, &cur)),
+            Ok(None) => None,
+            Err(e) if e.status == Some(404) => None,
+            Err(e) => return Ok((self.failure(new(Op::Update, Status::Ok), e)?, 0)),
+        };
+        if let Some(d) = &diff
+            && d.is_empty()
+        {
+            if self.opts.apply {
+                self.note(&[self.map_event(rec, id, Some(hash), created)])?;
+            }
+            return Ok((
+                new(Op::Skip, self.status()).reason("already up to date in the tenant"),
+                0,
+            ));
+        }
+        let with_changes = |o: Outcome| match &diff {
+            Some(d) => o.changes(d.clone()),
+            None => o,
+        };
+        if !self.opts.apply {
+            return Ok((with_changes(new(Op::Update, Status::Planned)), 1));
+        }
+        match self.target.update(kind, id, &rec.data) {
+            Ok(()) => {
+                self.note(&[self.map_event(rec, id, Some(hash), created)])?;
+                Ok((with_changes(new(Op::Update, Status::Ok)), 0))
+            }
+            Err(e) if *kind == Kind::User && e.is_account_owner() => {
+                tracing::warn!("user `{}` is the account owner: not modified", rec.label());
+                self.owners
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(label.to_string());
+                self.note(&[self.map_event(rec, id, None, false)])?;
+                Ok((
+                    new(Op::Skip, Status::Ok).reason("account owner: never modified"),
+                    0,
+                ))
+            }
+            Err(e) => Ok((self.failure(new(Op::Update, Status::Ok), e)?, 0)),
+        }
+    }
+}
+
+/// A read error of the spool that stopped the feed: it ends the run.
+fn jobs_guard(failed: &mut Option<std::io::Error>) -> anyhow::Result<()> {
+    match failed.take() {
+        Some(e) => Err(anyhow::Error::new(e).context("reading the spool")),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,314 @@
+//! Reading idm-load's input: checking each record and spooling it by phase.
+//!
+//! Records arrive in any order, but a target needs groups before memberships, users before
+//! memberships and apps before app assignments. Rather than holding records in memory, every
+//! good record is written to one anonymous temporary file per phase (created 0600 and
+//! unlinked: nothing is left behind, even after kill -9) and read back phase by phase.
+//!
+//! A record that cannot be loaded (not mapped for this target, missing what the target needs,
+//! an edge without its ends) is rejected here with its line number and the field at fault, and
+//! the rest goes on.
+//!
+//! The same source object twice in one stream (two lines with one kind, source and id) is
+//! noticed: the last line wins, deterministically, and the earlier ones are skipped with a
+//! reason naming the line that supersedes them. Only 8 bytes per record are kept to notice it
+//! (a hash), plus the line numbers of the keys that do repeat.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+
+use serde_json::Value;
+
+use crate::provider::target::{End, Target};
+use crate::record::{Kind, Record, RecordReader, Rejects};
+
+/// The phases of a load, in apply order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    Groups,
+    Users,
+    Memberships,
+    Apps,
+    Assignments,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 5] = [
+        Phase::Groups,
+        Phase::Users,
+        Phase::Memberships,
+        Phase::Apps,
+        Phase::Assignments,
+    ];
+
+    pub fn of(kind: &Kind) -> Option<Phase> {
+        Some(match kind {
+            Kind::Group => Phase::Groups,
+            Kind::User => Phase::Users,
+            Kind::Membership => Phase::Memberships,
+            Kind::App => Phase::Apps,
+            Kind::AppAssignment => Phase::Assignments,
+            _ => return None,
+        })
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which records to take (`--retry-from`): `(kind, source, id)` of the failed ones.
+pub type Only = Option<HashSet<(String, String, String)>>;
+
+fn key_hash(rec: &Record) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    rec.kind.as_str().hash(&mut h);
+    rec.source.hash(&mut h);
+    rec.id.hash(&mut h);
+    h.finish()
+}
+
+/// The checked input, spooled by phase.
+pub struct Spool {
+    files: Vec<File>,
+    counts: [u64; 5],
+    /// Records of kinds idm-load does not load (`attribute`, `result`, …), ignored.
+    pub ignored: u64,
+    /// Keys seen once.
+    seen: HashSet<u64>,
+    /// Keys seen more than once → the input line of their last occurrence.
+    repeated: HashMap<u64, u64>,
+    /// `(kind, source, id)` of the objects in the input, as hashes: an edge end that is
+    /// neither here nor in the journal cannot be resolved (the preflight says so).
+    present: HashSet<u64>,
+}
+
+impl Spool {
+    /// Read every record of `reader`: good ones are spooled, bad ones go to `rejects`.
+    pub fn read<R: BufRead>(
+        reader: &mut RecordReader<R>,
+        target: &dyn Target,
+        rejects: &mut Rejects,
+        only: &Only,
+    ) -> io::Result<Spool> {
+        let mut writers = Vec::with_capacity(5);
+        for _ in 0..5 {
+            writers.push(BufWriter::with_capacity(256 * 1024, tempfile::tempfile()?));
+        }
+        let mut spool = Spool {
+            files: Vec::new(),
+            counts: [0; 5],
+            ignored: 0,
+            seen: HashSet::new(),
+            repeated: HashMap::new(),
+            present: HashSet::new(),
+        };
+        while let Some(entry) = reader.next_good(rejects)? {
+            let rec = &entry.record;
+            let Some(phase) = Phase::of(&rec.kind) else {
+                spool.ignored += 1;
+                continue;
+            };
+            if let Some(only) = only
+                && !only.contains(&(
+                    rec.kind.as_str().to_string(),
+                    rec.source.clone(),
+                    rec.id.clone(),
+                ))
+            {
+                continue;
+            }
+            if let Err(reason) = check(rec, target) {
+                rejects.reject(entry.line, Some(&rec.label()), reader.raw(), &reason)?;
+                continue;
+            }
+            let key = key_hash(rec);
+            if !spool.seen.insert(key) {
+                spool.repeated.insert(key, entry.line);
+            }
+            if matches!(rec.kind, Kind::User | Kind::Group | Kind::App) {
+                spool
+                    .present
+                    .insert(end_hash(&rec.kind, &rec.source, &rec.id));
+            }
+            // the line number goes first, so a superseded line can name its successor
+            let out = &mut writers[phase.index()];
+            write!(out, "{}\t", entry.line)?;
+            out.write_all(reader.raw())?;
+            out.write_all(b"\n")?;
+            spool.counts[phase.index()] += 1;
+        }
+        spool.seen = HashSet::new();
+        for w in writers {
+            spool
+                .files
+                .push(w.into_inner().map_err(|e| e.into_error())?);
+        }
+        Ok(spool)
+    }
+
+    /// How many records the phase has.
+    pub fn count(&self, phase: Phase) -> u64 {
+        self.counts[phase.index()]
+    }
+
+    /// How many keys appear more than once.
+    pub fn repeated(&self) -> usize {
+        self.repeated.len()
+    }
+
+    /// Whether the input holds the object `source:id` of `kind`.
+    pub fn has(&self, kind: &Kind, source: &str, id: &str) -> bool {
+        self.present.contains(&end_hash(kind, source, id))
+    }
+
+    /// Read the records of `phase` back (each call starts from the beginning).
+    pub fn records(&self, phase: Phase) -> io::Result<SpoolRecords<'_>> {
+        let mut file = self.files[phase.index()].try_clone()?;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(SpoolRecords {
+            reader: BufReader::with_capacity(256 * 1024, file),
+            line: Vec::new(),
+            repeated: &self.repeated,
+        })
+    }
+}
+
+fn end_hash(kind: &Kind, source: &str, id: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    kind.as_str().hash(&mut h);
+    source.hash(&mut h);
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// One spooled record.
+pub struct Spooled {
+    /// The input line it came from.
+    pub line: u64,
+    pub record: Record,
+    /// Set when a later input line has the same kind, source and id: its line number.
+    pub superseded_by: Option<u64>,
+}
+
+/// The records of one phase, as they were spooled.
+pub struct SpoolRecords<'a> {
+    reader: BufReader<File>,
+    line: Vec<u8>,
+    repeated: &'a HashMap<u64, u64>,
+}
+
+impl Iterator for SpoolRecords<'_> {
+    type Item = io::Result<Spooled>;
+
+    fn next(&mut self) -> Option<io::Result<Spooled>> {
+        self.line.clear();
+        match self.reader.read_until(b'\n', &mut self.line) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => return Some(Err(e)),
+        }
+        // The spool holds lines that parsed once; a failure here is an I/O problem.
+        let bad = |what: &str| io::Error::other(format!("reading the spool: {what}"));
+        let text = self.line.strip_suffix(b"\n").unwrap_or(&self.line);
+        let Some(tab) = text.iter().position(|&b| b == b'\t') else {
+            return Some(Err(bad("no line number")));
+        };
+        let line = std::str::from_utf8(&text[..tab])
+            .ok()
+            .and_then(|s| s.parse().ok());
+        let record: Option<Record> = serde_json::from_slice(&text[tab + 1..]).ok();
+        let (Some(line), Some(record)) = (line, record) else {
+            return Some(Err(bad("a line does not parse")));
+        };
+        let superseded_by = self
+            .repeated
+            .get(&key_hash(&record))
+            .copied()
+            .filter(|last| *last != line);
+        Some(Ok(Spooled {
+            line,
+            record,
+            superseded_by,
+        }))
+    }
+}
+
+/// Why `rec` cannot be loaded into `target`, if it cannot.
+pub fn check(rec: &Record, target: &dyn Target) -> Result<(), String> {
+    let name = target.name();
+    match rec.target.as_deref() {
+        Some(t) if t == name => {}
+        Some(other) => {
+            return Err(format!(
+                "record is mapped for `{other}`, not `{name}`: map it with `idm-map --to {name}`"
+            ));
+        }
+        None => {
+            return Err(format!(
+                "record is not mapped (no `target`): pipe it through `idm-map --to {name}`"
+            ));
+        }
+    }
+    if rec.id.trim().is_empty() {
+        return Err("field `id`: empty".into());
+    }
+    crate::record::schema::validate_record(rec).map_err(|e| e.to_string())?;
+    if !rec.data.is_object() {
+        return Err("field `data`: expected a JSON object".into());
+    }
+    match rec.kind {
+        Kind::Membership => {
+            membership_ends(rec)
+                .ok_or("fields `group_id` and `user_id`: a membership needs both")?;
+        }
+        Kind::AppAssignment => {
+            assignment_ends(rec).ok_or(
+                "fields `app_id` and `group_id` or `user_id`: an assignment needs both ends",
+            )?;
+        }
+        _ => target.check(rec)?,
+    }
+    Ok(())
+}
+
+fn nonempty<'a>(data: &'a Value, key: &str) -> Option<&'a str> {
+    data.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The `(group, user)` source ids of a membership (`data`, else the `<group>/<user>` id).
+pub fn membership_ends(rec: &Record) -> Option<(String, String)> {
+    let from_data = nonempty(&rec.data, "group_id").zip(nonempty(&rec.data, "user_id"));
+    match from_data {
+        Some((g, u)) => Some((g.to_string(), u.to_string())),
+        None => rec
+            .id
+            .split_once('/')
+            .filter(|(g, u)| !g.is_empty() && !u.is_empty())
+            .map(|(g, u)| (g.to_string(), u.to_string())),
+    }
+}
+
+/// The `(app, assignee)` source ids of an app assignment; the assignee is a group or a user.
+pub fn assignment_ends(rec: &Record) -> Option<(String, End, String)> {
+    let app = nonempty(&rec.data, "app_id")?.to_string();
+    if let Some(g) = nonempty(&rec.data, "group_id") {
+        return Some((app, End::Group, g.to_string()));
+    }
+    nonempty(&rec.data, "user_id").map(|u| (app, End::User, u.to_string()))
+}
+
+/// Both ends of an edge record, as `(end, source id)` pairs: a membership's group and user, an
+/// assignment's app and assignee.
+pub fn edge_ends(rec: &Record) -> Option<[(End, String); 2]> {
+    match rec.kind {
+        Kind::Membership => membership_ends(rec).map(|(g, u)| [(End::Group, g), (End::User, u)]),
+        Kind::AppAssignment => assignment_ends(rec).map(|(a, end, x)| [(End::App, a), (end, x)]),
+        _ => None,
+    }
+}

@@ -1,0 +1,610 @@
+//! OneLogin as a load [`Target`]: roles for groups, users, apps, role users and role apps.
+//!
+//! - **Snapshot.** Roles (with their users and apps when the list includes them), apps, users
+//!   (projected to id, email and username) and custom attribute shortnames are read with paged
+//!   lists into indexes of ids: never one lookup per user, never a user object kept.
+//! - **Matching.** A user is the same person when the email matches (case-insensitive). A
+//!   username held by an account with another email is a conflict: adopting it would hand the
+//!   migrated person's roles to someone else, and `--update-existing` would rewrite that
+//!   person's account. Roles match by name with case and runs of spaces folded, as the
+//!   reference toolkit does; apps by name and connector.
+//! - **Edges.** Role users are added in bulk (`POST /api/2/roles/{id}/users`, raw arrays of up
+//!   to [`ROLE_USERS_CHUNK`] ids). Role apps are set with a `PUT` that replaces the role's
+//!   set, so the current set is read first and merged: apps given by other means are kept.
+//!   OneLogin's v2 API has no direct user → app assignment.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+
+use serde_json::Value;
+
+use super::{OneLoginClient, ROLE_USERS_CHUNK, id_of};
+use crate::provider::target::{AttributeDef, EdgeShape, End, Found, Needs, Target};
+use crate::provider::{ApiError, Created};
+use crate::record::{Kind, Record};
+
+/// What the tenant holds, as ids.
+#[derive(Debug, Default)]
+pub struct Tenant {
+    /// Folded role name → id (the first role of that name).
+    pub roles_by_name: HashMap<String, u64>,
+    pub role_ids: HashSet<u64>,
+    /// Members of each role, when the role list includes them (`users`).
+    pub role_members: HashMap<u64, HashSet<u64>>,
+    /// Apps of each role, when the role list includes them (`apps`).
+    pub role_apps: HashMap<u64, HashSet<u64>>,
+    /// (app name, connector id) → app id.
+    pub apps_by_name: HashMap<(String, u64), u64>,
+    pub app_ids: HashSet<u64>,
+    /// Lower-cased email → user id.
+    pub users_by_email: HashMap<String, u64>,
+    /// Lower-cased username → (user id, lower-cased email of that user).
+    pub users_by_username: HashMap<String, (u64, String)>,
+    pub user_ids: HashSet<u64>,
+    /// Custom attribute shortnames; `None` until read.
+    pub attributes: Option<HashSet<String>>,
+}
+
+/// A role name as OneLogin's own toolkit compares them: trimmed, runs of whitespace as one
+/// space, lower case.
+pub fn fold_name(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+impl Tenant {
+    pub fn add_role(&mut self, role: &Value) {
+        let Some(id) = role.get("id").and_then(id_of) else {
+            return;
+        };
+        self.role_ids.insert(id);
+        if let Some(name) = role.get("name").and_then(Value::as_str) {
+            self.roles_by_name.entry(fold_name(name)).or_insert(id);
+        }
+        if let Some(users) = role.get("users").and_then(Value::as_array) {
+            self.role_members
+                .insert(id, users.iter().filter_map(id_or_object).collect());
+        }
+        if let Some(apps) = role.get("apps").and_then(Value::as_array) {
+            self.role_apps
+                .insert(id, apps.iter().filter_map(id_or_object).collect());
+        }
+    }
+
+    pub fn add_app(&mut self, app: &Value) {
+        let Some(id) = app.get("id").and_then(id_of) else {
+            return;
+        };
+        self.app_ids.insert(id);
+        let name = app.get("name").and_then(Value::as_str);
+        let connector = app.get("connector_id").and_then(id_of);
+        if let (Some(name), Some(connector)) = (name, connector) {
+            self.apps_by_name
+                .entry((name.to_string(), connector))
+                .or_insert(id);
+        }
+    }
+
+    pub fn add_user(&mut self, user: &Value) {
+        let Some(id) = user.get("id").and_then(id_of) else {
+            return;
+        };
+        self.user_ids.insert(id);
+        let email = nonempty(user, "email").map(str::to_lowercase);
+        if let Some(e) = &email {
+            self.users_by_email.entry(e.clone()).or_insert(id);
+        }
+        if let Some(username) = nonempty(user, "username") {
+            self.users_by_username
+                .entry(username.to_lowercase())
+                .or_insert((id, email.unwrap_or_default()));
+        }
+    }
+
+    /// The tenant's user for this email and username: the same person by email; a conflict
+    /// when the username belongs to someone with another email.
+    pub fn find_user(&self, email: Option<&str>, username: Option<&str>) -> Found {
+        let email = email.filter(|e| !e.is_empty()).map(str::to_lowercase);
+        if let Some(e) = &email
+            && let Some(id) = self.users_by_email.get(e)
+        {
+            return Found::Same {
+                id: id.to_string(),
+                how: "email",
+            };
+        }
+        if let Some(u) = username.filter(|u| !u.is_empty())
+            && let Some((id, other)) = self.users_by_username.get(&u.to_lowercase())
+        {
+            if email.as_deref() == Some(other.as_str()) {
+                return Found::Same {
+                    id: id.to_string(),
+                    how: "username",
+                };
+            }
+            return Found::Conflict {
+                id: id.to_string(),
+                reason: format!(
+                    "username `{u}` belongs to an existing account with another email (id {id}): \
+                     a different person, never adopted; give one of them another username"
+                ),
+            };
+        }
+        Found::None
+    }
+}
+
+/// An id given as a number, a string, or an object with `id`.
+fn id_or_object(v: &Value) -> Option<u64> {
+    id_of(v).or_else(|| v.get("id").and_then(id_of))
+}
+
+fn nonempty<'a>(data: &'a Value, key: &str) -> Option<&'a str> {
+    data.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn num(id: &str, what: &str) -> Result<u64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::new(what, None, format!("`{id}` is not a OneLogin id")))
+}
+
+/// The OneLogin account as a load target.
+pub struct OneLoginTarget<'a> {
+    client: &'a OneLoginClient,
+    tenant: RwLock<Tenant>,
+}
+
+impl<'a> OneLoginTarget<'a> {
+    pub fn new(client: &'a OneLoginClient) -> OneLoginTarget<'a> {
+        OneLoginTarget {
+            client,
+            tenant: RwLock::new(Tenant::default()),
+        }
+    }
+
+    pub fn client(&self) -> &OneLoginClient {
+        self.client
+    }
+
+    fn tenant(&self) -> std::sync::RwLockReadGuard<'_, Tenant> {
+        self.tenant.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tenant_mut(&self) -> std::sync::RwLockWriteGuard<'_, Tenant> {
+        self.tenant.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read_users(&self, t: &mut Tenant) -> Result<(), ApiError> {
+        // Ask only for what the index needs; a server that refuses the projection gets the
+        // plain list.
+        let mut projected = true;
+        loop {
+            let params: &[(&str, &str)] = if projected {
+                &[("fields", "id,email,username")]
+            } else {
+                &[]
+            };
+            let mut first = true;
+            let mut retry_plain = false;
+            for user in self.client.list_users(params) {
+                match user {
+                    Ok(u) => t.add_user(&u),
+                    Err(e) if first && projected && e.status == Some(400) => {
+                        retry_plain = true;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+                first = false;
+            }
+            if !retry_plain {
+                return Ok(());
+            }
+            projected = false;
+        }
+    }
+}
+
+impl Target for OneLoginTarget<'_> {
+    fn name(&self) -> &'static str {
+        "onelogin"
+    }
+
+    fn group_word(&self) -> &'static str {
+        "role"
+    }
+
+    fn base_url(&self) -> &str {
+        self.client.base_url()
+    }
+
+    fn calls(&self) -> u64 {
+        self.client.calls()
+    }
+
+    fn authenticate(&self) -> Result<(), ApiError> {
+        self.client.authenticate()
+    }
+
+    fn check(&self, rec: &Record) -> Result<(), String> {
+        let data = &rec.data;
+        match rec.kind {
+            Kind::User => {
+                if nonempty(data, "email").is_none() && nonempty(data, "username").is_none() {
+                    return Err("fields `email` and `username`: a user needs at least one".into());
+                }
+                if let Some(ca) = data.get("custom_attributes")
+                    && !ca.is_object()
+                    && !ca.is_null()
+                {
+                    return Err("field `custom_attributes`: expected a JSON object".into());
+                }
+            }
+            Kind::Group => {
+                nonempty(data, "name").ok_or("field `name`: a role needs a name")?;
+            }
+            Kind::App => {
+                nonempty(data, "name").ok_or("field `name`: an app needs a name")?;
+                data.get("connector_id")
+                    .and_then(id_of)
+                    .ok_or("field `connector_id`: an app needs a numeric connector id")?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn label(&self, kind: &Kind, data: &Value) -> String {
+        match kind {
+            Kind::User => nonempty(data, "email")
+                .or_else(|| nonempty(data, "username"))
+                .unwrap_or_default()
+                .to_string(),
+            _ => nonempty(data, "name").unwrap_or_default().to_string(),
+        }
+    }
+
+    fn unique_key(&self, kind: &Kind, data: &Value) -> Option<String> {
+        match kind {
+            Kind::User => nonempty(data, "email")
+                .map(|e| format!("email:{}", e.to_lowercase()))
+                .or_else(|| {
+                    nonempty(data, "username").map(|u| format!("username:{}", u.to_lowercase()))
+                }),
+            Kind::Group => nonempty(data, "name").map(fold_name),
+            Kind::App => {
+                let connector = data.get("connector_id").and_then(id_of)?;
+                nonempty(data, "name").map(|n| format!("{connector}:{n}"))
+            }
+            _ => None,
+        }
+    }
+
+    fn read(&self, needs: Needs) -> Result<(), ApiError> {
+        let mut t = Tenant::default();
+        if needs.groups || needs.memberships || needs.assignments {
+            for role in self.client.list_roles() {
+                t.add_role(&role?);
+            }
+        }
+        if needs.apps || needs.assignments {
+            for app in self.client.list_apps() {
+                t.add_app(&app?);
+            }
+        }
+        if needs.users || needs.memberships {
+            t.attributes = Some(
+                self.client
+                    .list_custom_attributes()?
+                    .into_iter()
+                    .map(|a| a.shortname)
+                    .collect(),
+            );
+            self.read_users(&mut t)?;
+        }
+        *self.tenant_mut() = t;
+        Ok(())
+    }
+
+    fn exists(&self, kind: &Kind, id: &str) -> bool {
+        let Ok(id) = id.parse::<u64>() else {
+            return false;
+        };
+        let t = self.tenant();
+        match kind {
+            Kind::User => t.user_ids.contains(&id),
+            Kind::Group => t.role_ids.contains(&id),
+            Kind::App => t.app_ids.contains(&id),
+            _ => false,
+        }
+    }
+
+    fn find(&self, kind: &Kind, data: &Value) -> Found {
+        let t = self.tenant();
+        let same = |id: Option<&u64>, how| match id {
+            Some(id) => Found::Same {
+                id: id.to_string(),
+                how,
+            },
+            None => Found::None,
+        };
+        match kind {
+            Kind::User => t.find_user(nonempty(data, "email"), nonempty(data, "username")),
+            Kind::Group => same(
+                nonempty(data, "name").and_then(|n| t.roles_by_name.get(&fold_name(n))),
+                "name",
+            ),
+            Kind::App => {
+                let name = nonempty(data, "name").unwrap_or_default().to_string();
+                let connector = data.get("connector_id").and_then(id_of).unwrap_or_default();
+                same(t.apps_by_name.get(&(name, connector)), "name and connector")
+            }
+            _ => Found::None,
+        }
+    }
+
+    fn missing_attributes(&self, data: &Value) -> Vec<String> {
+        let t = self.tenant();
+        let (Some(known), Some(attrs)) = (
+            &t.attributes,
+            data.get("custom_attributes").and_then(Value::as_object),
+        ) else {
+            return Vec::new();
+        };
+        attrs
+            .keys()
+            .filter(|k| !known.contains(*k))
+            .cloned()
+            .collect()
+    }
+
+    fn list_attributes(&self) -> Result<Vec<(String, Option<String>)>, ApiError> {
+        Ok(self
+            .client
+            .list_custom_attributes()?
+            .into_iter()
+            .map(|a| (a.shortname, Some(a.id.to_string())))
+            .collect())
+    }
+
+    fn create_attribute(&self, attr: &AttributeDef) -> Result<Option<String>, ApiError> {
+        self.client
+            .create_custom_attribute(&attr.name, &attr.title)
+            .map(|id| Some(id.to_string()))
+    }
+
+    fn create(&self, kind: &Kind, data: &Value) -> Result<Created, ApiError> {
+        let created = match kind {
+            Kind::User => self.client.create_user(data)?,
+            Kind::Group => self
+                .client
+                .create_role(nonempty(data, "name").unwrap_or_default())?,
+            Kind::App => self.client.create_app(data)?,
+            other => {
+                return Err(ApiError::new(
+                    "create",
+                    None,
+                    format!("onelogin does not create `{other}` objects"),
+                ));
+            }
+        };
+        let id = created.id();
+        let mut t = self.tenant_mut();
+        match kind {
+            Kind::User => {
+                t.user_ids.insert(id);
+            }
+            Kind::Group => {
+                t.role_ids.insert(id);
+                t.role_members.entry(id).or_default();
+                t.role_apps.entry(id).or_default();
+            }
+            _ => {
+                t.app_ids.insert(id);
+            }
+        }
+        Ok(created.map(|id| id.to_string()))
+    }
+
+    fn update(&self, kind: &Kind, id: &str, data: &Value) -> Result<(), ApiError> {
+        match kind {
+            Kind::User => self
+                .client
+                .update_user(num(id, "PUT /api/2/users/{id}")?, data),
+            Kind::Group => self.client.update_role(
+                num(id, "PUT /api/2/roles/{id}")?,
+                nonempty(data, "name").unwrap_or_default(),
+            ),
+            Kind::App => self
+                .client
+                .update_app(num(id, "PUT /api/2/apps/{id}")?, data),
+            other => Err(ApiError::new(
+                "update",
+                None,
+                format!("onelogin does not update `{other}` objects"),
+            )),
+        }
+    }
+
+    fn delete(&self, kind: &Kind, id: &str) -> Result<(), ApiError> {
+        match kind {
+            Kind::Group => {
+                let id = num(id, "DELETE /api/2/roles/{id}")?;
+                self.client.delete_role(id)?;
+                let mut t = self.tenant_mut();
+                t.role_ids.remove(&id);
+                t.roles_by_name.retain(|_, v| *v != id);
+                Ok(())
+            }
+            other => Err(ApiError::new(
+                "delete",
+                None,
+                format!("idm never deletes onelogin `{other}` objects"),
+            )),
+        }
+    }
+
+    fn current(&self, kind: &Kind, id: &str) -> Result<Option<Value>, ApiError> {
+        let path = match kind {
+            Kind::User => format!("/api/2/users/{}", num(id, "GET /api/2/users/{id}")?),
+            Kind::Group => format!("/api/2/roles/{}", num(id, "GET /api/2/roles/{id}")?),
+            Kind::App => format!("/api/2/apps/{}", num(id, "GET /api/2/apps/{id}")?),
+            _ => return Ok(None),
+        };
+        self.client.get_object(&path).map(Some)
+    }
+
+    fn edge_shape(&self, kind: &Kind, assignee: End) -> Result<EdgeShape, &'static str> {
+        match (kind, assignee) {
+            (Kind::Membership, _) => Ok(EdgeShape {
+                parent: End::Group,
+                child: End::User,
+                batch: ROLE_USERS_CHUNK,
+                reads_per_batch: 0,
+            }),
+            (Kind::AppAssignment, End::Group) => Ok(EdgeShape {
+                parent: End::Group,
+                child: End::App,
+                // one PUT sets the whole set
+                batch: usize::MAX,
+                reads_per_batch: 1,
+            }),
+            (Kind::AppAssignment, _) => Err(
+                "direct user assignment: OneLogin API v2 assigns apps through roles only; give the user a role that has the app",
+            ),
+            _ => Err("not an edge onelogin takes"),
+        }
+    }
+
+    fn has_edge(&self, kind: &Kind, parent: &str, child: &str) -> Option<bool> {
+        let (Ok(p), Ok(c)) = (parent.parse::<u64>(), child.parse::<u64>()) else {
+            return None;
+        };
+        let t = self.tenant();
+        let sets = match kind {
+            Kind::Membership => &t.role_members,
+            Kind::AppAssignment => &t.role_apps,
+            _ => return None,
+        };
+        sets.get(&p).map(|s| s.contains(&c))
+    }
+
+    fn edges_of(&self, kind: &Kind, parent: &str) -> Result<HashSet<String>, ApiError> {
+        let role = num(parent, "GET /api/2/roles/{id}")?;
+        match kind {
+            Kind::AppAssignment => Ok(self
+                .client
+                .role_apps(role)?
+                .into_iter()
+                .map(|a| a.to_string())
+                .collect()),
+            _ => {
+                let mut out = HashSet::new();
+                for u in self.client.role_users(role) {
+                    if let Some(id) = id_or_object(&u?) {
+                        out.insert(id.to_string());
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn add_edges(
+        &self,
+        kind: &Kind,
+        parent: &str,
+        children: &[String],
+        parent_is_new: bool,
+    ) -> Result<(), ApiError> {
+        let role = num(parent, "POST /api/2/roles/{id}")?;
+        let ids = children
+            .iter()
+            .map(|c| num(c, "POST /api/2/roles/{id}"))
+            .collect::<Result<Vec<u64>, _>>()?;
+        match kind {
+            Kind::Membership => self.client.add_role_users(role, &ids),
+            Kind::AppAssignment => {
+                // PUT replaces the set: read it now (not from the snapshot) so apps given by
+                // other means are kept. A role created by this run has none yet.
+                let mut set: std::collections::BTreeSet<u64> = if parent_is_new {
+                    Default::default()
+                } else {
+                    self.client.role_apps(role)?.into_iter().collect()
+                };
+                let before = set.len();
+                set.extend(ids);
+                if set.len() == before {
+                    return Ok(());
+                }
+                let all: Vec<u64> = set.into_iter().collect();
+                self.client.set_role_apps(role, &all)
+            }
+            other => Err(ApiError::new(
+                "add edges",
+                None,
+                format!("onelogin does not take `{other}` edges"),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn indexes_roles_apps_and_users() {
+        let mut t = Tenant::default();
+        t.add_role(&json!({"id": 5, "name": "Eng", "users": [1, 2], "apps": [{"id": 9}]}));
+        t.add_role(&json!({"id": 6, "name": "eng "}));
+        t.add_app(&json!({"id": 9, "name": "Wiki", "connector_id": 108419}));
+        t.add_user(&json!({"id": 1, "email": "A@X.com", "username": "a"}));
+        t.add_user(&json!({"id": "2", "email": "", "username": "b"}));
+        assert_eq!(t.roles_by_name["eng"], 5);
+        assert!(t.role_members[&5].contains(&2));
+        assert!(t.role_apps[&5].contains(&9));
+        assert_eq!(t.apps_by_name[&("Wiki".to_string(), 108419)], 9);
+        assert_eq!(
+            t.find_user(Some("a@x.COM"), None),
+            Found::Same {
+                id: "1".into(),
+                how: "email"
+            }
+        );
+        assert_eq!(t.find_user(None, Some("c")), Found::None);
+        assert!(t.user_ids.contains(&2));
+    }
+
+    #[test]
+    fn a_username_of_another_person_is_a_conflict_not_an_adoption() {
+        // adopting by username handed one person's roles (and with --update-existing, the
+        // account itself) to another person
+        let mut t = Tenant::default();
+        t.add_user(&json!({"id": 1, "email": "ann@acme.com", "username": "jdoe"}));
+        match t.find_user(Some("john.doe@acme.com"), Some("JDoe")) {
+            Found::Conflict { id, reason } => {
+                assert_eq!(id, "1");
+                assert!(reason.contains("`JDoe`"), "{reason}");
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        // same username and same email: the same person
+        assert!(matches!(
+            t.find_user(Some("ANN@acme.com"), Some("jdoe")),
+            Found::Same { .. }
+        ));
+    }
+
+    #[test]
+    fn role_names_fold_case_and_spaces() {
+        assert_eq!(fold_name("  Sales   Team "), "sales team");
+        assert_eq!(fold_name("Employee"), fold_name("employee"));
+    }
+}
