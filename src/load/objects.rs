@@ -268,7 +268,7 @@ impl Loader<'_> {
         // the followers take their leader's place in the target
         for (rec, src, id) in aliases {
             let label = self.target.label(&kind, &rec.data);
-            let (res, _) = overlay
+            let (res, leader) = overlay
                 .get(&kind, &src, &id)
                 .cloned()
                 .unwrap_or((Res::Unknown, String::new()));
@@ -293,7 +293,9 @@ impl Loader<'_> {
                 Res::Id { id, .. } => Res::Id { id, new: false },
                 other => other,
             };
-            overlay.insert(kind.clone(), &rec.source, &rec.id, res, label);
+            // its edges are shown with the name the target has
+            let shown = if leader.is_empty() { label } else { leader };
+            overlay.insert(kind.clone(), &rec.source, &rec.id, res, shown);
             emitter.emit(o)?;
         }
         Ok(writes)
