@@ -71,7 +71,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     // a checked plan before the first record
     idm::record::schema::Schemas::try_get()?;
     let rules = match &args.mapping {
-        Some(path) => Rules::load(path).map_err(anyhow::Error::msg)?,
+        Some(path) => Rules::load(path, args.to.adapter().as_mut()).map_err(anyhow::Error::msg)?,
         None => Rules::default(),
     };
     let connectors = match &args.connectors {

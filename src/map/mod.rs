@@ -3,7 +3,7 @@
 //! Each record goes source adapter → canonical model → target adapter:
 //!
 //! ```text
-//! okta user JSON ──okta::identity──▶ canonical::Identity ──onelogin::user_payload──▶ payload
+//! source record ──source::SourceAdapter──▶ canonical::Identity ──target::TargetAdapter──▶ payload
 //! ```
 //!
 //! so a new source (Stormpath, CSV, OneLogin) or target (Okta) is one adapter, not one per
@@ -20,9 +20,9 @@ pub mod canonical;
 pub mod connectors;
 pub mod index;
 pub mod normalize;
-pub mod okta;
-pub mod onelogin;
 pub mod rules;
+pub mod source;
+pub mod target;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufRead, Write};
@@ -33,8 +33,9 @@ use crate::record::schema::Schemas;
 use crate::record::{Kind, Record, RecordReader, RecordWriter, Rejects};
 
 pub use connectors::Connectors;
-pub use onelogin::Complex;
 pub use rules::Rules;
+pub use source::SourceOptions;
+pub use target::{Complex, TargetAdapter};
 
 /// The systems idm-map can write payloads for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -47,6 +48,11 @@ impl Target {
         match self {
             Target::Onelogin => "onelogin",
         }
+    }
+
+    /// Its payload adapter.
+    pub fn adapter(self) -> Box<dyn TargetAdapter> {
+        target::adapter(self.as_str()).expect("every target has an adapter")
     }
 }
 
@@ -118,7 +124,7 @@ impl Trace {
 
 /// What happened to one input record.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Disposition {
     /// Mapped: write this record.
     Mapped(Record),
     /// Not for idm-map: write the input line unchanged.
@@ -143,8 +149,8 @@ pub struct Summary {
 /// The streaming mapper: feed it records in input order.
 pub struct Mapper {
     opts: Options,
-    source_opts: okta::SourceOptions,
-    names: onelogin::NameCache,
+    source_opts: SourceOptions,
+    target: Box<dyn TargetAdapter>,
     emails: index::EmailIndex,
     /// complex source field → users it was excluded from
     excluded: BTreeMap<String, u64>,
@@ -157,11 +163,11 @@ pub struct Mapper {
 impl Mapper {
     pub fn new(opts: Options) -> Mapper {
         Mapper {
-            source_opts: okta::SourceOptions {
+            source_opts: SourceOptions {
                 email_domain: opts.email_domain.clone(),
             },
+            target: opts.target.adapter(),
             opts,
-            names: onelogin::NameCache::default(),
             emails: index::EmailIndex::default(),
             excluded: BTreeMap::new(),
             skipped_groups: HashSet::new(),
@@ -172,7 +178,7 @@ impl Mapper {
     }
 
     /// Map one record.
-    pub fn map(&mut self, rec: Record) -> Outcome {
+    pub fn map(&mut self, rec: Record) -> Disposition {
         let mut trace = if self.opts.explain.as_deref() == Some(rec.id.as_str()) {
             Trace::on()
         } else {
@@ -182,10 +188,10 @@ impl Mapper {
         let kind = rec.kind.clone();
         let mut outcome = self.map_traced(rec, &mut trace);
         // every record written is checked against the target's payload schema
-        if let Outcome::Mapped(rec) = &outcome
+        if let Disposition::Mapped(rec) = &outcome
             && let Err(e) = Schemas::get().validate_record(rec)
         {
-            outcome = Outcome::Rejected(format!("mapped {} is invalid: {e}", rec.kind));
+            outcome = Disposition::Rejected(format!("mapped {} is invalid: {e}", rec.kind));
         }
         if trace.lines.is_some() {
             self.explained = true;
@@ -194,9 +200,9 @@ impl Mapper {
         outcome
     }
 
-    fn map_traced(&mut self, rec: Record, trace: &mut Trace) -> Outcome {
+    fn map_traced(&mut self, rec: Record, trace: &mut Trace) -> Disposition {
         if rec.target.is_some() {
-            return Outcome::Passed;
+            return Disposition::Passed;
         }
         let known = matches!(
             rec.kind,
@@ -208,29 +214,42 @@ impl Mapper {
                 | Kind::AppAssignment
         );
         if !known {
-            return Outcome::Passed;
+            return Disposition::Passed;
         }
-        if rec.source != "okta" {
-            return Outcome::Rejected(format!(
-                "no source adapter for `{}` yet (idm-map reads `okta`)",
-                rec.source
+        let Some(src) = source::adapter(&rec.source) else {
+            return Disposition::Rejected(format!(
+                "no source adapter for `{}` (idm-map reads {})",
+                rec.source,
+                source::NAMES
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        // what we read is checked too: an export that is not what the source returns is
+        // refused with the field named, rather than mapped on guesses
+        if let Err(e) = Schemas::get().validate_record(&rec) {
+            let article = if rec.source.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            return Disposition::Rejected(format!(
+                "not {article} {} {} export: {e}",
+                rec.source, rec.kind
             ));
         }
-        // what we read is checked too: an export that is not what Okta returns is refused
-        // with the field named, rather than mapped on guesses
-        if let Err(e) = Schemas::get().validate_record(&rec) {
-            return Outcome::Rejected(format!("not an okta {} export: {e}", rec.kind));
-        }
         let result = match rec.kind {
-            Kind::User => self.user(rec, trace),
-            Kind::Group => self.group(rec, trace),
-            Kind::App => self.app(rec, trace),
-            Kind::Attribute => self.attribute(rec, trace),
+            Kind::User => self.user(src, rec, trace),
+            Kind::Group => self.group(src, rec, trace),
+            Kind::App => self.app(src, rec, trace),
+            Kind::Attribute => self.attribute(src, rec, trace),
             _ => self.edge(rec),
         };
         match result {
             Ok(outcome) => outcome,
-            Err(reason) => Outcome::Rejected(reason),
+            Err(reason) => Disposition::Rejected(reason),
         }
     }
 
@@ -246,46 +265,47 @@ impl Mapper {
         rec
     }
 
-    fn user(&mut self, rec: Record, trace: &mut Trace) -> Result<Outcome, String> {
+    fn user(
+        &mut self,
+        src: &dyn source::SourceAdapter,
+        rec: Record,
+        trace: &mut Trace,
+    ) -> Result<Disposition, String> {
         let out = {
-            let mut who = okta::identity(&rec.id, &rec.data, &self.source_opts)?;
-            let mut cx = onelogin::UserContext {
+            let mut who = src.identity(&rec.id, &rec.data, &self.source_opts)?;
+            let cx = target::UserContext {
                 complex: self.opts.complex,
                 custom_rules: &self.opts.rules.custom,
-                names: &mut self.names,
             };
-            let mut out = onelogin::user_payload(&mut who, &mut cx, trace)?;
+            let mut out = self.target.user(&mut who, &cx, trace)?;
             self.opts
                 .rules
                 .apply_to_user(&mut out.payload, &rec.data, trace);
-            onelogin::check_limits(&out.payload)?;
-            if !out.payload.contains_key("email") {
-                return Err(
-                    "missing email: no address in `profile.email`, `credentials.emails`, `profile.secondEmail` or `profile.login` (--email-domain DOMAIN makes one from the login)"
-                        .into(),
-                );
-            }
+            self.target.finish_user(&mut out.payload)?;
             out
         };
-        let onelogin::UserOut {
+        let target::UserOut {
             payload,
             mut warnings,
             excluded,
         } = out;
-        if let Some(Value::String(email)) = payload.get("email") {
-            match self.emails.insert(email, &rec.id) {
+        if let Some((what, key)) = self.target.unique_key(&payload) {
+            match self.emails.insert(key, &rec.id) {
                 index::Seen::Duplicate { first } => {
                     return Err(format!(
-                        "email `{email}` is already used by okta:{first} (onelogin emails are unique)"
+                        "{what} `{key}` is already used by {}:{first} ({} {what}s are unique)",
+                        rec.source,
+                        self.target.name()
                     ));
                 }
                 index::Seen::New {
                     shares_prefix_with: Some(other),
                 } => {
                     self.shared_prefixes += 1;
-                    let prefix = email.split('@').next().unwrap_or(email);
+                    let prefix = key.split('@').next().unwrap_or(key);
                     warnings.push(format!(
-                        "email prefix `{prefix}` is shared with okta:{other}: users signing in with the prefix alone will collide"
+                        "{what} prefix `{prefix}` is shared with {}:{other}: users signing in with the prefix alone will collide",
+                        rec.source
                     ));
                 }
                 index::Seen::New { .. } => {}
@@ -294,93 +314,90 @@ impl Mapper {
         for name in excluded {
             *self.excluded.entry(name).or_insert(0) += 1;
         }
-        Ok(Outcome::Mapped(self.finish_record(rec, payload, warnings)))
+        Ok(Disposition::Mapped(
+            self.finish_record(rec, payload, warnings),
+        ))
     }
 
-    fn group(&mut self, rec: Record, trace: &mut Trace) -> Result<Outcome, String> {
-        let group = okta::group(&rec.id, &rec.data);
-        if group.built_in && !self.opts.include_everyone {
-            self.skipped_groups.insert(rec.id.clone());
-            let name = group.name.as_ref().map_or("Everyone", |n| &n.value);
-            return Ok(Outcome::Skipped(format!(
-                "skipped BUILT_IN group `{name}` and its memberships (use --include-everyone to migrate it as a role)"
-            )));
-        }
-        let payload = onelogin::role_payload(&group, trace)?;
-        Ok(Outcome::Mapped(self.finish_record(
+    fn group(
+        &mut self,
+        src: &dyn source::SourceAdapter,
+        rec: Record,
+        trace: &mut Trace,
+    ) -> Result<Disposition, String> {
+        let payload = {
+            let group = src.group(&rec.id, &rec.data);
+            if group.built_in && !self.opts.include_everyone {
+                self.skipped_groups.insert(rec.id.clone());
+                let name = group.name.as_ref().map_or("Everyone", |n| &n.value);
+                return Ok(Disposition::Skipped(format!(
+                    "skipped BUILT_IN group `{name}` and its memberships (use --include-everyone to migrate it as a role)"
+                )));
+            }
+            self.target.group(&group, trace)?
+        };
+        Ok(Disposition::Mapped(self.finish_record(
             rec,
             payload,
             Vec::new(),
         )))
     }
 
-    fn app(&mut self, rec: Record, trace: &mut Trace) -> Result<Outcome, String> {
+    fn app(
+        &mut self,
+        src: &dyn source::SourceAdapter,
+        rec: Record,
+        trace: &mut Trace,
+    ) -> Result<Disposition, String> {
         let (payload, warnings) = {
-            let (app, mut warnings) = okta::app(&rec.id, &rec.data);
-            let connector = self.opts.connectors.lookup(&app)?;
-            let (payload, more) = onelogin::app_payload(&app, &connector, trace)?;
+            let (app, mut warnings) = src.app(&rec.id, &rec.data);
+            let (payload, more) = self.target.app(&app, &self.opts.connectors, trace)?;
             warnings.extend(more);
             (payload, warnings)
         };
-        Ok(Outcome::Mapped(self.finish_record(rec, payload, warnings)))
+        Ok(Disposition::Mapped(
+            self.finish_record(rec, payload, warnings),
+        ))
     }
 
-    fn attribute(&mut self, rec: Record, trace: &mut Trace) -> Result<Outcome, String> {
-        let shortname = match self.opts.rules.custom.get(&rec.id) {
-            Some(rules::CustomRule::Drop) => {
-                return Ok(Outcome::Skipped(format!(
-                    "custom attribute `{}` dropped by --mapping",
-                    rec.id
+    fn attribute(
+        &mut self,
+        src: &dyn source::SourceAdapter,
+        rec: Record,
+        trace: &mut Trace,
+    ) -> Result<Disposition, String> {
+        let payload = {
+            let def = src.attribute(&rec.id, &rec.data);
+            let name = match self.opts.rules.custom.get(def.name) {
+                Some(rules::CustomRule::Drop) => {
+                    return Ok(Disposition::Skipped(format!(
+                        "custom attribute `{}` dropped by --mapping",
+                        def.name
+                    )));
+                }
+                Some(rules::CustomRule::Rename(to)) => {
+                    trace.note("shortname", || "--mapping custom_attributes rename".into());
+                    to.clone()
+                }
+                None => {
+                    trace.note("shortname", || format!("id `{}` normalized", def.name));
+                    self.target.attribute_name(def.name).ok_or_else(|| {
+                        format!("attribute name `{}` gives no usable shortname", def.name)
+                    })?
+                }
+            };
+            if src.is_consumed_key(def.name) && !self.target.is_named_attribute(&name) {
+                return Ok(Disposition::Skipped(format!(
+                    "custom attribute `{}` feeds a standard field, not a custom attribute",
+                    def.name
                 )));
             }
-            Some(rules::CustomRule::Rename(to)) => {
-                trace.note("shortname", || "--mapping custom_attributes rename".into());
-                to.clone()
-            }
-            None => {
-                trace.note("shortname", || format!("id `{}` normalized", rec.id));
-                self.names.normalize(&rec.id).ok_or_else(|| {
-                    format!("attribute name `{}` gives no usable shortname", rec.id)
-                })?
+            match self.target.attribute(name, &def, self.opts.complex, trace) {
+                target::AttributeOut::Payload(p) => p,
+                target::AttributeOut::Skipped(reason) => return Ok(Disposition::Skipped(reason)),
             }
         };
-        if okta::is_consumed_key(&rec.id) && !onelogin::is_named_attribute(&shortname) {
-            return Ok(Outcome::Skipped(format!(
-                "custom attribute `{}` feeds a standard field, not a custom attribute",
-                rec.id
-            )));
-        }
-        if onelogin::is_top_level_user_field(&shortname) {
-            return Ok(Outcome::Skipped(format!(
-                "custom attribute `{}` not migrated: its shortname `{shortname}` is a standard onelogin field",
-                rec.id
-            )));
-        }
-        let ty = rec.data.get("type").and_then(Value::as_str);
-        if matches!(ty, Some("array" | "object")) {
-            match self.opts.complex {
-                Complex::Exclude => {
-                    return Ok(Outcome::Skipped(format!(
-                        "custom attribute `{}` holds {} values, excluded by --complex exclude",
-                        rec.id,
-                        ty.unwrap_or_default()
-                    )));
-                }
-                Complex::Stringify => {
-                    return Ok(Outcome::Skipped(format!(
-                        "custom attribute `{}` holds {} values, stored in `{}` by --complex stringify",
-                        rec.id,
-                        ty.unwrap_or_default(),
-                        onelogin::STRINGIFY_ATTRIBUTE
-                    )));
-                }
-                Complex::Flatten => {}
-            }
-        }
-        let title = rec.data.get("title").and_then(Value::as_str);
-        trace.note("name", || "title (fallback: id)".into());
-        let payload = onelogin::attribute_payload(shortname, title, &rec.id);
-        Ok(Outcome::Mapped(self.finish_record(
+        Ok(Disposition::Mapped(self.finish_record(
             rec,
             payload,
             Vec::new(),
@@ -389,17 +406,21 @@ impl Mapper {
 
     /// Memberships and app assignments pass through with `target` set (idm-load resolves their
     /// ids), except those of skipped groups.
-    fn edge(&mut self, mut rec: Record) -> Result<Outcome, String> {
+    fn edge(&mut self, mut rec: Record) -> Result<Disposition, String> {
         if let Some(g) = rec.data.get("group_id").and_then(Value::as_str)
             && self.skipped_groups.contains(g)
         {
             self.skipped_edges += 1;
-            return Ok(Outcome::Skipped(String::new()));
+            return Ok(Disposition::Skipped(String::new()));
         }
         let Value::Object(data) = std::mem::take(&mut rec.data) else {
             return Err("field `data` is not an object".into());
         };
-        Ok(Outcome::Mapped(self.finish_record(rec, data, Vec::new())))
+        Ok(Disposition::Mapped(self.finish_record(
+            rec,
+            data,
+            Vec::new(),
+        )))
     }
 
     /// Things to tell a person at the end of the run (one line each).
@@ -440,14 +461,14 @@ impl Mapper {
 }
 
 /// Print where every field of one record came from, to stderr.
-fn explain(label: &str, kind: &Kind, outcome: &Outcome, trace: &Trace) {
+fn explain(label: &str, kind: &Kind, outcome: &Disposition, trace: &Trace) {
     let tool = crate::cli::tool();
     let mut err = io::stderr().lock();
     let state = match outcome {
-        Outcome::Mapped(_) => "mapped".to_string(),
-        Outcome::Passed => "passed through unchanged".to_string(),
-        Outcome::Skipped(r) => format!("skipped: {r}"),
-        Outcome::Rejected(r) => format!("rejected: {r}"),
+        Disposition::Mapped(_) => "mapped".to_string(),
+        Disposition::Passed => "passed through unchanged".to_string(),
+        Disposition::Skipped(r) => format!("skipped: {r}"),
+        Disposition::Rejected(r) => format!("rejected: {r}"),
     };
     let _ = writeln!(err, "{tool}: explain {kind} {label} ({state})");
     let width = trace
@@ -459,7 +480,7 @@ fn explain(label: &str, kind: &Kind, outcome: &Outcome, trace: &Trace) {
     for (field, from) in trace.lines() {
         let _ = writeln!(err, "  {field:<width$}  <- {from}");
     }
-    if let Outcome::Mapped(rec) = outcome {
+    if let Disposition::Mapped(rec) = outcome {
         for w in &rec.warnings {
             let _ = writeln!(err, "  warning: {w}");
         }
@@ -488,21 +509,21 @@ pub fn run<R: BufRead>(
         progress.inc(1);
         let label = entry.record.label();
         match mapper.map(entry.record) {
-            Outcome::Mapped(rec) => {
+            Disposition::Mapped(rec) => {
                 writer.write(&rec)?;
                 summary.mapped += 1;
             }
-            Outcome::Passed => {
+            Disposition::Passed => {
                 writer.write_raw(reader.raw())?;
                 summary.passed += 1;
             }
-            Outcome::Skipped(reason) => {
+            Disposition::Skipped(reason) => {
                 summary.skipped += 1;
                 if !reason.is_empty() {
                     note(&format!("line {} ({label}): {reason}", entry.line));
                 }
             }
-            Outcome::Rejected(reason) => {
+            Disposition::Rejected(reason) => {
                 summary.rejected += 1;
                 rejects.reject(entry.line, Some(&label), reader.raw(), &reason)?;
             }

@@ -36,8 +36,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Trace;
-use super::normalize::{is_valid_shortname, normalize_name, scalar_text};
-use super::onelogin::{USER_FIELDS, is_named_attribute, is_top_level_user_field};
+use super::normalize::scalar_text;
+use super::target::TargetAdapter;
 
 /// What the mapping file says about one custom attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,8 @@ pub enum FieldRule {
 pub struct Rules {
     pub fields: Vec<(String, FieldRule)>,
     pub custom: HashMap<String, CustomRule>,
+    /// The payload object the fields live in (`profile` for Okta), or the top level.
+    pub container: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
@@ -93,40 +95,23 @@ struct RawFieldRule {
     default: Option<Value>,
 }
 
-fn check_value(field: &str, what: &str, v: &Value) -> Result<(), String> {
-    match field {
-        "state" => match v.as_u64() {
-            Some(0..=3) => Ok(()),
-            _ => Err(format!("`users.fields.state.{what}` must be 0, 1, 2 or 3")),
-        },
-        "status" => match v.as_u64() {
-            Some(0..=5 | 7 | 8) => Ok(()),
-            _ => Err(format!(
-                "`users.fields.status.{what}` must be one of 0, 1, 2, 3, 4, 5, 7, 8"
-            )),
-        },
-        _ => match v {
-            Value::String(s) if !s.trim().is_empty() => Ok(()),
-            _ => Err(format!(
-                "`users.fields.{field}.{what}` must be a non-empty string"
-            )),
-        },
-    }
-}
-
 impl Rules {
-    /// Parse and check a mapping file's text.
-    pub fn parse(text: &str) -> Result<Rules, String> {
+    /// Parse and check a mapping file's text against the target's fields.
+    pub fn parse(text: &str, target: &mut dyn TargetAdapter) -> Result<Rules, String> {
         let file: File = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let mut rules = Rules::default();
+        let mut rules = Rules {
+            container: target.fields_container(),
+            ..Rules::default()
+        };
         let Some(users) = file.users else {
             return Ok(rules);
         };
+        let known: Vec<&str> = target.user_fields().iter().map(|(n, _)| *n).collect();
         for (field, raw) in users.fields {
-            if !is_top_level_user_field(&field) || field == "custom_attributes" {
-                let known: Vec<&str> = USER_FIELDS.iter().map(|(n, _)| *n).collect();
+            if !known.contains(&field.as_str()) {
                 return Err(format!(
-                    "`users.fields.{field}`: unknown onelogin user field (known: {}, external_id, state, status)",
+                    "`users.fields.{field}`: unknown {} user field (known: {})",
+                    target.name(),
                     known.join(", ")
                 ));
             }
@@ -146,7 +131,7 @@ impl Rules {
                         "`users.fields.{field}`: `default` cannot go with `drop` or `constant`"
                     ));
                 }
-                check_value(&field, "default", d)?;
+                target.check_field_value(&field, "default", d)?;
             }
             let rule = if let Some(path) = raw.from {
                 let path = path.trim().to_string();
@@ -167,7 +152,7 @@ impl Rules {
             } else if raw.drop {
                 FieldRule::Drop
             } else if let Some(c) = raw.constant {
-                check_value(&field, "constant", &c)?;
+                target.check_field_value(&field, "constant", &c)?;
                 FieldRule::Constant(c)
             } else if let Some(d) = raw.default {
                 FieldRule::Default(d)
@@ -182,15 +167,16 @@ impl Rules {
             let rule = match v {
                 Value::Null => CustomRule::Drop,
                 Value::String(name) => {
-                    if !is_valid_shortname(&name) {
-                        let hint = normalize_name(&name)
+                    if !target.is_valid_attribute_name(&name) {
+                        let hint = target
+                            .attribute_name(&name)
                             .map(|n| format!(" (did you mean `{n}`?)"))
                             .unwrap_or_default();
                         return Err(format!(
                             "`users.custom_attributes.{key}`: `{name}` is not a valid shortname{hint}"
                         ));
                     }
-                    if is_top_level_user_field(&name) || is_named_attribute(&name) {
+                    if target.is_reserved_name(&name) {
                         return Err(format!(
                             "`users.custom_attributes.{key}`: `{name}` is taken by a standard field or named attribute"
                         ));
@@ -209,10 +195,10 @@ impl Rules {
     }
 
     /// Read, parse and check a mapping file.
-    pub fn load(path: &Path) -> Result<Rules, String> {
+    pub fn load(path: &Path, target: &mut dyn TargetAdapter) -> Result<Rules, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        Rules::parse(&text).map_err(|e| format!("mapping file `{}`: {e}", path.display()))
+        Rules::parse(&text, target).map_err(|e| format!("mapping file `{}`: {e}", path.display()))
     }
 
     /// Apply the field rules to a user payload built from `source` (the source object).
@@ -222,6 +208,19 @@ impl Rules {
         source: &Value,
         trace: &mut Trace,
     ) {
+        if self.fields.is_empty() {
+            return;
+        }
+        let payload = match self.container {
+            None => payload,
+            Some(c) => match payload
+                .entry(c)
+                .or_insert_with(|| Value::Object(Map::new()))
+            {
+                Value::Object(inner) => inner,
+                _ => return,
+            },
+        };
         for (field, rule) in &self.fields {
             match rule {
                 FieldRule::Drop => {
@@ -269,6 +268,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn onelogin() -> Box<dyn TargetAdapter> {
+        crate::map::target::adapter("onelogin").unwrap()
+    }
+
     #[test]
     fn rules_apply_rename_drop_default_constant() {
         let rules = Rules::parse(
@@ -280,6 +283,7 @@ mod tests {
                 "phone": {"from": "profile.cell", "default": "n/a"},
                 "state": {"constant": 0}
             }, "custom_attributes": {"costCenter": "cost_centre", "nickName": null}}}"#,
+            onelogin().as_mut(),
         )
         .unwrap();
         let mut payload =
@@ -339,7 +343,7 @@ mod tests {
             ),
             (r#"{"groups":{}}"#, "unknown field `groups`"),
         ] {
-            let err = Rules::parse(text).unwrap_err();
+            let err = Rules::parse(text, onelogin().as_mut()).unwrap_err();
             assert!(err.contains(want), "{text}: {err}");
         }
     }

@@ -16,9 +16,9 @@ fn user(id: &str, status: &str, profile: Value) -> Record {
     )
 }
 
-fn mapped(outcome: Outcome) -> Record {
+fn mapped(outcome: Disposition) -> Record {
     match outcome {
-        Outcome::Mapped(r) => r,
+        Disposition::Mapped(r) => r,
         other => panic!("expected a mapped record, got {other:?}"),
     }
 }
@@ -153,7 +153,7 @@ fn status_and_state_follow_the_corrected_table() {
     }
     let outcome =
         Mapper::new(Options::default()).map(user("00u1", "ZOMBIE", json!({"login": "a@x.io"})));
-    assert!(matches!(outcome, Outcome::Rejected(r) if r.contains("`ZOMBIE`")));
+    assert!(matches!(outcome, Disposition::Rejected(r) if r.contains("`ZOMBIE`")));
 }
 
 #[test]
@@ -320,7 +320,7 @@ fn data_quality_warnings_and_rejects() {
     // missing email: OneLogin needs one (the payload schema requires it), so the user is
     // rejected with the way out in the reason
     match Mapper::new(Options::default()).map(user("00u1", "ACTIVE", json!({"login": "bob"}))) {
-        Outcome::Rejected(r) => {
+        Disposition::Rejected(r) => {
             assert!(
                 r.starts_with("missing email") && r.contains("--email-domain"),
                 "{r}"
@@ -333,7 +333,7 @@ fn data_quality_warnings_and_rejects() {
     let mut mapper = Mapper::new(Options::default());
     mapped(mapper.map(user("00u1", "ACTIVE", json!({"login": "ann@x.io"}))));
     match mapper.map(user("00u2", "ACTIVE", json!({"login": "ANN@X.IO"}))) {
-        Outcome::Rejected(r) => assert!(r.contains("already used by okta:00u1"), "{r}"),
+        Disposition::Rejected(r) => assert!(r.contains("already used by okta:00u1"), "{r}"),
         other => panic!("{other:?}"),
     }
     let rec = mapped(mapper.map(user("00u3", "ACTIVE", json!({"login": "ann@y.io"}))));
@@ -346,13 +346,13 @@ fn data_quality_warnings_and_rejects() {
     );
 
     // over-long values are rejected, not cut, naming the field
-    let long = "x".repeat(onelogin::MAX_FIELD_CHARS + 1);
+    let long = "x".repeat(crate::map::target::onelogin::MAX_FIELD_CHARS + 1);
     match Mapper::new(Options::default()).map(user(
         "00u1",
         "ACTIVE",
         json!({"login": "a@x.io", "title": long}),
     )) {
-        Outcome::Rejected(r) => assert!(r.contains("field `title` is 256 characters"), "{r}"),
+        Disposition::Rejected(r) => assert!(r.contains("field `title` is 256 characters"), "{r}"),
         other => panic!("{other:?}"),
     }
 
@@ -365,7 +365,7 @@ fn data_quality_warnings_and_rejects() {
             "ACTIVE",
             json!({"login": "a@x.io", "title": long})
         )),
-        Outcome::Rejected(_)
+        Disposition::Rejected(_)
     ));
     mapped(mapper.map(user("00u2", "ACTIVE", json!({"login": "a@x.io"}))));
 }
@@ -398,19 +398,19 @@ fn groups_become_roles_and_everyone_is_skipped_with_its_edges() {
     assert_eq!(rec.target.as_deref(), Some("onelogin"));
     assert!(matches!(
         mapper.map(group("00g0", "BUILT_IN", json!({"name": "Everyone"}))),
-        Outcome::Skipped(r) if r.contains("--include-everyone")
+        Disposition::Skipped(r) if r.contains("--include-everyone")
     ));
     assert!(matches!(
         mapper.map(group("00g2", "OKTA_GROUP", json!({"description": "no name"}))),
-        Outcome::Rejected(r) if r.contains("group has no name")
+        Disposition::Rejected(r) if r.contains("group has no name")
     ));
     assert!(matches!(
         mapper.map(edge(Kind::Membership, "00g0/00u1", "00g0")),
-        Outcome::Skipped(_)
+        Disposition::Skipped(_)
     ));
     assert!(matches!(
         mapper.map(edge(Kind::AppAssignment, "0oa1/00g0", "00g0")),
-        Outcome::Skipped(_)
+        Disposition::Skipped(_)
     ));
     let m = mapped(mapper.map(edge(Kind::Membership, "00g1/00u1", "00g1")));
     assert_eq!(m.data, json!({"group_id": "00g1", "user_id": "00u1"}));
@@ -436,20 +436,22 @@ fn unknown_kinds_results_and_mapped_records_pass_through() {
             ..user("00u1", "ACTIVE", json!({}))
         },
     ] {
-        assert!(matches!(mapper.map(rec), Outcome::Passed));
+        assert!(matches!(mapper.map(rec), Disposition::Passed));
     }
     assert!(matches!(
         mapper.map(Record::new(Kind::User, "stormpath", "a1", json!({}))),
-        Outcome::Rejected(r) if r.contains("no source adapter for `stormpath`")
+        Disposition::Rejected(r) if r.contains("no source adapter for `stormpath`")
     ));
 }
 
 #[test]
 fn attribute_definitions_become_shortnames() {
     let attr = |id: &str, def: Value| Record::new(Kind::Attribute, "okta", id, def);
-    let rules =
-        Rules::parse(r#"{"users":{"custom_attributes":{"legacyId":"old_id","secret":null}}}"#)
-            .unwrap();
+    let rules = Rules::parse(
+        r#"{"users":{"custom_attributes":{"legacyId":"old_id","secret":null}}}"#,
+        Target::Onelogin.adapter().as_mut(),
+    )
+    .unwrap();
     let mut mapper = Mapper::new(Options {
         rules,
         ..Options::default()
@@ -474,13 +476,13 @@ fn attribute_definitions_become_shortnames() {
     assert_eq!(rec.data["shortname"], json!("old_id"));
     assert!(matches!(
         mapper.map(attr("secret", json!({"title": "S", "type": "string"}))),
-        Outcome::Skipped(_)
+        Disposition::Skipped(_)
     ));
     assert!(
-        matches!(mapper.map(attr("tags", json!({"title": "Tags", "type": "array"}))), Outcome::Skipped(r) if r.contains("--complex exclude"))
+        matches!(mapper.map(attr("tags", json!({"title": "Tags", "type": "array"}))), Disposition::Skipped(r) if r.contains("--complex exclude"))
     );
     assert!(
-        matches!(mapper.map(attr("名前", json!({"title": "Name", "type": "string"}))), Outcome::Rejected(r) if r.contains("no usable shortname"))
+        matches!(mapper.map(attr("名前", json!({"title": "Name", "type": "string"}))), Disposition::Rejected(r) if r.contains("no usable shortname"))
     );
 
     let mut flat = Mapper::new(Options {
@@ -493,7 +495,7 @@ fn attribute_definitions_become_shortnames() {
     // never is), but one that feeds a named attribute is
     assert!(matches!(
         flat.map(attr("password", json!({"title": "P", "type": "string"}))),
-        Outcome::Skipped(r) if r.contains("feeds a standard field")
+        Disposition::Skipped(r) if r.contains("feeds a standard field")
     ));
     let rec = mapped(flat.map(attr(
         "employee_number",
@@ -503,7 +505,7 @@ fn attribute_definitions_become_shortnames() {
     // what is read is checked against the okta export schema
     assert!(matches!(
         flat.map(attr("x", json!({"type": "string"}))),
-        Outcome::Rejected(r) if r.contains("data.title")
+        Disposition::Rejected(r) if r.contains("data.title")
     ));
 }
 
@@ -512,6 +514,7 @@ fn mapping_file_renames_and_drops_custom_attributes_and_fields() {
     let rules = Rules::parse(
         r#"{"users":{"fields":{"title":{"from":"profile.jobTitle"},"company":{"constant":"Acme"}},
             "custom_attributes":{"costCenter":"cost_centre","nickName":null}}}"#,
+        Target::Onelogin.adapter().as_mut(),
     )
     .unwrap();
     let rec = map_user(
@@ -599,7 +602,7 @@ fn apps_get_connector_and_saml_settings() {
     // an app without a connector is rejected, never dropped
     assert!(matches!(
         mapper.map(app("0oa3", json!({"id": "0oa3", "name": "x", "label": "Nope", "status": "ACTIVE", "signOnMode": "SAML_2_0"}))),
-        Outcome::Rejected(r) if r.contains("no connector for app `Nope`")
+        Disposition::Rejected(r) if r.contains("no connector for app `Nope`")
     ));
     let rec = mapped(mapper.map(app(
         "0oa4",

@@ -17,17 +17,50 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::canonical::{
+use super::{AttributeIn, SourceAdapter, SourceOptions};
+use crate::map::canonical::{
     AccountStatus, App, CustomField, Field, Group, Identity, Oidc, Saml, SamlAttribute, SignOn,
     Sourced, UserRef,
 };
 
-/// Options that change how Okta users are read.
-#[derive(Debug, Clone, Default)]
-pub struct SourceOptions {
-    /// Turn a login that is not an email address into `login@DOMAIN` (like the Stormpath
-    /// importer's `@emailnotprovided.local`).
-    pub email_domain: Option<String>,
+/// The Okta export as a [`SourceAdapter`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Okta;
+
+impl SourceAdapter for Okta {
+    fn name(&self) -> &'static str {
+        "okta"
+    }
+
+    fn identity<'a>(
+        &self,
+        id: &'a str,
+        data: &'a Value,
+        opts: &SourceOptions,
+    ) -> Result<Identity<'a>, String> {
+        identity(id, data, opts)
+    }
+
+    fn group<'a>(&self, id: &'a str, data: &'a Value) -> Group<'a> {
+        group(id, data)
+    }
+
+    fn app<'a>(&self, id: &'a str, data: &'a Value) -> (App<'a>, Vec<String>) {
+        app(id, data)
+    }
+
+    fn attribute<'a>(&self, id: &'a str, data: &'a Value) -> AttributeIn<'a> {
+        AttributeIn {
+            name: id,
+            title: data.get("title").and_then(Value::as_str),
+            value_type: data.get("type").and_then(Value::as_str),
+            item_type: data.pointer("/items/type").and_then(Value::as_str),
+        }
+    }
+
+    fn is_consumed_key(&self, key: &str) -> bool {
+        is_consumed_key(key)
+    }
 }
 
 /// Profile keys that never become custom attributes (when their value is a scalar): the

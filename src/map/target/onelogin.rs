@@ -12,25 +12,149 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::Trace;
-use super::canonical::{AccountStatus, App, Field, Group, Identity, SignOn, UserRef};
-use super::connectors::Connector;
-use super::normalize::{compact_json, flatten, normalize_name, scalar_text};
-use super::rules::CustomRule;
+use super::{AttributeOut, Complex, TargetAdapter, UserContext, UserOut};
+use crate::map::Trace;
+use crate::map::canonical::{AccountStatus, App, Field, Group, Identity, SignOn, UserRef};
+use crate::map::connectors::{Connector, Connectors};
+use crate::map::normalize::{
+    compact_json, flatten, is_valid_shortname, normalize_name, scalar_text,
+};
+use crate::map::rules::CustomRule;
+use crate::map::source::AttributeIn;
 
-/// What to do with array and object values of custom fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Complex {
-    /// Leave them out, with one warning per field and a count (the reference drops them
-    /// silently).
-    #[default]
-    Exclude,
-    /// Join nested keys down to each scalar leaf (`foo.bar.baz` → `foo_bar_baz`); arrays
-    /// become their compact JSON text.
-    Flatten,
-    /// Put all complex values of a user, as one compact JSON object keyed by source field
-    /// name, into the `custom_data` attribute.
-    Stringify,
+/// OneLogin as a [`TargetAdapter`].
+#[derive(Debug, Default)]
+pub struct OneLogin {
+    names: NameCache,
+}
+
+impl TargetAdapter for OneLogin {
+    fn name(&self) -> &'static str {
+        "onelogin"
+    }
+
+    fn user_fields(&self) -> Vec<(&'static str, Option<Field>)> {
+        let mut out: Vec<(&'static str, Option<Field>)> =
+            USER_FIELDS.iter().map(|(n, f)| (*n, Some(*f))).collect();
+        out.extend([("external_id", None), ("state", None), ("status", None)]);
+        out
+    }
+
+    fn check_field_value(&self, field: &str, what: &str, v: &Value) -> Result<(), String> {
+        match field {
+            "state" => match v.as_u64() {
+                Some(0..=3) => Ok(()),
+                _ => Err(format!("`users.fields.state.{what}` must be 0, 1, 2 or 3")),
+            },
+            "status" => match v.as_u64() {
+                Some(0..=5 | 7 | 8) => Ok(()),
+                _ => Err(format!(
+                    "`users.fields.status.{what}` must be one of 0, 1, 2, 3, 4, 5, 7, 8"
+                )),
+            },
+            _ => match v {
+                Value::String(s) if !s.trim().is_empty() => Ok(()),
+                _ => Err(format!(
+                    "`users.fields.{field}.{what}` must be a non-empty string"
+                )),
+            },
+        }
+    }
+
+    fn is_valid_attribute_name(&self, name: &str) -> bool {
+        is_valid_shortname(name)
+    }
+
+    fn attribute_name(&mut self, source_name: &str) -> Option<String> {
+        self.names.normalize(source_name)
+    }
+
+    fn is_reserved_name(&self, name: &str) -> bool {
+        is_top_level_user_field(name) || is_named_attribute(name)
+    }
+
+    fn is_named_attribute(&self, name: &str) -> bool {
+        is_named_attribute(name)
+    }
+
+    fn user(
+        &mut self,
+        who: &mut Identity<'_>,
+        cx: &UserContext<'_>,
+        trace: &mut Trace,
+    ) -> Result<UserOut, String> {
+        user_payload(who, cx, &mut self.names, trace)
+    }
+
+    fn finish_user(&self, payload: &mut Map<String, Value>) -> Result<(), String> {
+        check_limits(payload)?;
+        if !payload.contains_key("email") {
+            return Err(
+                "missing email: no address in `profile.email`, `credentials.emails`, `profile.secondEmail` or `profile.login` (--email-domain DOMAIN makes one from the login)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn unique_key<'p>(&self, payload: &'p Map<String, Value>) -> Option<(&'static str, &'p str)> {
+        payload
+            .get("email")
+            .and_then(Value::as_str)
+            .map(|e| ("email", e))
+    }
+
+    fn group(
+        &mut self,
+        group: &Group<'_>,
+        trace: &mut Trace,
+    ) -> Result<Map<String, Value>, String> {
+        role_payload(group, trace)
+    }
+
+    fn app(
+        &mut self,
+        app: &App<'_>,
+        connectors: &Connectors,
+        trace: &mut Trace,
+    ) -> Result<(Map<String, Value>, Vec<String>), String> {
+        let connector = connectors.lookup(app)?;
+        app_payload(app, &connector, trace)
+    }
+
+    fn attribute(
+        &mut self,
+        shortname: String,
+        def: &AttributeIn<'_>,
+        complex: Complex,
+        trace: &mut Trace,
+    ) -> AttributeOut {
+        if is_top_level_user_field(&shortname) {
+            return AttributeOut::Skipped(format!(
+                "custom attribute `{}` not migrated: its shortname `{shortname}` is a standard onelogin field",
+                def.name
+            ));
+        }
+        if let Some(ty @ ("array" | "object")) = def.value_type {
+            match complex {
+                Complex::Exclude => {
+                    return AttributeOut::Skipped(format!(
+                        "custom attribute `{}` holds {ty} values, excluded by --complex exclude",
+                        def.name
+                    ));
+                }
+                Complex::Stringify => {
+                    return AttributeOut::Skipped(format!(
+                        "custom attribute `{}` holds {ty} values, stored in `{STRINGIFY_ATTRIBUTE}` by --complex stringify",
+                        def.name
+                    ));
+                }
+                Complex::Flatten => {}
+            }
+        }
+        trace.note("name", || "title (fallback: id)".into());
+        AttributeOut::Payload(attribute_payload(shortname, def.title, def.name))
+    }
 }
 
 /// Top-level user fields and the canonical field each comes from, in payload order.
@@ -124,26 +248,11 @@ impl NameCache {
     }
 }
 
-/// A user payload and what was learned building it.
-#[derive(Debug, Default)]
-pub struct UserOut {
-    pub payload: Map<String, Value>,
-    pub warnings: Vec<String>,
-    /// Complex source fields left out by `--complex exclude` (for the per-field summary).
-    pub excluded: Vec<String>,
-}
-
-/// Everything [`user_payload`] needs besides the identity.
-pub struct UserContext<'r> {
-    pub complex: Complex,
-    pub custom_rules: &'r HashMap<String, CustomRule>,
-    pub names: &'r mut NameCache,
-}
-
 /// Build the OneLogin user payload of one identity.
 pub fn user_payload(
     who: &mut Identity<'_>,
-    cx: &mut UserContext<'_>,
+    cx: &UserContext<'_>,
+    names: &mut NameCache,
     trace: &mut Trace,
 ) -> Result<UserOut, String> {
     let mut out = UserOut {
@@ -211,7 +320,7 @@ pub fn user_payload(
                         leaves.push((joined, text));
                     });
                     for (joined, text) in leaves {
-                        let Some(short) = cx.names.normalize(&joined) else {
+                        let Some(short) = names.normalize(&joined) else {
                             out.warnings.push(format!(
                                 "`profile.{}` not migrated: `{joined}` gives no usable attribute name",
                                 cf.name
@@ -236,7 +345,7 @@ pub fn user_payload(
                     continue;
                 };
                 let name = renamed.unwrap_or(cf.name);
-                let Some(short) = cx.names.normalize(name) else {
+                let Some(short) = names.normalize(name) else {
                     out.warnings.push(format!(
                         "`profile.{}` not migrated: `{name}` gives no usable attribute name",
                         cf.name
