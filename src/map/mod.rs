@@ -156,6 +156,10 @@ pub struct Mapper {
     excluded: BTreeMap<String, u64>,
     skipped_groups: HashSet<String>,
     skipped_edges: u64,
+    /// Users, groups and apps this run rejected: their edges are dropped here, with the
+    /// reason said once, rather than failing in idm-load.
+    rejected: HashSet<(Kind, String)>,
+    rejected_edges: u64,
     shared_prefixes: u64,
     explained: bool,
 }
@@ -172,6 +176,8 @@ impl Mapper {
             excluded: BTreeMap::new(),
             skipped_groups: HashSet::new(),
             skipped_edges: 0,
+            rejected: HashSet::new(),
+            rejected_edges: 0,
             shared_prefixes: 0,
             explained: false,
         }
@@ -186,12 +192,16 @@ impl Mapper {
         };
         let label = rec.label();
         let kind = rec.kind.clone();
+        let id = matches!(kind, Kind::User | Kind::Group | Kind::App).then(|| rec.id.clone());
         let mut outcome = self.map_traced(rec, &mut trace);
         // every record written is checked against the target's payload schema
         if let Disposition::Mapped(rec) = &outcome
             && let Err(e) = Schemas::get().validate_record(rec)
         {
             outcome = Disposition::Rejected(format!("mapped {} is invalid: {e}", rec.kind));
+        }
+        if let (Some(id), Disposition::Rejected(_)) = (id, &outcome) {
+            self.rejected.insert((kind.clone(), id));
         }
         if trace.lines.is_some() {
             self.explained = true;
@@ -405,13 +415,27 @@ impl Mapper {
     }
 
     /// Memberships and app assignments pass through with `target` set (idm-load resolves their
-    /// ids), except those of skipped groups.
+    /// ids), except those of skipped groups and of users, groups and apps rejected here.
     fn edge(&mut self, mut rec: Record) -> Result<Disposition, String> {
         if let Some(g) = rec.data.get("group_id").and_then(Value::as_str)
             && self.skipped_groups.contains(g)
         {
             self.skipped_edges += 1;
             return Ok(Disposition::Skipped(String::new()));
+        }
+        if !self.rejected.is_empty() {
+            for (key, kind) in [
+                ("group_id", Kind::Group),
+                ("user_id", Kind::User),
+                ("app_id", Kind::App),
+            ] {
+                if let Some(id) = rec.data.get(key).and_then(Value::as_str)
+                    && self.rejected.contains(&(kind, id.to_string()))
+                {
+                    self.rejected_edges += 1;
+                    return Ok(Disposition::Skipped(String::new()));
+                }
+            }
         }
         let Value::Object(data) = std::mem::take(&mut rec.data) else {
             return Err("field `data` is not an object".into());
@@ -438,6 +462,14 @@ impl Mapper {
                 self.skipped_edges,
                 if self.skipped_edges == 1 { "" } else { "s" },
                 if self.skipped_edges == 1 { "" } else { "s" },
+            ));
+        }
+        if self.rejected_edges > 0 {
+            notes.push(format!(
+                "skipped {} membership{} or app assignment{} of users, groups or apps rejected above (they would only fail in idm-load)",
+                self.rejected_edges,
+                if self.rejected_edges == 1 { "" } else { "s" },
+                if self.rejected_edges == 1 { "" } else { "s" },
             ));
         }
         if self.shared_prefixes > 0 {

@@ -738,3 +738,33 @@ fn arb_json() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+#[test]
+fn edges_of_rejected_users_are_dropped_here_not_failed_in_load() {
+    // idm-map rejected a user, its memberships went on and failed in idm-load (exit 3), and
+    // `--apply`'s preflight refused the whole migration for them
+    let mut mapper = Mapper::new(Options::default());
+    mapped(mapper.map(user("00u1", "ACTIVE", json!({"login": "ann@x.io"}))));
+    assert!(matches!(
+        mapper.map(user("00u2", "ACTIVE", json!({"login": "ANN@x.io"}))),
+        Disposition::Rejected(_)
+    ));
+    let edge = |user: &str| {
+        Record::new(
+            Kind::Membership,
+            "okta",
+            format!("00g1/{user}"),
+            json!({"group_id": "00g1", "user_id": user}),
+        )
+    };
+    let dropped = mapper.map(edge("00u2"));
+    assert!(matches!(dropped, Disposition::Skipped(_)), "{dropped:?}");
+    mapped(mapper.map(edge("00u1")));
+    assert!(
+        mapper.closing_notes().iter().any(|n| n.starts_with(
+            "skipped 1 membership or app assignment of users, groups or apps rejected"
+        )),
+        "{:?}",
+        mapper.closing_notes()
+    );
+}

@@ -34,6 +34,7 @@ fn ids(v: &Value) -> BTreeSet<u64> {
 }
 
 #[test]
+#[ignore = "needs the Python SDK venv: `make test` runs it with IDM_TEST_PYTHON set"]
 fn official_onelogin_sdk_creates_lists_and_updates() {
     let python = python();
     let sb = Sandbox::start(SandboxConfig::default()).expect("sandbox starts");

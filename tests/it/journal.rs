@@ -82,7 +82,12 @@ fn concurrent_processes_lose_no_line() {
         .iter()
         .map(|tag| {
             Command::new(&exe)
-                .args(["--ignored", "--exact", "journal_writer_process", "--quiet"])
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "journal::journal_writer_process",
+                    "--quiet",
+                ])
                 .env(WRITER_PATH, &path)
                 .env(WRITER_TAG, tag)
                 .env(WRITER_COUNT, PER_WRITER.to_string())

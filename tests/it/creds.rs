@@ -1,9 +1,9 @@
 //! idm-creds and the secret lookup, end to end.
 //!
-//! Keyring tests talk to a real Secret Service. `make test` runs this file under
-//! `scripts/with-keyring.sh`, which starts a private D-Bus session with an unlocked
-//! gnome-keyring and sets `IDM_TEST_KEYRING=1`; without that variable the keyring tests fail
-//! (they never pass silently). Each test uses its own keyring service name
+//! Keyring tests (`keyring_*`) talk to a real Secret Service, so they are `#[ignore]`d in a
+//! plain `cargo test`. `make test` runs them with `--ignored` under `scripts/with-keyring.sh`,
+//! which starts a private D-Bus session with an unlocked gnome-keyring and sets
+//! `IDM_TEST_KEYRING=1`; run any other way they fail (they never pass silently). Each test uses its own keyring service name
 //! (`IDM_KEYRING_SERVICE`) and config directory (`XDG_CONFIG_HOME`), so tests run in parallel
 //! and never touch a person's real entries.
 //!
@@ -31,8 +31,8 @@ fn require_keyring() {
     if std::env::var("IDM_TEST_KEYRING").as_deref() != Ok("1") {
         panic!(
             "this test needs a Secret Service: run it with `make test` (or \
-             `scripts/with-keyring.sh cargo test --test creds`), which starts an unlocked \
-             gnome-keyring in a private D-Bus session and sets IDM_TEST_KEYRING=1"
+             `scripts/with-keyring.sh cargo test --test it -- --ignored keyring_`), which starts \
+             an unlocked gnome-keyring in a private D-Bus session and sets IDM_TEST_KEYRING=1"
         );
     }
 }
@@ -185,6 +185,7 @@ impl Run {
 }
 
 #[test]
+#[ignore = "needs a Secret Service: `make test` runs it under scripts/with-keyring.sh"]
 fn keyring_round_trip_set_get_reveal_list_delete() {
     require_keyring();
     let w = World::new();
@@ -305,6 +306,7 @@ fn keyring_round_trip_set_get_reveal_list_delete() {
 }
 
 #[test]
+#[ignore = "needs a Secret Service: `make test` runs it under scripts/with-keyring.sh"]
 fn keyring_resolve_takes_the_secret_when_the_environment_has_none() {
     require_keyring();
     let w = World::new();
@@ -373,6 +375,7 @@ fn keyring_resolve_takes_the_secret_when_the_environment_has_none() {
 }
 
 #[test]
+#[ignore = "needs a Secret Service: `make test` runs it under scripts/with-keyring.sh"]
 fn keyring_test_command_uses_the_stored_token() {
     require_keyring();
     let w = World::new();
@@ -414,6 +417,7 @@ fn keyring_test_command_uses_the_stored_token() {
 }
 
 #[test]
+#[ignore = "needs a Secret Service: `make test` runs it under scripts/with-keyring.sh"]
 fn keyring_no_tool_prints_a_secret_in_help_or_output() {
     require_keyring();
     let w = World::new();
@@ -873,6 +877,7 @@ fn sandbox_onelogin_issues_a_token_for_good_credentials_only() {
 }
 
 #[test]
+#[ignore = "needs a Secret Service: `make test` runs it under scripts/with-keyring.sh"]
 fn keyring_test_command_finds_the_tenant_entry_for_the_sandbox() {
     require_keyring();
     let w = World::new();
@@ -938,6 +943,7 @@ const PIPELINE_ONELOGIN_ID: &str = "pipeline-client-id-0042";
 const PIPELINE_ONELOGIN_SECRET: &str = "PipelineOneLoginSecret-9b3e7c1a5d2f";
 
 #[test]
+#[ignore = "needs a Secret Service: `make test` runs it under scripts/with-keyring.sh"]
 fn keyring_full_pipeline_leaks_no_secret_to_outputs_journal_or_logs() {
     require_keyring();
     let w = World::new();

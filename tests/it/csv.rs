@@ -143,19 +143,10 @@ fn expected(records: &[Value]) -> (Vec<String>, Vec<Vec<String>>) {
 
 /// Run idm-csv, printing everything when it fails unexpectedly.
 fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
+    crate::util::Tool::new("idm-csv")
         .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn idm-csv");
-    {
-        use std::io::Write;
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.as_bytes()).unwrap();
-    }
-    child.wait_with_output().unwrap()
+        .stdin(stdin)
+        .output()
 }
 
 fn explain(args: &[&str], out: &Output) -> String {

@@ -67,3 +67,74 @@ fn every_binary_answers_version() {
         );
     }
 }
+
+/// Every service-talking tool with `args` and `env`, and no service configured.
+fn unconfigured(tool: &str, args: &[&str], env: &[(&str, &str)]) -> crate::util::Ran {
+    let mut t = crate::util::Tool::new(tool).args(args);
+    for var in [
+        "IDM_OKTA_URL",
+        "IDM_ONELOGIN_URL",
+        "IDM_ONELOGIN_CLIENT_ID",
+        "IDM_OKTA_RATE_LIMIT",
+        "IDM_ONELOGIN_RATE_LIMIT",
+    ] {
+        t = t.env_remove(var);
+    }
+    for (k, v) in env {
+        t = t.env(k, v);
+    }
+    t.run()
+}
+
+#[test]
+fn rate_limit_none_is_accepted_by_every_tool_that_talks_to_a_service() {
+    // idm-attrs rejected `none` although idm-load and idm-export took it
+    for tool in ["idm-export", "idm-attrs", "idm-load", "idm-csv"] {
+        for (args, env) in [
+            (&["--rate-limit", "none"][..], &[][..]),
+            (&[][..], &[("IDM_ONELOGIN_RATE_LIMIT", "none")][..]),
+            (&[][..], &[("IDM_OKTA_RATE_LIMIT", "none")][..]),
+        ] {
+            let run = unconfigured(tool, args, env);
+            assert!(
+                !run.stderr.contains("invalid rate") && !run.stderr.contains("invalid value"),
+                "{}",
+                run.show()
+            );
+            // what remains is the missing connection (or nothing, for report-only tools)
+            match tool {
+                "idm-attrs" | "idm-csv" => run.expect(0),
+                _ => run.expect(2),
+            };
+        }
+    }
+}
+
+#[test]
+fn a_missing_url_names_the_flag_and_the_variable() {
+    let run = unconfigured("idm-load", &[], &[]);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("--onelogin-url") && run.stderr.contains("IDM_ONELOGIN_URL"),
+        "{}",
+        run.show()
+    );
+    let run = unconfigured("idm-export", &[], &[]);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("--okta-url") && run.stderr.contains("IDM_OKTA_URL"),
+        "{}",
+        run.show()
+    );
+    // a bad rate in the environment is a usage error that names the variable
+    let run = unconfigured(
+        "idm-export",
+        &["--okta-url", "http://127.0.0.1:9"],
+        &[
+            ("IDM_OKTA_RATE_LIMIT", "fast"),
+            ("IDM_OKTA_TOKEN", "not-used"),
+        ],
+    );
+    run.expect(2);
+    assert!(run.stderr.contains("IDM_OKTA_RATE_LIMIT"), "{}", run.show());
+}

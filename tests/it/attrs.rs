@@ -78,15 +78,8 @@ fn command(sb: &Sandbox, state: &Path, args: &[&str]) -> Command {
 }
 
 fn spawn(mut cmd: Command, input: &str) -> Child {
-    let mut child = cmd.spawn().expect("spawn idm-attrs");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    // fed from a thread: the tool reads everything before it writes, but stderr may fill
-    std::thread::spawn(move || {
-        use std::io::Write;
-        let _ = stdin.write_all(input.as_bytes());
-    });
-    child
+    let child = cmd.spawn().expect("spawn idm-attrs");
+    crate::util::feed(child, input.as_bytes().to_vec())
 }
 
 fn run(cmd: Command, input: &str) -> Output {

@@ -1,0 +1,21 @@
+//! The integration tests: one crate, one module per tool or area, one harness ([`util`]).
+//!
+//! Tests that need what only `make test` sets up are `#[ignore]`d here and run by it with
+//! `--ignored`: `keyring_*` (a Secret Service, under scripts/with-keyring.sh) and the `sdk_*`
+//! modules (the official Python SDKs in target/py-venv). Plain `cargo test` runs the rest.
+
+mod util;
+
+mod attrs;
+mod cli;
+mod creds;
+mod csv;
+mod export;
+mod journal;
+mod load;
+mod map;
+mod sandbox_cli;
+mod sandbox_okta;
+mod schemas;
+mod sdk_okta;
+mod sdk_onelogin;
