@@ -456,3 +456,59 @@ fn requests_per_thousand_users_stay_near_the_floor() {
     // 2000 users (some DEPROVISIONED, hidden) in pages of 200: at most 10 pages
     assert!(requests <= 10, "{requests} requests: {stats}");
 }
+
+#[test]
+fn numbers_survive_export_and_map_byte_for_byte() {
+    // `51.769999999999996` came out of idm-export as `51.77`
+    let seeded = sandbox(5, |_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = dir.path().join("okta.ndjson");
+    let mut lines = Vec::new();
+    let mut patched = false;
+    for rec in seeded.dump(Side::Okta) {
+        let mut line = serde_json::to_string(&rec).unwrap();
+        if !patched && rec["kind"] == "user" && rec["data"]["status"] == "ACTIVE" {
+            let close = line.find("\"profile\":{").unwrap() + "\"profile\":{".len();
+            line.insert_str(
+                close,
+                r#""score":51.769999999999996,"big":123456789012345678901234567890,"ratio":1.0,"tiny":1e-7,"#,
+            );
+            patched = true;
+        }
+        lines.push(line);
+    }
+    assert!(patched);
+    std::fs::write(&fixture, lines.join("\n") + "\n").unwrap();
+    let sb = Sandbox::start(SandboxConfig {
+        okta_fixture: Some(fixture),
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let export = crate::util::Tool::new("idm-export")
+        .okta(&sb)
+        .env("IDM_STATE", dir.path().join("state.ndjson"))
+        .run();
+    export.expect(0);
+    for literal in [
+        "51.769999999999996",
+        "123456789012345678901234567890",
+        "\"ratio\":1.0",
+        "1e-7",
+    ] {
+        assert!(export.stdout.contains(literal), "{literal} lost in the export");
+    }
+    let mapped = crate::util::Tool::new("idm-map")
+        .args(["--to", "onelogin"])
+        .stdin(export.stdout.clone())
+        .run();
+    let user = mapped
+        .records()
+        .into_iter()
+        .find(|r| r["data"]["custom_attributes"]["score"].is_string())
+        .unwrap_or_else(|| panic!("no mapped user with the numbers: {}", mapped.show()));
+    let custom = &user["data"]["custom_attributes"];
+    assert_eq!(custom["score"], "51.769999999999996");
+    assert_eq!(custom["big"], "123456789012345678901234567890");
+    assert_eq!(custom["ratio"], "1.0");
+    assert_eq!(custom["tiny"], "1e-7");
+}
