@@ -5,8 +5,9 @@
 //! objects). This module holds the pure functions that bridge the two:
 //!
 //! - [`normalize_name`]: the reference toolkit's shortname rule, kept exactly so users who come
-//!   from it get the same attribute names (`employeeNumber` → `employee_number`), with one fix:
-//!   a name cut at 64 characters never ends in `_`, so normalizing is idempotent.
+//!   from it get the same attribute names (`employeeNumber` → `employee_number`), including
+//!   a `_` the cut at 64 characters leaves at the end (tenants migrated by it have such
+//!   names); a name that already is a shortname is kept as it is, so normalizing is idempotent.
 //! - [`scalar_text`]: a scalar value as the string OneLogin will store.
 //! - [`flatten`]: nested objects down to scalar leaves (`foo.bar.baz` → `foo_bar_baz`), for
 //!   `--complex flatten`.
@@ -30,12 +31,17 @@ pub const MAX_SHORTNAME_CHARS: usize = 64;
 /// 3. every run of characters outside `[0-9A-Za-z]` becomes one `_`;
 /// 4. strip `_` at both ends, lowercase; empty gives `None`;
 /// 5. a leading digit gets a `_` prefix;
-/// 6. keep the first 64 characters (and, unlike the reference, strip a `_` the cut left at
-///    the end, so that normalizing a normalized name changes nothing).
+/// 6. keep the first 64 characters (a `_` the cut leaves at the end stays, as in the
+///    reference).
+///
+/// A name that already is a shortname ([`is_valid_shortname`]) is returned as it is.
 pub fn normalize_name(name: &str) -> Option<String> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return None;
+    }
+    if is_valid_shortname(trimmed) {
+        return Some(trimmed.to_string());
     }
     let chars: Vec<char> = trimmed.chars().collect();
     let split = split_camel_words(&chars);
@@ -65,9 +71,6 @@ pub fn normalize_name(name: &str) -> Option<String> {
     // 6 (the string is ASCII now, so bytes are characters)
     if out.len() > MAX_SHORTNAME_CHARS {
         out.truncate(MAX_SHORTNAME_CHARS);
-        while out.ends_with('_') {
-            out.pop();
-        }
     }
     Some(out)
 }
@@ -121,7 +124,8 @@ fn split_lower_upper(chars: &[char]) -> Vec<char> {
     out
 }
 
-/// True when `name` is a shortname [`normalize_name`] could have produced.
+/// True when `name` is a shortname [`normalize_name`] could have produced (only a name cut
+/// at the limit may end in `_`).
 pub fn is_valid_shortname(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
@@ -130,7 +134,7 @@ pub fn is_valid_shortname(name: &str) -> bool {
         && bytes
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
-        && !name.ends_with('_')
+        && (!name.ends_with('_') || bytes.len() == MAX_SHORTNAME_CHARS)
         && (!name.starts_with('_') || bytes.get(1).is_some_and(u8::is_ascii_digit))
         && !name.contains("__")
 }
@@ -237,13 +241,15 @@ mod tests {
     }
 
     #[test]
-    fn names_are_cut_at_64_characters_without_a_trailing_underscore() {
+    fn names_are_cut_at_64_characters_keeping_a_trailing_underscore() {
         let long = "a".repeat(70);
         assert_eq!(normalize_name(&long).unwrap().len(), 64);
-        // the cut lands right after a separator: the reference would keep `…_`, we strip it
+        // the cut lands right after a separator: the reference keeps `…_`, and tenants it
+        // migrated have attributes of that name
         let name = format!("{}_b", "a".repeat(63));
         let got = normalize_name(&name).unwrap();
-        assert_eq!(got, "a".repeat(63));
+        assert_eq!(got, format!("{}_", "a".repeat(63)));
+        assert!(is_valid_shortname(&got));
         assert_eq!(normalize_name(&got).unwrap(), got);
         let digits = "1".repeat(70);
         let got = normalize_name(&digits).unwrap();

@@ -237,13 +237,14 @@ fn names_of_payload_fields_and_named_attributes_are_not_custom_attributes() {
         json!({"login": "a@x.io", "city": "Paris", "City": "Lyon", "Status": "x",
                "EXTERNAL-ID": "y", "Country": "FR"}),
     );
-    // named attributes win; a name of a top-level field is refused even though it is empty
-    assert_eq!(custom(&rec), json!({"city": "Paris"}));
+    // named attributes win; a name of a top-level field is refused even though it is empty;
+    // a named attribute with no value of its own keeps the custom field's (`Country`), as the
+    // reference does
+    assert_eq!(custom(&rec), json!({"city": "Paris", "country": "FR"}));
     for needle in [
         "`city` belongs to",
         "`status` is a standard",
         "`external_id` is a standard",
-        "`country` is a named attribute",
     ] {
         assert!(
             rec.warnings.iter().any(|w| w.contains(needle)),
@@ -767,4 +768,16 @@ fn edges_of_rejected_users_are_dropped_here_not_failed_in_load() {
         "{:?}",
         mapper.closing_notes()
     );
+}
+
+#[test]
+fn a_derived_field_that_comes_out_empty_is_left_out_not_rejected() {
+    // `samaccountname` is the login before `@`: for `@corp.example` that is nothing, and the
+    // empty value made the whole user invalid
+    let rec = map_user(
+        Options::default(),
+        json!({"login": "@corp.example", "email": "ops@corp.example"}),
+    );
+    assert!(rec.data.get("samaccountname").is_none(), "{}", rec.data);
+    assert_eq!(rec.data["email"], "ops@corp.example");
 }

@@ -495,7 +495,10 @@ fn numbers_survive_export_and_map_byte_for_byte() {
         "\"ratio\":1.0",
         "1e-7",
     ] {
-        assert!(export.stdout.contains(literal), "{literal} lost in the export");
+        assert!(
+            export.stdout.contains(literal),
+            "{literal} lost in the export"
+        );
     }
     let mapped = crate::util::Tool::new("idm-map")
         .args(["--to", "onelogin"])

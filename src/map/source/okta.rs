@@ -344,14 +344,20 @@ pub fn identity<'a>(
                 .map(|t| Sourced::new(t, profile_path(k)))
         })
         .or_else(|| {
-            raw_login.as_ref().map(|l| match l {
-                Cow::Borrowed(s) => {
-                    Sourced::new(s.split('@').next().unwrap_or(s), "profile.login before @")
+            // a login such as `@corp.example` has nothing before `@`: no samaccountname
+            raw_login.as_ref().and_then(|l| {
+                let before = |s: &str| s.split('@').next().unwrap_or(s).trim().len();
+                match l {
+                    Cow::Borrowed(s) if before(s) > 0 => Some(Sourced::new(
+                        s.split('@').next().unwrap_or(s),
+                        "profile.login before @",
+                    )),
+                    Cow::Owned(s) if before(s) > 0 => Some(Sourced::new(
+                        s.split('@').next().unwrap_or(s).to_string(),
+                        "profile.login before @",
+                    )),
+                    _ => None,
                 }
-                Cow::Owned(s) => Sourced::new(
-                    s.split('@').next().unwrap_or(s).to_string(),
-                    "profile.login before @",
-                ),
             })
         });
 

@@ -442,12 +442,9 @@ fn add_custom<'a>(
             origin[i]
         ));
         origin[i] = from.clone();
-    } else if is_named_attribute(&short) {
-        warnings.push(format!(
-            "{from} not migrated: its name `{short}` is a named attribute with no value"
-        ));
-        return;
     } else {
+        // a named attribute this user has no value for keeps the custom field's value, as in
+        // the reference (`EmployeeNumber` when `employeeNumber` is absent)
         origin.push(from.clone());
     }
     if trace.enabled() {
