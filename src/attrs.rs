@@ -550,6 +550,8 @@ pub struct Spooler {
     file: File,
     out: BufWriter<File>,
     pub discovery: Discovery,
+    /// Lines spooled.
+    pub lines: u64,
 }
 
 impl Spooler {
@@ -561,6 +563,7 @@ impl Spooler {
             file,
             out,
             discovery: Discovery::default(),
+            lines: 0,
         })
     }
 
@@ -576,6 +579,7 @@ impl Spooler {
             self.out.write_all(reader.raw())?;
             self.out.write_all(b"\n")?;
             self.discovery.observe(&entry.record, target);
+            self.lines += 1;
             bar.inc(1);
         }
         bar.finish_and_clear();

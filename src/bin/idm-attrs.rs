@@ -13,6 +13,7 @@ use idm::cli::{self, conn::ConnArgs};
 use idm::journal::{self, Journal, TenantCheck};
 use idm::provider::onelogin::OneLoginTarget;
 use idm::provider::target::Target;
+use idm::record::stream::{self, Completeness};
 use idm::record::{RecordWriter, Rejects, reader::open_input};
 
 /// Discover, report and provision OneLogin custom attributes; pass records through.
@@ -43,6 +44,9 @@ struct Args {
     /// target or unreadable.
     #[arg(long)]
     force: bool,
+    /// Take an input whose stream markers say it was cut short.
+    #[arg(long)]
+    allow_incomplete: bool,
     /// Write one `attribute` record per discovered attribute (shortname, name, count,
     /// coverage, exists) instead of passing the records through.
     #[arg(long)]
@@ -123,6 +127,14 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         .read_all(&mut reader, &mut rejects, &args.to)
         .context("spooling the input")?;
 
+    let completeness = reader.completeness();
+    if let Completeness::Incomplete(why) = &completeness
+        && !args.allow_incomplete
+    {
+        anyhow::bail!(
+            "the input is incomplete: {why}; nothing created, nothing passed on (`--allow-incomplete` takes it anyway)"
+        );
+    }
     if args.apply && !args.force {
         let unmapped = spool.discovery.unmapped_users;
         let unreadable = rejects.count();
@@ -170,7 +182,19 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         out.finish().context("writing attribute records")?;
     } else {
         let mut out = cli::output(args.io.output.as_deref())?;
+        // records pass through unchanged; a marked input stays a marked stream
+        let marked = reader.is_marked() && completeness == Completeness::Complete;
+        let line = |rec: &idm::record::Record| serde_json::to_string(rec).map(|l| l + "\n");
+        if marked {
+            out.write_all(line(&stream::begin(cli::tool()))?.as_bytes())
+                .context("writing records")?;
+        }
+        let lines = spool.lines;
         spool.replay(&mut out).context("writing records")?;
+        if marked {
+            out.write_all(line(&stream::end(cli::tool(), lines))?.as_bytes())
+                .context("writing records")?;
+        }
         out.flush().context("writing records")?;
     }
     let failed = attrs::totals(&reports).failed as u64;

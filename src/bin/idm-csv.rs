@@ -82,6 +82,9 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let mut reader = open_input(args.io.input.as_deref())?;
     let spool = csv_out::spool(&mut reader, &mut rejects, &options)?;
+    if let idm::record::stream::Completeness::Incomplete(why) = reader.completeness() {
+        anyhow::bail!("the input is incomplete: {why}; no CSV written");
+    }
     if args.conn.has_onelogin() {
         check_attributes(&args.conn, spool.custom_attributes())?;
     }

@@ -127,6 +127,9 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         page_size: args.page_size,
     };
     let mut out = RecordWriter::create(args.output.as_deref()).context("opening the output")?;
+    // a marked stream: an export that fails half-way leaves no end marker, and the tools
+    // downstream refuse to load what it wrote as if it were whole
+    out.mark(cli::tool())?;
     let summary = export::export(
         &mut okta,
         &kinds,
@@ -135,7 +138,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         args.snapshot_dir.as_deref(),
         true,
     )?;
-    out.finish().context("writing records")?;
+    out.finish_complete().context("writing records")?;
     if let Some(j) = journal {
         if let Some(event) = bind {
             j.append(&event)?;

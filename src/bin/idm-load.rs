@@ -40,6 +40,10 @@ struct Args {
     /// With --apply: write what can be written even though the plan predicts failures.
     #[arg(long)]
     force: bool,
+    /// Load an input whose stream markers say it was cut short (an export that failed
+    /// half-way). Without it such an input is refused before anything is read or written.
+    #[arg(long)]
+    allow_incomplete: bool,
     /// Parallel workers; they share one quota and one token.
     #[arg(long, default_value_t = 4, env = "IDM_WORKERS", value_parser = clap::value_parser!(u16).range(1..=64))]
     workers: u16,
@@ -129,6 +133,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let opts = Options {
         apply: args.apply,
         force: args.force,
+        allow_incomplete: args.allow_incomplete,
         workers: usize::from(args.workers),
         update_existing: args.update_existing,
         cleanup_groups: args.cleanup_roles,
@@ -137,6 +142,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         max_capacity_pct: args.conn.max_capacity,
     };
     let mut out = RecordWriter::create(args.io.output.as_deref())?;
+    out.mark(cli::tool())?;
     let summary = load::run(
         target,
         journal.as_ref(),
@@ -146,7 +152,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         &mut rejects,
         &mut out,
     )?;
-    out.finish().context("writing results")?;
+    out.finish_complete().context("writing results")?;
     rejects.finish()?;
     if !args.log.quiet {
         for line in load::report(&summary, &opts) {

@@ -106,7 +106,13 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         &progress,
     )?;
     progress.finish_and_clear();
-    writer.finish().context("writing records")?;
+    let completeness = reader.completeness();
+    if completeness.is_incomplete() {
+        // no end marker either: idm-load will not take this output for a whole migration
+        writer.finish().context("writing records")?;
+    } else {
+        writer.finish_complete().context("writing records")?;
+    }
     let failures = rejects.finish()?;
     for note in mapper.closing_notes() {
         map::note(&note);
@@ -118,6 +124,11 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         summary.skipped,
         failures
     );
+    if let idm::record::stream::Completeness::Incomplete(why) = completeness {
+        anyhow::bail!(
+            "the input is incomplete: {why}; its records were mapped, but the output is marked incomplete too"
+        );
+    }
     Ok(cli::Status::from_failures(failures))
 }
 

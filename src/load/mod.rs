@@ -67,6 +67,8 @@ pub struct Options {
     pub apply: bool,
     /// Write what can be written although the preflight found predictable failures.
     pub force: bool,
+    /// Load an input whose stream markers say it was cut short.
+    pub allow_incomplete: bool,
     /// Worker threads for creates and updates.
     pub workers: usize,
     /// Update objects that were in the tenant before the migration (the migration's own are
@@ -87,6 +89,7 @@ impl Default for Options {
         Options {
             apply: false,
             force: false,
+            allow_incomplete: false,
             workers: 4,
             update_existing: false,
             cleanup_groups: false,
@@ -350,6 +353,13 @@ pub fn run<R: BufRead>(
         anyhow::bail!("`--apply` needs the state journal open for writing");
     }
     let spool = Spool::read(input, target, rejects, &opts.only).context("reading the input")?;
+    if let crate::record::stream::Completeness::Incomplete(why) = input.completeness()
+        && !opts.allow_incomplete
+    {
+        anyhow::bail!(
+            "the input is incomplete: {why}; nothing read from or written to the tenant (`--allow-incomplete` loads it anyway)"
+        );
+    }
     let mut summary = Summary {
         rejected: rejects.count(),
         ..Summary::default()

@@ -538,6 +538,10 @@ pub fn run<R: BufRead>(
     let mut summary = Summary::default();
     let before = rejects.count();
     while let Some(entry) = reader.next_good(rejects)? {
+        // a marked input makes a marked output (see crate::record::stream)
+        if reader.is_marked() {
+            writer.mark(crate::cli::tool())?;
+        }
         progress.inc(1);
         let label = entry.record.label();
         match mapper.map(entry.record) {
@@ -560,6 +564,9 @@ pub fn run<R: BufRead>(
                 rejects.reject(entry.line, Some(&label), reader.raw(), &reason)?;
             }
         }
+    }
+    if reader.is_marked() {
+        writer.mark(crate::cli::tool())?;
     }
     summary.unreadable = rejects.count() - before - summary.rejected;
     Ok(summary)

@@ -11,6 +11,7 @@
 pub mod reader;
 pub mod result;
 pub mod schema;
+pub mod stream;
 pub mod writer;
 
 use std::fmt;

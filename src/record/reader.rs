@@ -2,8 +2,12 @@
 //!
 //! One line is held at a time, in a buffer that is reused, so a 1 GB input costs the same
 //! memory as a 1 KB one. A line longer than [`MAX_LINE_BYTES`] is skipped without being held
-//! and reported as bad. A line that is not JSON or not an envelope is a [`ReadError::Bad`]: the
-//! caller reports it (see [`Rejects`]) and goes on; nothing is dropped silently.
+//! and reported as bad. A line that is not JSON or not an envelope (a kind that is not
+//! lowercase, an empty id, `data` that is not an object) is a [`ReadError::Bad`]: the caller
+//! reports it (see [`Rejects`]) and goes on; nothing is dropped silently.
+//!
+//! Stream markers (`kind` `stream`, see [`super::stream`]) are not yielded: the reader checks
+//! them and says, at the end, whether the stream was complete ([`RecordReader::completeness`]).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -43,6 +47,7 @@ pub struct RecordReader<R> {
     inner: R,
     line: u64,
     buf: Vec<u8>,
+    stream: super::stream::Tracker,
 }
 
 /// Open `path` for reading records; `None` or `-` is stdin.
@@ -68,7 +73,19 @@ impl<R: BufRead> RecordReader<R> {
             inner,
             line: 0,
             buf: Vec::with_capacity(4096),
+            stream: super::stream::Tracker::default(),
         }
+    }
+
+    /// Whether the stream read so far began with a stream marker (its writer promises an
+    /// end marker).
+    pub fn is_marked(&self) -> bool {
+        self.stream.is_marked()
+    }
+
+    /// Whether the stream was whole: call it at the end of the input.
+    pub fn completeness(&self) -> super::stream::Completeness {
+        self.stream.completeness()
     }
 
     /// The number of the last line read (1-based; 0 before the first).
@@ -100,16 +117,32 @@ impl<R: BufRead> RecordReader<R> {
             if self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(match serde_json::from_slice::<Record>(&self.buf) {
-                Ok(record) => Ok(Entry {
-                    line: self.line,
-                    record,
-                }),
-                Err(e) => Err(ReadError::Bad {
-                    line: self.line,
-                    raw: self.buf.clone(),
-                    reason: describe_parse_error(&self.buf, &e),
-                }),
+            let parsed = serde_json::from_slice::<Record>(&self.buf)
+                .map_err(|e| describe_parse_error(&self.buf, &e))
+                .and_then(|r| check_envelope(&r).map(|()| r));
+            let bad = |reason: String| ReadError::Bad {
+                line: self.line,
+                raw: self.buf.clone(),
+                reason,
+            };
+            return Some(match parsed {
+                Ok(record) if record.kind.as_str() == super::stream::KIND => {
+                    match self.stream.marker(self.line, &record) {
+                        Ok(()) => continue,
+                        Err(reason) => Err(bad(reason)),
+                    }
+                }
+                Ok(record) => {
+                    self.stream.record();
+                    Ok(Entry {
+                        line: self.line,
+                        record,
+                    })
+                }
+                Err(reason) => {
+                    self.stream.record();
+                    Err(bad(reason))
+                }
             });
         }
     }
@@ -183,6 +216,46 @@ impl<R: BufRead> Iterator for RecordReader<R> {
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == b'\n')
+}
+
+/// What serde cannot check of an envelope: a kind that is a word in lower case (`USER` would
+/// pass every tool as an unknown kind, silently), a non-empty id and source, `data` an object.
+pub fn check_envelope(rec: &Record) -> Result<(), String> {
+    let kind = rec.kind.as_str();
+    let mut chars = kind.chars();
+    let ok_kind = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !ok_kind {
+        let lower = kind.to_ascii_lowercase();
+        let hint = if super::Kind::from(lower.as_str()) != super::Kind::Other(lower.clone()) {
+            format!(" (did you mean `{lower}`?)")
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "field `kind`: `{kind}` is not a kind: kinds are lowercase words{hint}"
+        ));
+    }
+    if rec.source.trim().is_empty() {
+        return Err("field `source`: empty".into());
+    }
+    if rec.id.trim().is_empty() {
+        return Err("field `id`: empty".into());
+    }
+    if !rec.data.is_object() {
+        let what = match &rec.data {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Object(_) => "an object",
+        };
+        return Err(format!(
+            "field `data`: expected a JSON object, found {what}"
+        ));
+    }
+    Ok(())
 }
 
 /// Say what is wrong with a line in terms a person can act on.
@@ -314,6 +387,44 @@ mod tests {
         assert_eq!(got[4], Ok((6, "b".into())));
         // the last line has no newline and is still read
         assert_eq!(got[5], Ok((7, "c".into())));
+    }
+
+    #[test]
+    fn lines_that_are_not_records_are_refused_by_name() {
+        // `kind: "USER"` vanished through map, attrs and load with exit 0; `data: null` and an
+        // empty id passed idm-attrs
+        for (line, want) in [
+            (
+                r#"{"kind":"USER","source":"okta","id":"a","data":{}}"#,
+                "`USER` is not a kind: kinds are lowercase words (did you mean `user`?)",
+            ),
+            (
+                r#"{"kind":"user","source":"okta","id":"a","data":null}"#,
+                "field `data`: expected a JSON object, found null",
+            ),
+            (
+                r#"{"kind":"user","source":"okta","id":"a","data":"x"}"#,
+                "found a string",
+            ),
+            (
+                r#"{"kind":"user","source":"okta","id":"a","data":[1]}"#,
+                "found an array",
+            ),
+            (
+                r#"{"kind":"user","source":"okta","id":" ","data":{}}"#,
+                "field `id`: empty",
+            ),
+            (
+                r#"{"kind":"user","source":"","id":"a","data":{}}"#,
+                "field `source`: empty",
+            ),
+        ] {
+            let got = read_all(line);
+            assert!(
+                matches!(&got[0], Err((1, r)) if r.contains(want)),
+                "{line}: {got:?}"
+            );
+        }
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub fn create_private_file(path: &Path) -> io::Result<File> {
 pub struct RecordWriter {
     out: Box<dyn Write>,
     line_buf: Vec<u8>,
+    /// The tool whose stream this is, the records written since its begin marker, and whether
+    /// that marker is still to be written (it goes out with the first record).
+    marked: Option<(String, u64, bool)>,
 }
 
 impl RecordWriter {
@@ -61,7 +64,24 @@ impl RecordWriter {
         Ok(RecordWriter {
             out,
             line_buf: Vec::with_capacity(4096),
+            marked: None,
         })
+    }
+
+    /// Begin a marked stream ([`super::stream`]): the begin marker goes out with the first
+    /// record (a tool that fails before writing anything writes nothing), the end marker with
+    /// the count at [`RecordWriter::finish_complete`]. A writer that stops without it leaves a
+    /// stream that downstream tools know was cut short. Once only.
+    pub fn mark(&mut self, tool: &str) -> io::Result<()> {
+        if self.marked.is_none() {
+            self.marked = Some((tool.to_string(), 0, true));
+        }
+        Ok(())
+    }
+
+    /// Whether this writer began a marked stream.
+    pub fn is_marked(&self) -> bool {
+        self.marked.is_some()
     }
 
     /// Write to any writer (tests, spool files), buffered.
@@ -69,6 +89,7 @@ impl RecordWriter {
         RecordWriter {
             out: Box::new(BufWriter::with_capacity(WRITE_BUFFER_BYTES, w)),
             line_buf: Vec::with_capacity(4096),
+            marked: None,
         }
     }
 
@@ -77,13 +98,30 @@ impl RecordWriter {
         self.line_buf.clear();
         serde_json::to_writer(&mut self.line_buf, record).map_err(io::Error::other)?;
         self.line_buf.push(b'\n');
+        self.count()?;
         self.out.write_all(&self.line_buf)
     }
 
     /// Write a line as it is (pass-through), adding the newline.
     pub fn write_raw(&mut self, line: &[u8]) -> io::Result<()> {
+        self.count()?;
         self.out.write_all(line)?;
         self.out.write_all(b"\n")
+    }
+
+    /// Count a record of a marked stream, writing the begin marker before the first.
+    fn count(&mut self) -> io::Result<()> {
+        if let Some((tool, n, pending)) = &mut self.marked {
+            if *pending {
+                *pending = false;
+                let mut line =
+                    serde_json::to_vec(&super::stream::begin(tool)).map_err(io::Error::other)?;
+                line.push(b'\n');
+                self.out.write_all(&line)?;
+            }
+            *n += 1;
+        }
+        Ok(())
     }
 
     /// Flush what is buffered (e.g. before a long pause so a reader downstream sees progress).
@@ -91,8 +129,26 @@ impl RecordWriter {
         self.out.flush()
     }
 
-    /// Flush and close. Call this at the end: a failed flush is an error.
+    /// Flush and close. Call this at the end: a failed flush is an error. A marked stream
+    /// stays without its end marker: use [`RecordWriter::finish_complete`] when it is whole.
     pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Write the end marker of a marked stream (nothing for an unmarked one), flush, close.
+    pub fn finish_complete(mut self) -> io::Result<()> {
+        if let Some((tool, n, pending)) = self.marked.take() {
+            let mut text = Vec::new();
+            if pending {
+                serde_json::to_writer(&mut text, &super::stream::begin(&tool))
+                    .map_err(io::Error::other)?;
+                text.push(b'\n');
+            }
+            serde_json::to_writer(&mut text, &super::stream::end(&tool, n))
+                .map_err(io::Error::other)?;
+            text.push(b'\n');
+            self.out.write_all(&text)?;
+        }
         self.out.flush()
     }
 }

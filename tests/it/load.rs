@@ -134,7 +134,10 @@ impl Run {
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         let results = stdout
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {e}: {l}")))
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON: {e}: {l}"))
+            })
+            .filter(|r| r["kind"] != "stream")
             .collect();
         Run {
             code: out.status.code(),
@@ -619,11 +622,8 @@ fn a_422_fails_one_record_the_rest_goes_on_and_retry_from_reruns_only_it() {
     m.write(&input, false);
     let first = env.run(&input, &["--apply", "-o", "first.ndjson"]);
     first.expect_code(3);
-    let results: Vec<Value> = std::fs::read_to_string(env.path("first.ndjson"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let results: Vec<Value> =
+        crate::util::records(&std::fs::read_to_string(env.path("first.ndjson")).unwrap());
     let failed: BTreeSet<(String, String)> = results
         .iter()
         .filter(|r| r["data"]["status"] == "failed")

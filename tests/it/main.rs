@@ -14,6 +14,7 @@ mod export;
 mod journal;
 mod load;
 mod map;
+mod pipeline;
 mod sandbox_cli;
 mod sandbox_okta;
 mod schemas;

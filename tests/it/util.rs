@@ -211,10 +211,11 @@ impl Ran {
     }
 }
 
-/// NDJSON text as values (blank lines skipped).
+/// NDJSON text as values (blank lines and stream markers skipped).
 pub fn records(text: &str) -> Vec<Value> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {e}: {l}")))
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON: {e}: {l}")))
+        .filter(|r| r["kind"] != "stream")
         .collect()
 }

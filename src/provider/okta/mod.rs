@@ -178,10 +178,17 @@ impl Okta {
         opts: &ExportOptions,
         sink: &mut dyn Sink,
     ) -> Result<(), SourceError> {
-        let (first, filter) = self.groups_url(opts, "lastUpdated");
-        // remember ids for memberships, unless filtered (those need their own listing)
+        // Every group, even with `--since`: a delta's edges need their groups to resolve, and
+        // idm-map must see the built-in `Everyone` to skip its edges (unchanged groups are a
+        // `skip` in idm-load and cost one page here). Ids are remembered for memberships,
+        // unless those are filtered by `--since` (they need their own listing).
+        let unfiltered = ExportOptions {
+            since: None,
+            ..opts.clone()
+        };
+        let (first, _) = self.groups_url(&unfiltered, "lastUpdated");
         let mut ids = Vec::new();
-        let keep = filter.is_none();
+        let keep = opts.since.is_none();
         self.pages(first, |_, page| {
             for obj in page {
                 let id = object_id(&obj, "group")?;
