@@ -166,12 +166,26 @@ fn report_error(tool: &str, err: &anyhow::Error) -> u8 {
     if is_broken_pipe(err) {
         return EXIT_OK;
     }
-    eprintln!("{tool}: {err:#}");
+    eprintln!("{tool}: {}", one_line(err));
     if err.chain().any(|cause| cause.is::<UsageError>()) {
         EXIT_USAGE
     } else {
         EXIT_FATAL
     }
+}
+
+/// An error and its causes on one line, each cause once: a cause whose text the message
+/// already holds (`cannot open x: Permission denied` over `Permission denied`) is not repeated.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// True when the error comes from writing to a closed pipe (`idm-export | head`).
@@ -235,6 +249,26 @@ mod tests {
         assert_eq!(report_error("idm-test", &usage_err), EXIT_USAGE);
         let fatal = anyhow::anyhow!("cannot reach `http://127.0.0.1:1`");
         assert_eq!(report_error("idm-test", &fatal), EXIT_FATAL);
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        // `Permission denied (os error 13): Permission denied (os error 13)`
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot open `x`: {source}")]
+        struct Open {
+            source: io::Error,
+        }
+        let err = anyhow::Error::new(Open {
+            source: io::Error::from(io::ErrorKind::PermissionDenied),
+        })
+        .context("reading the journal");
+        let line = one_line(&err);
+        assert_eq!(line.matches("permission denied").count(), 1, "{line}");
+        assert!(
+            line.starts_with("reading the journal: cannot open `x`"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum TransportKind {
     Timeout,
     /// The connection was reset or closed without a (complete) response.
     Reset,
+    /// The request cannot be sent as built (a header value with a line break): nothing was
+    /// sent, and trying again changes nothing.
+    Invalid,
     /// Anything else reqwest reports (TLS, protocol).
     Other,
 }
@@ -37,6 +40,7 @@ impl std::fmt::Display for TransportKind {
             TransportKind::Connect => "cannot connect",
             TransportKind::Timeout => "timed out",
             TransportKind::Reset => "connection reset or closed without a response",
+            TransportKind::Invalid => "cannot send the request",
             TransportKind::Other => "transport error",
         })
     }

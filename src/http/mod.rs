@@ -382,6 +382,17 @@ pub fn redact_url(raw: &str) -> String {
                 let _ = u.set_username("");
                 let _ = u.set_password(None);
             }
+            // query values may be people's data (`?email=ann@acme.com`, a filter on a login):
+            // the names stay, the values go
+            if u.query().is_some() {
+                let names: Vec<String> = u.query_pairs().map(|(k, _)| k.into_owned()).collect();
+                let masked = names
+                    .iter()
+                    .map(|k| format!("{k}=…"))
+                    .collect::<Vec<_>>()
+                    .join("&");
+                u.set_query(Some(&masked));
+            }
             u.to_string()
         }
         Err(_) => raw.split('@').next_back().unwrap_or(raw).to_string(),
@@ -540,7 +551,8 @@ impl Client {
                 }
                 Err(e) => {
                     in_a_row_429 = 0;
-                    let nothing_sent = e.kind == TransportKind::Connect;
+                    let nothing_sent =
+                        matches!(e.kind, TransportKind::Connect | TransportKind::Invalid);
                     let fail = |outcome_unknown: bool| HttpError::Transport {
                         method: method.into(),
                         url: shown_url.clone(),
@@ -552,7 +564,8 @@ impl Client {
                     if !nothing_sent && !req.idempotent {
                         return Err(fail(true));
                     }
-                    if retries_left == 0 {
+                    // a request that cannot be built fails the same way every time
+                    if retries_left == 0 || e.kind == TransportKind::Invalid {
                         return Err(fail(false));
                     }
                     (retry::backoff(attempt - 1), e.kind.to_string())
@@ -616,8 +629,10 @@ impl Transport for ReqwestTransport {
             .timeout(req.timeout);
         for (k, v) in &req.headers {
             let mut value = reqwest::header::HeaderValue::from_str(v).map_err(|_| WireError {
-                kind: TransportKind::Other,
-                reason: format!("invalid value for header `{k}`"),
+                kind: TransportKind::Invalid,
+                reason: format!(
+                    "the value of header `{k}` holds a character no HTTP header may hold (a line break?)"
+                ),
             })?;
             if k == "authorization" {
                 value.set_sensitive(true);

@@ -104,6 +104,15 @@ pub enum SecretError {
     },
     #[error("keyring: {0}")]
     Keyring(String),
+    /// The value cannot go into an HTTP header (never shown: it may be the secret itself).
+    #[error(
+        "the {service} {key} from {from} contains a line break or another control character: store it again as one line"
+    )]
+    Malformed {
+        service: String,
+        key: String,
+        from: String,
+    },
     #[error("unknown secret `{service} {key}`: known are {known}")]
     Unknown {
         service: String,
@@ -406,11 +415,26 @@ pub fn resolve_in(
     url: Option<&str>,
 ) -> Result<Resolved, SecretError> {
     let env = env_var(service, key);
+    // Surrounding whitespace (a trailing space, the CR of a file edited on Windows, echo's
+    // newline) is never part of a token or client secret: dropped, the same for every secret.
+    // What is left must fit in an HTTP header, or every request would fail as a "transport
+    // error" and be retried for nothing.
+    let clean = |value: &str, from: String| -> Result<Secret, SecretError> {
+        let value = value.trim();
+        if value.chars().any(char::is_control) {
+            return Err(SecretError::Malformed {
+                service: service.into(),
+                key: key.into(),
+                from,
+            });
+        }
+        Ok(Secret::new(value))
+    };
     if let Ok(value) = std::env::var(&env)
-        && !value.is_empty()
+        && !value.trim().is_empty()
     {
         return Ok(Resolved {
-            secret: Secret::new(value),
+            secret: clean(&value, format!("env `{env}`"))?,
             origin: Origin::Env,
             source: format!("env `{env}`"),
         });
@@ -429,7 +453,7 @@ pub fn resolve_in(
         })?;
         if let Some(secret) = found {
             return Ok(Resolved {
-                secret,
+                secret: clean(secret.expose(), format!("keyring entry {name}"))?,
                 origin: Origin::Keyring,
                 source: format!("keyring entry {name}"),
             });
@@ -453,6 +477,23 @@ mod tests {
         assert!(!format!("{s}").contains("abcdef"));
         assert_eq!(s.masked(), "00ab…wxyz");
         assert_eq!(mask("short"), "*****");
+    }
+
+    #[test]
+    fn secrets_are_trimmed_alike_and_control_characters_named() {
+        // a OneLogin secret with a trailing CR failed with 401 while the Okta token was
+        // trimmed; a token with a newline inside was retried for 23 s as a transport error
+        let store = MemoryStore::new();
+        let name = EntryName::new("onelogin", "client_secret", None);
+        store.set(&name, &Secret::new("s3cret \r\n")).unwrap();
+        let got = resolve_in(&store, "onelogin", "client_secret", None).unwrap();
+        assert_eq!(got.secret.expose(), "s3cret");
+        store.set(&name, &Secret::new("s3c\nret")).unwrap();
+        let err = resolve_in(&store, "onelogin", "client_secret", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("control character"), "{err}");
+        assert!(!err.contains("s3c"), "the secret is never shown: {err}");
     }
 
     #[test]
