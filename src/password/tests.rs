@@ -133,8 +133,9 @@ fn bcrypt_matches_published_vectors_including_the_2x_bug() {
     assert!(!h.verify(&long[..71]));
 }
 
-/// Okta's documented import examples (okta-api.md §4.4). Their passwords are not published,
-/// so they check parsing and formatting, not verification.
+/// Okta's documented import examples (okta-api.md §4.4). Their passwords are not published;
+/// we found the ones of the SHA-512, SHA-1 and MD5 examples by trying common passwords (see
+/// `okta_examples_verify_where_the_password_is_known`), the bcrypt one stays unconfirmed.
 const OKTA_EXAMPLES: &[&str] = &[
     r#"{"algorithm":"BCRYPT","workFactor":10,"salt":"rwh3vH166HCH/NT9XV5FYu","value":"qaMqvAPULkbiQzkTCWo5XDcvzpk8Tna"}"#,
     r#"{"algorithm":"SHA-512","salt":"TXlTYWx0","saltOrder":"PREFIX","value":"QrozP8a+KfoHu6mPFysxLoO5LMQsd2Fw6IclZUf8xQjetJOCGS93vm68h+VaFX0LHSiF/GxQkykq1vofmx6NGA=="}"#,
@@ -159,6 +160,20 @@ fn okta_examples_parse_and_format_back_unchanged() {
             iterations: 1
         }
     );
+}
+
+#[test]
+fn okta_examples_verify_where_the_password_is_known() {
+    let known = [(1, "Abcd1234"), (2, "P@ssw0rd"), (3, "Abcd1234")];
+    for (i, password) in known {
+        let h = Hash::from_okta(&serde_json::from_str(OKTA_EXAMPLES[i]).unwrap()).unwrap();
+        assert!(h.verify(password), "{h}");
+        assert!(!h.verify("abcd1234"), "{h}");
+    }
+    // POSTFIX matters: the SHA-1 example read as PREFIX does not verify
+    let mut v: serde_json::Value = serde_json::from_str(OKTA_EXAMPLES[2]).unwrap();
+    v["saltOrder"] = json!("PREFIX");
+    assert!(!Hash::from_okta(&v).unwrap().verify("P@ssw0rd"));
 }
 
 #[test]
