@@ -190,7 +190,10 @@ pub enum ParseError {
     #[error("unknown hash algorithm{}", shown(.0))]
     UnknownAlgorithm(String),
     #[error("`{field}`: {problem}")]
-    Field { field: &'static str, problem: String },
+    Field {
+        field: &'static str,
+        problem: String,
+    },
 }
 
 /// A value quoted in an error only when it is short and plainly a name, so that a hash
@@ -198,8 +201,7 @@ pub enum ParseError {
 fn shown(v: &str) -> String {
     let plain = !v.is_empty()
         && v.len() <= 24
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'+');
     if plain {
         format!(" `{v}`")
@@ -470,7 +472,11 @@ impl fmt::Display for Hash {
             } => {
                 let times = if iterations == 1 { "" } else { "s" };
                 if salt == 0 {
-                    write!(f, "{} (unsalted, {iterations} iteration{times})", digest.name())
+                    write!(
+                        f,
+                        "{} (unsalted, {iterations} iteration{times})",
+                        digest.name()
+                    )
                 } else {
                     let order = match order {
                         SaltOrder::Prefix => "prefix",

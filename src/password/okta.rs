@@ -67,7 +67,12 @@ pub(super) fn parse(v: &Value) -> Result<Hash, ParseError> {
             let prf = match text(obj, "digestAlgorithm")? {
                 "SHA256_HMAC" => Prf::HmacSha256,
                 "SHA512_HMAC" => Prf::HmacSha512,
-                _ => return Err(field("digestAlgorithm", "must be SHA256_HMAC or SHA512_HMAC")),
+                _ => {
+                    return Err(field(
+                        "digestAlgorithm",
+                        "must be SHA256_HMAC or SHA512_HMAC",
+                    ));
+                }
             };
             let iterations = int(obj, "iterationCount")?;
             if !(4096..=u64::from(u32::MAX)).contains(&iterations) {

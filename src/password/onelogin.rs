@@ -29,7 +29,10 @@ impl std::fmt::Debug for OneLoginPassword {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OneLoginPassword")
             .field("algorithm", &self.algorithm)
-            .field("salt", &format_args!("<{} chars>", self.salt.chars().count()))
+            .field(
+                "salt",
+                &format_args!("<{} chars>", self.salt.chars().count()),
+            )
             .field("hash_hex", &"<redacted>")
             .finish()
     }

@@ -116,7 +116,8 @@ fn bcrypt_matches_published_vectors_including_the_2x_bug() {
         assert!(!verify_bytes(&h, b"U*U*U*U"), "{mcf} wrong password");
     }
     // the bug only matters for bytes >= 0x80: `$2y$` does not take what `$2x$` took
-    let y = Hash::parse_mcf("$2y$05$/OK.fbVrR/bpIqNJ5ianF.CE5elHaaO4EbggVDjb8P19RukzXSM3e").unwrap();
+    let y =
+        Hash::parse_mcf("$2y$05$/OK.fbVrR/bpIqNJ5ianF.CE5elHaaO4EbggVDjb8P19RukzXSM3e").unwrap();
     assert!(!verify_bytes(&y, b"\xa3"));
     // and passwords longer than 72 bytes are cut at 72
     let long = "a".repeat(72);
@@ -309,7 +310,10 @@ fn conversions_refuse_what_the_target_cannot_verify() {
         .unwrap()
     };
     assert_eq!(
-        sha(Digest::Sha256, 1024, b"s").to_okta().unwrap_err().reason,
+        sha(Digest::Sha256, 1024, b"s")
+            .to_okta()
+            .unwrap_err()
+            .reason,
         Reason::Iterated(1024)
     );
     assert_eq!(
@@ -334,8 +338,8 @@ fn conversions_refuse_what_the_target_cannot_verify() {
             .reason,
         Reason::SaltTooLong(41)
     );
-    let x = Hash::parse_mcf("$2x$05$/OK.fbVrR/bpIqNJ5ianF.CE5elHaaO4EbggVDjb8P19RukzXSM3e")
-        .unwrap();
+    let x =
+        Hash::parse_mcf("$2x$05$/OK.fbVrR/bpIqNJ5ianF.CE5elHaaO4EbggVDjb8P19RukzXSM3e").unwrap();
     let err = x.to_okta().unwrap_err();
     assert_eq!(err.reason, Reason::BcryptBug);
     assert!(
@@ -346,7 +350,10 @@ fn conversions_refuse_what_the_target_cannot_verify() {
     // `$2b$` and `$2y$` go to Okta like `$2a$`
     for prefix in ["$2b$", "$2y$"] {
         let h = Hash::parse_mcf(&FIXTURE[0].0.replacen("$2a$", prefix, 1)).unwrap();
-        assert_eq!(h.to_okta().unwrap()["value"], "KDO7gYklv7H8hCFMp67/9ylzbDl451y");
+        assert_eq!(
+            h.to_okta().unwrap()["value"],
+            "KDO7gYklv7H8hCFMp67/9ylzbDl451y"
+        );
     }
     // no MCF form for a salted-after digest or PBKDF2
     let post = Hash::compute(
@@ -381,13 +388,13 @@ fn stormpath2_iterates_like_shiro_and_allows_an_empty_salt() {
     let h = Hash::parse_mcf(&mcf).unwrap();
     assert!(h.verify("pw"));
     assert!(!h.verify("pW"));
-    let unsalted = format!(
-        "$stormpath2$MD5$1$${}",
-        b64.encode(md5::Md5::digest(b"pw"))
-    );
+    let unsalted = format!("$stormpath2$MD5$1$${}", b64.encode(md5::Md5::digest(b"pw")));
     let h = Hash::parse_mcf(&unsalted).unwrap();
     assert!(h.verify("pw"));
-    assert_eq!(h.to_okta().unwrap(), json!({"algorithm": "MD5", "value": b64.encode(md5::Md5::digest(b"pw"))}));
+    assert_eq!(
+        h.to_okta().unwrap(),
+        json!({"algorithm": "MD5", "value": b64.encode(md5::Md5::digest(b"pw"))})
+    );
     assert_eq!(h.to_mcf().unwrap(), unsalted);
 }
 
@@ -439,7 +446,10 @@ fn debug_and_display_show_no_salt_or_digest() {
     .to_onelogin()
     .unwrap();
     let shown = format!("{ol:?}");
-    assert!(!shown.contains("b1c788") && !shown.contains("hello"), "{shown}");
+    assert!(
+        !shown.contains("b1c788") && !shown.contains("hello"),
+        "{shown}"
+    );
 }
 
 // ---- properties ----
@@ -475,7 +485,11 @@ fn mcf_hash() -> impl Strategy<Value = Hash> {
         prop::collection::vec(any::<u8>(), 32),
     )
         .prop_map(|(salt, digest)| Hash::new(Algorithm::HmacSha256, salt, digest).unwrap());
-    let salted = (digest(), 1u32..100_000, prop::collection::vec(any::<u8>(), 0..40))
+    let salted = (
+        digest(),
+        1u32..100_000,
+        prop::collection::vec(any::<u8>(), 0..40),
+    )
         .prop_flat_map(|(d, iterations, salt)| {
             prop::collection::vec(any::<u8>(), d.len()).prop_map(move |digest| {
                 Hash::new(

@@ -70,18 +70,12 @@ pub(super) fn compute(hash: &Hash, cleartext: &[u8]) -> Vec<u8> {
         Algorithm::Pbkdf2 { prf, iterations } => {
             let mut out = vec![0u8; hash.digest.len()];
             let done = match prf {
-                Prf::HmacSha256 => pbkdf2::pbkdf2::<Hmac<Sha256>>(
-                    cleartext,
-                    &hash.salt,
-                    iterations,
-                    &mut out,
-                ),
-                Prf::HmacSha512 => pbkdf2::pbkdf2::<Hmac<Sha512>>(
-                    cleartext,
-                    &hash.salt,
-                    iterations,
-                    &mut out,
-                ),
+                Prf::HmacSha256 => {
+                    pbkdf2::pbkdf2::<Hmac<Sha256>>(cleartext, &hash.salt, iterations, &mut out)
+                }
+                Prf::HmacSha512 => {
+                    pbkdf2::pbkdf2::<Hmac<Sha512>>(cleartext, &hash.salt, iterations, &mut out)
+                }
             };
             if done.is_err() {
                 return Vec::new();
