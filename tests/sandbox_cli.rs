@@ -243,7 +243,10 @@ fn serve(args: &[&str]) -> (Value, Server) {
     let server = Server(child);
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    (serde_json::from_str(&line).expect("a JSON ready line"), server)
+    (
+        serde_json::from_str(&line).expect("a JSON ready line"),
+        server,
+    )
 }
 
 fn okta_get(ready: &Value, path: &str) -> reqwest::blocking::Response {
@@ -274,7 +277,10 @@ fn users_0_alone_is_an_empty_org_to_migrate_into() {
     let schema: Value = okta_get(&ready, "/api/v1/meta/schemas/user/default")
         .json()
         .unwrap();
-    assert_eq!(schema["definitions"]["custom"]["properties"], serde_json::json!({}));
+    assert_eq!(
+        schema["definitions"]["custom"]["properties"],
+        serde_json::json!({})
+    );
     // groups and apps may still be asked for
     let (ready, _server) = serve(&["--users", "0", "--groups", "2", "--apps", "1"]);
     let groups: Vec<Value> = okta_get(&ready, "/api/v1/groups").json().unwrap();
@@ -317,7 +323,10 @@ fn rate_tiers_and_concurrency_flags() {
     .unwrap()
     .text()
     .unwrap();
-    let users = dump.lines().filter(|l| l.starts_with("{\"kind\":\"user\"")).count();
+    let users = dump
+        .lines()
+        .filter(|l| l.starts_with("{\"kind\":\"user\""))
+        .count();
     assert!(users > 30, "{users}");
     for bad in [
         &["--okta-rate-limit", "tier:platinum"][..],

@@ -69,7 +69,7 @@ impl Digest {
     }
 
     /// Output size in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Digest::Md5 => 16,
             Digest::Sha1 => 20,
@@ -307,7 +307,7 @@ impl Hash {
         };
         h.digest = match algorithm {
             Algorithm::Bcrypt { .. } => vec![0; 23],
-            Algorithm::Salted { digest, .. } => vec![0; digest.len()],
+            Algorithm::Salted { digest, .. } => vec![0; digest.output_len()],
             Algorithm::HmacSha256 => vec![0; 32],
             // the key size of a computed PBKDF2 hash is its PRF's output size
             Algorithm::Pbkdf2 { prf, .. } => vec![0; prf_len(prf)],
@@ -398,7 +398,7 @@ impl Hash {
                 if iterations == 0 {
                     return Err(field("iterations", "must be at least 1"));
                 }
-                digest.len()
+                digest.output_len()
             }
             Algorithm::HmacSha256 => 32,
             Algorithm::Pbkdf2 { iterations, .. } => {

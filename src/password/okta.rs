@@ -112,12 +112,12 @@ pub(super) fn parse(v: &Value) -> Result<Hash, ParseError> {
             let value = B64
                 .decode(text(obj, "value")?.trim())
                 .map_err(|_| field("value", "not standard Base64"))?;
-            if value.len() != digest.len() {
+            if value.len() != digest.output_len() {
                 return Err(field(
                     "value",
                     format!(
                         "must be the Base64 of a {}-byte {name} digest",
-                        digest.len()
+                        digest.output_len()
                     ),
                 ));
             }

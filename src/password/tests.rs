@@ -491,7 +491,7 @@ fn mcf_hash() -> impl Strategy<Value = Hash> {
         prop::collection::vec(any::<u8>(), 0..40),
     )
         .prop_flat_map(|(d, iterations, salt)| {
-            prop::collection::vec(any::<u8>(), d.len()).prop_map(move |digest| {
+            prop::collection::vec(any::<u8>(), d.output_len()).prop_map(move |digest| {
                 Hash::new(
                     Algorithm::Salted {
                         digest: d,
