@@ -452,7 +452,7 @@ async fn handle(
             ),
         }
     } else {
-        match side {
+        let answer = || match side {
             Side::Okta => shared.okta.handle(&sim),
             Side::OneLogin => {
                 let snapshot = limited.then_some(RateSnapshot {
@@ -462,6 +462,12 @@ async fn handle(
                 });
                 shared.onelogin.handle(&sim, snapshot)
             }
+        };
+        // a sign-in may verify a bcrypt or PBKDF2 hash (~0.1 s): off the async workers
+        if is_sign_in(&sim) {
+            tokio::task::block_in_place(answer)
+        } else {
+            answer()
         }
     };
     let mut shown = admission;

@@ -54,7 +54,9 @@ impl Okta {
             return validation("password", "The field cannot be left blank", route);
         }
         let failed = || error(401, "E0000004", "Authentication failed", &[], route);
-        let mut st = self.write();
+        // read what to check, then verify without holding the lock: a bcrypt check takes
+        // ~0.1 s at cost 10 and must not stall every other request
+        let st = self.read();
         // a login, or its unambiguous short name (not an id: people sign in with logins)
         let Some((id, rec)) = st
             .user_by_key(username)
@@ -63,6 +65,8 @@ impl Okta {
         else {
             return failed();
         };
+        let secret = st.secrets.get(&id).cloned();
+        drop(st);
         let mut user = rec.value();
         let embedded = |user: &Value| {
             let p = &user["profile"];
@@ -92,7 +96,7 @@ impl Okta {
             "ACTIVE" | "PASSWORD_EXPIRED" => {}
             _ => return failed(),
         }
-        let verified = st.secrets.get(&id).is_some_and(|h| h.verify(password));
+        let verified = secret.is_some_and(|h| h.verify(password));
         if !verified {
             return failed();
         }
@@ -113,9 +117,13 @@ impl Okta {
                 "minSymbol": 0, "excludeUsername": true } });
             return SimResponse::json(200, route, &out);
         }
-        // a sign-in records lastLogin (and changes nothing else of the user)
-        user["lastLogin"] = json!(now_iso());
-        st.insert_user(&user);
+        // a sign-in records lastLogin (and changes nothing else of the user, as it is now)
+        let mut st = self.write();
+        if let Some(current) = st.users.get(&id).map(|u| u.value()) {
+            user = current;
+            user["lastLogin"] = json!(now_iso());
+            st.insert_user(&user);
+        }
         drop(st);
         SimResponse::json(
             200,

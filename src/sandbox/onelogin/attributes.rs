@@ -414,7 +414,10 @@ fn login(ol: &OneLogin, req: &SimRequest, route: &str) -> Reply {
         .or_else(|| t.by_email.get(&key))
         .and_then(|id| t.users.get(id));
     let failed = || ApiErr::c(401, "Authentication Failed: Invalid user credentials");
-    let user = user.ok_or_else(failed)?;
+    let user = user.ok_or_else(failed)?.clone();
+    let account_id = t.account_id;
+    // verify without holding the lock (a bcrypt check takes ~0.1 s)
+    drop(t);
     let stored = user.password.as_ref().ok_or_else(failed)?;
     if user.status != 1 || user.state != 1 || check_password(stored, password) != Some(true) {
         return Err(failed());
@@ -429,16 +432,16 @@ fn login(ol: &OneLogin, req: &SimRequest, route: &str) -> Reply {
         },
         "return_to_url": null,
         "expires_at": super::fmt_time(expires),
-        "session_token": session_token(&t, user.id),
+        "session_token": session_token(account_id, user.id),
     }]);
     Ok(SimResponse::json(200, route, &out))
 }
 
 /// A one-time session token: 40 hex characters, never derived from the password.
-fn session_token(t: &super::model::Tenant, user_id: u64) -> String {
+fn session_token(account_id: u64, user_id: u64) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(1);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    let digest = sha2::Sha256::digest(format!("{}:{user_id}:{n}", t.account_id).as_bytes());
+    let digest = sha2::Sha256::digest(format!("{account_id}:{user_id}:{n}").as_bytes());
     hex::encode(&digest[..20])
 }
