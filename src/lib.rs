@@ -15,6 +15,8 @@
 //! - [`http`]: the one blocking HTTP client: a governor quota corrected by the server's
 //!   rate-limit headers, retries with jittered backoff, error classification.
 //! - [`secrets`]: a redacting secret type and the env → keyring lookup order.
+//! - [`password`]: password hashes as data: parse every source format, write Okta's and
+//!   OneLogin's import formats (or say why not), verify a password against any of them.
 //! - [`provider`]: API clients for each identity provider, behind `Source` traits.
 //! - [`export`], [`map`], [`attrs`], [`load`], [`csv_out`], [`creds`]: one module per tool.
 //! - [`sandbox`]: a local simulator of the Okta and OneLogin APIs that every test,
@@ -30,6 +32,7 @@ pub mod http;
 pub mod journal;
 pub mod load;
 pub mod map;
+pub mod password;
 pub mod provider;
 pub mod record;
 pub mod sandbox;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Parser;
 use idm::cli;
 use idm::sandbox::seed::{self, SeedConfig};
-use idm::sandbox::{FaultRates, RateSpec, Sandbox, SandboxConfig};
+use idm::sandbox::{FaultRates, OktaRateLimit, RateSpec, Sandbox, SandboxConfig};
 
 /// Run a local Okta + OneLogin simulator for rehearsals and tests.
 ///
@@ -44,15 +44,18 @@ use idm::sandbox::{FaultRates, RateSpec, Sandbox, SandboxConfig};
     )
 )]
 struct Args {
-    /// Number of seeded Okta users (all statuses, DEPROVISIONED included).
+    /// Number of seeded Okta users (all statuses, DEPROVISIONED included). 0: an empty org to
+    /// migrate into (only `Everyone`, no custom schema; groups and apps default to 0 too).
     #[arg(long, env = "IDM_SANDBOX_USERS", default_value_t = 50)]
     users: u64,
-    /// Number of seeded Okta groups besides the built-in Everyone.
-    #[arg(long, env = "IDM_SANDBOX_GROUPS", default_value_t = 8)]
-    groups: u64,
-    /// Number of seeded Okta apps (SAML, OIDC, bookmark, SWA in turn).
-    #[arg(long, env = "IDM_SANDBOX_APPS", default_value_t = 4)]
-    apps: u64,
+    /// Number of seeded Okta groups besides the built-in Everyone [default: 8, or 0 with
+    /// --users 0].
+    #[arg(long, env = "IDM_SANDBOX_GROUPS")]
+    groups: Option<u64>,
+    /// Number of seeded Okta apps (SAML, OIDC, bookmark, SWA in turn) [default: 4, or 0 with
+    /// --users 0].
+    #[arg(long, env = "IDM_SANDBOX_APPS")]
+    apps: Option<u64>,
     /// Seed: the same seed gives the same tenants, byte for byte.
     #[arg(long, env = "IDM_SANDBOX_SEED", default_value_t = 1)]
     seed: u64,
@@ -65,12 +68,33 @@ struct Args {
     /// OneLogin port on 127.0.0.1 (0: a free port).
     #[arg(long, env = "IDM_SANDBOX_ONELOGIN_PORT", default_value_t = 0)]
     onelogin_port: u16,
-    /// Enforce an Okta limit per endpoint bucket, e.g. `600/min` (off by default).
-    #[arg(long, value_name = "N/PERIOD", env = "IDM_SANDBOX_OKTA_RATE_LIMIT")]
-    okta_rate_limit: Option<RateSpec>,
+    /// Enforce Okta limits per endpoint bucket: one for all (`600/min`), or each bucket's
+    /// default for a kind of org (`tier:developer`, `developer-paid`, `one-app`,
+    /// `enterprise`, `workforce`). Off by default.
+    #[arg(
+        long,
+        value_name = "N/PERIOD|tier:NAME",
+        env = "IDM_SANDBOX_OKTA_RATE_LIMIT"
+    )]
+    okta_rate_limit: Option<OktaRateLimit>,
+    /// Okta's concurrent-request limit: beyond N requests in flight, 429 with
+    /// `X-Rate-Limit-Limit: 0` (real orgs: 15 developer, 35 paid/one-app, 75 enterprise and
+    /// workforce). Off by default.
+    #[arg(long, value_name = "N", env = "IDM_SANDBOX_OKTA_CONCURRENCY",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    okta_concurrency: Option<u64>,
     /// Enforce a OneLogin limit per account, e.g. `5000/hour` (off by default).
     #[arg(long, value_name = "N/PERIOD", env = "IDM_SANDBOX_ONELOGIN_RATE_LIMIT")]
     onelogin_rate_limit: Option<RateSpec>,
+    /// Generated OneLogin users (every state and status, with roles and apps in proportion)
+    /// on top of the seeded few, for rehearsing a migration *from* OneLogin.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "IDM_SANDBOX_ONELOGIN_USERS",
+        default_value_t = 0
+    )]
+    onelogin_users: u64,
     /// Random faults, e.g. `429=0.05,500=0.02,reset=0.01,slow=0.01,lost=0.01` (seeded).
     #[arg(
         long,
@@ -110,10 +134,12 @@ impl cli::HasLogArgs for Args {
 }
 
 fn run(args: Args) -> anyhow::Result<cli::Status> {
+    // an org without users is an org to migrate into: empty unless asked otherwise
+    let empty = args.users == 0;
     let seed = SeedConfig {
         users: args.users,
-        groups: args.groups,
-        apps: args.apps,
+        groups: args.groups.unwrap_or(if empty { 0 } else { 8 }),
+        apps: args.apps.unwrap_or(if empty { 0 } else { 4 }),
         seed: args.seed,
     };
     if let Some(path) = &args.emit_export {
@@ -127,8 +153,17 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         okta_fixture: args.okta_fixture,
         okta_port: args.okta_port,
         onelogin_port: args.onelogin_port,
-        okta_rate_limit: args.okta_rate_limit,
+        okta_rate_limit: match args.okta_rate_limit {
+            Some(OktaRateLimit::Uniform(spec)) => Some(spec),
+            _ => None,
+        },
+        okta_rate_tier: match args.okta_rate_limit {
+            Some(OktaRateLimit::Tier(tier)) => Some(tier),
+            _ => None,
+        },
+        okta_concurrency: args.okta_concurrency.map(|n| n as usize),
         onelogin_rate_limit: args.onelogin_rate_limit,
+        onelogin_users: args.onelogin_users,
         faults: args.faults,
         slow: Duration::from_millis(args.slow_ms),
         token_ttl: Duration::from_secs(args.token_ttl),

@@ -6,6 +6,10 @@
 //! Both shapes come from the same [`Admission`]. The limiter also keeps what the stats show:
 //! requests that arrived while a quota was exhausted (`over_limit`) and the most requests
 //! admitted in one window (`peak_per_window`), overall and per bucket.
+//!
+//! A limit is either one [`RateSpec`] for every bucket, or an Okta [`OktaTier`]: the
+//! per-minute default of each bucket for that kind of org (okta-api.md §8,
+//! stormpath-export.md §5.2), so a load is paced against the numbers a real org enforces.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -61,6 +65,105 @@ impl fmt::Display for RateSpec {
     }
 }
 
+/// An Okta org type, with its default per-minute management limits and its limit on
+/// concurrent requests (okta-api.md §8, stormpath-export.md §5.2–5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OktaTier {
+    /// Developer edition, free.
+    Developer,
+    /// Developer edition, paid.
+    DeveloperPaid,
+    OneApp,
+    Enterprise,
+    Workforce,
+}
+
+impl OktaTier {
+    const ALL: [(&'static str, OktaTier); 5] = [
+        ("developer", OktaTier::Developer),
+        ("developer-paid", OktaTier::DeveloperPaid),
+        ("one-app", OktaTier::OneApp),
+        ("enterprise", OktaTier::Enterprise),
+        ("workforce", OktaTier::Workforce),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("developer")
+    }
+
+    fn column(self) -> usize {
+        match self {
+            OktaTier::Developer => 0,
+            OktaTier::DeveloperPaid => 1,
+            OktaTier::OneApp => 2,
+            OktaTier::Enterprise => 3,
+            OktaTier::Workforce => 4,
+        }
+    }
+
+    /// Requests per minute allowed in `bucket` (a name of `okta::bucket`). Buckets the
+    /// table does not name (group members, schema, authn) get "most other" — the
+    /// reference's guess for sub-resources, UNCONFIRMED.
+    pub fn per_minute(self, bucket: &str) -> u64 {
+        let row: [u64; 5] = match bucket {
+            "/api/v1/apps" => [20, 25, 25, 100, 100],
+            "/api/v1/apps/{id}" => [100, 300, 300, 600, 500],
+            "/api/v1/groups" => [100, 300, 300, 600, 500],
+            "/api/v1/groups/{id}" => [100, 300, 300, 600, 1000],
+            "/api/v1/users" => [100, 300, 300, 600, 600],
+            "GET /api/v1/users/{idOrLogin}" => [100, 300, 300, 1000, 2000],
+            "/api/v1/users/{id}" => [100, 300, 300, 600, 600],
+            "/api/v1/logs" => [20, 25, 25, 50, 120],
+            _ => [100, 300, 300, 600, 1200],
+        };
+        row[self.column()]
+    }
+
+    /// Requests an org of this type serves at once (stormpath-export.md §5.3).
+    pub fn concurrency(self) -> usize {
+        [15, 35, 35, 75, 75][self.column()]
+    }
+}
+
+impl FromStr for OktaTier {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let name = s.trim().trim_start_matches("tier:");
+        Self::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, t)| *t)
+            .ok_or_else(|| {
+                format!(
+                    "unknown okta tier `{name}`: use developer, developer-paid, one-app, enterprise or workforce"
+                )
+            })
+    }
+}
+
+/// `--okta-rate-limit`: one limit for every bucket (`600/min`) or a tier's defaults
+/// (`tier:developer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OktaRateLimit {
+    Uniform(RateSpec),
+    Tier(OktaTier),
+}
+
+impl FromStr for OktaRateLimit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim().starts_with("tier:") {
+            s.parse().map(OktaRateLimit::Tier)
+        } else {
+            s.parse().map(OktaRateLimit::Uniform)
+        }
+    }
+}
+
 /// The outcome for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Admission {
@@ -87,6 +190,7 @@ struct Counters {
 #[derive(Debug)]
 pub struct Limiter {
     spec: Option<RateSpec>,
+    tier: Option<OktaTier>,
     counters: Mutex<Counters>,
 }
 
@@ -101,6 +205,16 @@ impl Limiter {
     pub fn new(spec: Option<RateSpec>) -> Limiter {
         Limiter {
             spec,
+            tier: None,
+            counters: Mutex::new(Counters::default()),
+        }
+    }
+
+    /// Per-minute limits per bucket as an Okta org of `tier` has them.
+    pub fn for_tier(tier: OktaTier) -> Limiter {
+        Limiter {
+            spec: None,
+            tier: Some(tier),
             counters: Mutex::new(Counters::default()),
         }
     }
@@ -109,8 +223,25 @@ impl Limiter {
         self.spec
     }
 
+    /// True when some limit is enforced.
+    pub fn enforced(&self) -> bool {
+        self.spec.is_some() || self.tier.is_some()
+    }
+
     fn window_secs(&self) -> u64 {
-        self.spec.map(|s| s.window_secs).unwrap_or(60)
+        match (self.tier, self.spec) {
+            (Some(_), _) => 60,
+            (None, Some(s)) => s.window_secs,
+            (None, None) => 60,
+        }
+    }
+
+    fn limit(&self, bucket: &str) -> u64 {
+        match (self.tier, self.spec) {
+            (Some(t), _) => t.per_minute(bucket),
+            (None, Some(s)) => s.limit,
+            (None, None) => UNLIMITED,
+        }
     }
 
     /// Count a request in `bucket` and say whether it may proceed.
@@ -122,7 +253,7 @@ impl Limiter {
         let w = self.window_secs();
         let start = now - now % w;
         let end = start + w;
-        let limit = self.spec.map(|s| s.limit).unwrap_or(UNLIMITED);
+        let limit = self.limit(bucket);
         let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         let entry = c.windows.entry(bucket).or_insert((start, 0));
         if entry.0 != start {
@@ -161,7 +292,7 @@ impl Limiter {
         let now = now_secs();
         let w = self.window_secs();
         let start = now - now % w;
-        let limit = self.spec.map(|s| s.limit).unwrap_or(UNLIMITED);
+        let limit = self.limit(bucket);
         let c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         let used = c
             .windows
@@ -186,22 +317,25 @@ impl Limiter {
     pub fn stats(&self) -> Value {
         let c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         let mut by_bucket = serde_json::Map::new();
+        let limit_of = |b: &str| self.enforced().then(|| self.limit(b));
         for (b, peak) in &c.peak_by_bucket {
             by_bucket.insert(
                 b.to_string(),
-                json!({ "peak_per_window": peak, "over_limit": c.over_by_bucket.get(b).copied().unwrap_or(0) }),
+                json!({ "peak_per_window": peak, "over_limit": c.over_by_bucket.get(b).copied().unwrap_or(0),
+                        "limit": limit_of(b) }),
             );
         }
         for (b, over) in &c.over_by_bucket {
-            by_bucket
-                .entry(b.to_string())
-                .or_insert_with(|| json!({ "peak_per_window": 0, "over_limit": over }));
+            by_bucket.entry(b.to_string()).or_insert_with(
+                || json!({ "peak_per_window": 0, "over_limit": over, "limit": limit_of(b) }),
+            );
         }
         json!({
             "over_limit": c.over_limit,
             "peak_per_window": c.peak,
             "window_secs": self.window_secs(),
             "limit": self.spec.map(|s| s.limit),
+            "tier": self.tier.map(OktaTier::name),
             "by_bucket": by_bucket,
         })
     }
@@ -225,6 +359,44 @@ mod tests {
         for bad in ["600", "x/min", "600/fortnight", "0/min"] {
             assert!(bad.parse::<RateSpec>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tiers_give_each_bucket_its_own_default() {
+        let l = Limiter::for_tier("tier:developer".parse().unwrap());
+        let t = 1_700_000_000 - 1_700_000_000 % 60;
+        // developer (free): 20/min on app create/list, 100/min on user create/list
+        for _ in 0..20 {
+            assert!(l.admit_at("/api/v1/apps", t).admitted);
+        }
+        let over = l.admit_at("/api/v1/apps", t);
+        assert!(!over.admitted);
+        assert_eq!(over.limit, 20);
+        let users = l.admit_at("/api/v1/users", t);
+        assert!(users.admitted);
+        assert_eq!(users.limit, 100);
+        assert_eq!(users.remaining, 99);
+        let s = l.stats();
+        assert_eq!(s["tier"], "developer");
+        assert_eq!(s["by_bucket"]["/api/v1/apps"]["over_limit"], 1);
+        assert_eq!(s["by_bucket"]["/api/v1/apps"]["peak_per_window"], 20);
+        assert_eq!(s["by_bucket"]["/api/v1/apps"]["limit"], 20);
+        let w: OktaTier = "workforce".parse().unwrap();
+        assert_eq!(w.per_minute("GET /api/v1/users/{idOrLogin}"), 2000);
+        assert_eq!(w.per_minute("/api/v1"), 1200);
+        assert_eq!(w.concurrency(), 75);
+        assert!("tier:gold".parse::<OktaTier>().is_err());
+        assert_eq!(
+            "600/min".parse::<OktaRateLimit>().unwrap(),
+            OktaRateLimit::Uniform(RateSpec {
+                limit: 600,
+                window_secs: 60
+            })
+        );
+        assert_eq!(
+            "tier:enterprise".parse::<OktaRateLimit>().unwrap(),
+            OktaRateLimit::Tier(OktaTier::Enterprise)
+        );
     }
 
     #[test]

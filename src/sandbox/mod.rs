@@ -32,7 +32,7 @@ use rand::RngCore;
 use serde_json::{Value, json};
 
 pub use faults::{FaultKind, FaultRates, FaultRule};
-pub use limits::RateSpec;
+pub use limits::{OktaRateLimit, OktaTier, RateSpec};
 pub use server::Side;
 
 use self::faults::Faults;
@@ -55,8 +55,16 @@ pub struct SandboxConfig {
     pub onelogin_port: u16,
     /// Per bucket, e.g. `600/min`; `None`: not enforced.
     pub okta_rate_limit: Option<RateSpec>,
+    /// Each bucket's default for this kind of org (wins over `okta_rate_limit`).
+    pub okta_rate_tier: Option<OktaTier>,
+    /// Okta's concurrent-request limit: requests beyond this many in flight get a 429 with
+    /// `X-Rate-Limit-Limit: 0`; `None`: no limit.
+    pub okta_concurrency: Option<usize>,
     /// Per account, e.g. `5000/hour`; `None`: not enforced.
     pub onelogin_rate_limit: Option<RateSpec>,
+    /// Generated OneLogin users on top of the seeded few (with roles and apps in
+    /// proportion), for an account that is a migration's source; 0 by default.
+    pub onelogin_users: u64,
     /// Random faults, applied to both ports.
     pub faults: FaultRates,
     /// How long a `slow` fault delays an answer.
@@ -77,7 +85,10 @@ impl Default for SandboxConfig {
             okta_port: 0,
             onelogin_port: 0,
             okta_rate_limit: None,
+            okta_rate_tier: None,
+            okta_concurrency: None,
             onelogin_rate_limit: None,
+            onelogin_users: 0,
             faults: FaultRates::default(),
             slow: Duration::from_millis(1500),
             token_ttl: Duration::from_secs(36_000),
@@ -96,6 +107,9 @@ fn random_token(len: usize, alphabet: &[u8]) -> String {
         .map(|b| alphabet[*b as usize % alphabet.len()] as char)
         .collect()
 }
+
+/// The simulated OneLogin account's subdomain (`POST /api/1/login/auth` wants it).
+pub const ONELOGIN_SUBDOMAIN: &str = "idm-sandbox";
 
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const HEX: &[u8] = b"0123456789abcdef";
@@ -163,7 +177,8 @@ impl Sandbox {
                 token_ttl: cfg.token_ttl,
                 client_id: client_id.clone(),
                 client_secret: client_secret.clone(),
-                subdomain: "idm-sandbox".to_string(),
+                subdomain: ONELOGIN_SUBDOMAIN.to_string(),
+                source_users: cfg.onelogin_users,
             },
             okta.collisions(),
         );
@@ -172,9 +187,13 @@ impl Sandbox {
             onelogin: Arc::new(onelogin),
             okta_port: Port::new(
                 Side::Okta,
-                Limiter::new(cfg.okta_rate_limit),
+                match cfg.okta_rate_tier {
+                    Some(tier) => Limiter::for_tier(tier),
+                    None => Limiter::new(cfg.okta_rate_limit),
+                },
                 Faults::new(cfg.faults.clone(), cfg.seed.seed, cfg.slow),
-            ),
+            )
+            .with_concurrency(cfg.okta_concurrency),
             onelogin_port: Port::new(
                 Side::OneLogin,
                 Limiter::new(cfg.onelogin_rate_limit),
@@ -240,6 +259,11 @@ impl Sandbox {
         &self.onelogin_client_secret
     }
 
+    /// The OneLogin account's subdomain (for `POST /api/1/login/auth`).
+    pub fn onelogin_subdomain(&self) -> &str {
+        ONELOGIN_SUBDOMAIN
+    }
+
     /// The start-up line: URLs and credentials, as `idm-sandbox` prints it.
     pub fn ready_json(&self) -> Value {
         json!({
@@ -248,6 +272,7 @@ impl Sandbox {
             "onelogin_url": self.onelogin_url,
             "onelogin_client_id": self.onelogin_client_id,
             "onelogin_client_secret": self.onelogin_client_secret,
+            "onelogin_subdomain": ONELOGIN_SUBDOMAIN,
         })
     }
 
@@ -274,7 +299,7 @@ impl Sandbox {
 
     /// The stats of one port (`GET /__admin/stats`).
     pub fn stats(&self, side: Side) -> Value {
-        self.shared.port(side).stats()
+        self.shared.stats(side)
     }
 
     /// The tenant of one side as `{"kind","id","data"}` values (`GET /__admin/dump`).

@@ -14,7 +14,11 @@
 //! when written or searched on a field that is not indexed. Ids sort in creation order, so
 //! the `after` cursor is the last id of a page and survives writes between pages.
 
+mod apps;
+mod authn;
 pub mod filter;
+mod groups;
+mod users;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, BufRead};
@@ -22,7 +26,6 @@ use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use self::filter::{Expr, Op};
@@ -65,9 +68,6 @@ const BASE_ATTRIBUTES: &[(&str, &str, Option<usize>)] = &[
     ("manager", "Manager", None),
 ];
 
-const HASH_ALGORITHMS: &[&str] = &["BCRYPT", "SHA-512", "SHA-256", "SHA-1", "MD5", "PBKDF2"];
-const KIND_CREATED_USER: u64 = 11;
-const KIND_CREATED_GROUP: u64 = 12;
 const MAX_GROUP_IDS: usize = 20;
 
 /// The rate-limit bucket of a request (okta-api.md §8): limits apply per bucket.
@@ -82,6 +82,9 @@ pub fn bucket(method: &str, path: &str) -> &'static str {
         ["api", "v1", "users", ..] if method == "GET" => "GET /api/v1/users/{idOrLogin}",
         ["api", "v1", "users", ..] => "/api/v1/users/{id}",
         ["api", "v1", "logs", ..] => "/api/v1/logs",
+        // authentication has limits of its own; no source here gives them, so the bucket
+        // takes the "most other" figures
+        ["api", "v1", "authn", ..] => "/api/v1/authn",
         _ => "/api/v1",
     }
 }
@@ -228,12 +231,18 @@ struct State {
     custom: Map<String, Value>,
     schema_created: String,
     schema_updated: String,
-    /// imported password hashes (what a test checks after a load into Okta)
+    /// imported password hashes as Okta's objects (what a test checks after a load)
     hashes: HashMap<String, Value>,
+    /// user id → what a sign-in is checked against (an imported hash, or a digest of a
+    /// cleartext password); users without a password or with a hook have none
+    secrets: HashMap<String, crate::password::Hash>,
+    /// notifications the org would have sent
+    emails: users::Emails,
     everyone: Option<String>,
     seed: u64,
     next_user: u64,
     next_group: u64,
+    next_app: u64,
 }
 
 impl State {
@@ -483,6 +492,34 @@ fn body_json(req: &SimRequest) -> Option<Value> {
     serde_json::from_slice(&req.body).ok()
 }
 
+/// A request body that is not JSON is refused as Okta refuses it: 415 with `E0000012`
+/// "Unsupported media type". (Okta's error table lists E0000012 under 404; the status a real
+/// org sends for a `text/plain` body is 415, and that is what clients see.) An empty body
+/// needs no content type.
+fn unsupported_media_type(req: &SimRequest, route: &str) -> Option<Res> {
+    if !matches!(req.method.as_str(), "POST" | "PUT" | "PATCH")
+        || req.body.iter().all(u8::is_ascii_whitespace)
+    {
+        return None;
+    }
+    let json = req.header("content-type").is_some_and(|ct| {
+        let essence = ct.split(';').next().unwrap_or("").trim();
+        essence.eq_ignore_ascii_case("application/json")
+    });
+    (!json).then(|| {
+        error(
+            415,
+            "E0000012",
+            "Unsupported media type",
+            &[format!(
+                "Content-Type `{}` is not supported; send `application/json`",
+                req.header("content-type").unwrap_or("(none)")
+            )],
+            route,
+        )
+    })
+}
+
 impl Okta {
     /// The seeded tenant. `base_url` is the org URL written into `_links`.
     pub fn seeded(generator: &Generator, token: &str, base_url: &str) -> Okta {
@@ -491,11 +528,12 @@ impl Okta {
             seed: cfg.seed,
             next_user: cfg.users,
             next_group: cfg.groups + 1,
+            next_app: cfg.apps,
             schema_created: seed::iso_millis(1_546_300_800_000 - 60 * 86_400_000),
             schema_updated: seed::iso_millis(1_546_300_800_000 + 100 * 86_400_000),
             ..State::default()
         };
-        for (name, def) in seed::custom_attributes() {
+        for (name, def) in generator.custom_attributes() {
             st.custom.insert(name, def);
         }
         for g in 0..=cfg.groups {
@@ -611,6 +649,7 @@ impl Okta {
         }
         st.next_user = st.users.len() as u64;
         st.next_group = st.groups.len() as u64;
+        st.next_app = st.apps.len() as u64;
         Ok(Okta::from_state(st, token, base_url))
     }
 
@@ -769,10 +808,12 @@ impl Okta {
             .collect();
         let m = req.method.as_str();
         let route = route_of(m, &segs);
-        if !self.authorized(req) {
-            return error(401, "E0000011", "Invalid token provided", &[], &route);
-        }
         let r = route.as_str();
+        // primary authentication is public: an end user signs in without an API token
+        let sign_in = segs.as_slice() == ["api", "v1", "authn"];
+        if !sign_in && !self.authorized(req) {
+            return error(401, "E0000011", "Invalid token provided", &[], r);
+        }
         // okta-api.md §1: a POST or PUT without a body must still say `Content-Length: 0`
         if matches!(m, "POST" | "PUT")
             && req.header("content-length").is_none()
@@ -786,25 +827,43 @@ impl Okta {
                 r,
             );
         }
+        if let Some(refused) = unsupported_media_type(req, r) {
+            return refused;
+        }
         match (m, segs.as_slice()) {
+            ("POST", ["api", "v1", "authn"]) => self.authn(req, r),
             ("GET", ["api", "v1", "users"]) => self.list_users(req, r),
             ("POST", ["api", "v1", "users"]) => self.create_user(req, r),
             ("GET", ["api", "v1", "users", id]) => self.get_user(id, r),
             ("POST", ["api", "v1", "users", id]) => self.update_user(req, id, false, r),
             ("PUT", ["api", "v1", "users", id]) => self.update_user(req, id, true, r),
             ("GET", ["api", "v1", "users", id, "groups"]) => self.user_groups(id, r),
-            ("POST", ["api", "v1", "users", id, "lifecycle", "activate"]) => {
-                self.activate_user(req, id, r)
-            }
+            (
+                "POST",
+                [
+                    "api",
+                    "v1",
+                    "users",
+                    id,
+                    "lifecycle",
+                    action @ ("activate" | "deactivate" | "suspend" | "unsuspend" | "unlock"),
+                ],
+            ) => self.lifecycle(req, id, action, r),
             ("GET", ["api", "v1", "groups"]) => self.list_groups(req, r),
             ("POST", ["api", "v1", "groups"]) => self.create_group(req, r),
             ("GET", ["api", "v1", "groups", id]) => self.get_group(id, r),
+            ("PUT", ["api", "v1", "groups", id]) => self.replace_group(req, id, r),
+            ("DELETE", ["api", "v1", "groups", id]) => self.delete_group(id, r),
             ("GET", ["api", "v1", "groups", id, "users"]) => self.group_users(req, id, r),
             ("PUT", ["api", "v1", "groups", g, "users", u]) => self.set_member(g, u, true, r),
             ("DELETE", ["api", "v1", "groups", g, "users", u]) => self.set_member(g, u, false, r),
             ("GET", ["api", "v1", "apps"]) => self.list_apps(req, r),
+            ("POST", ["api", "v1", "apps"]) => self.create_app(req, r),
             ("GET", ["api", "v1", "apps", id]) => self.get_app(id, r),
             ("GET", ["api", "v1", "apps", id, "groups"]) => self.app_groups(req, id, r),
+            ("GET", ["api", "v1", "apps", a, "groups", g]) => self.get_app_group(a, g, r),
+            ("PUT", ["api", "v1", "apps", a, "groups", g]) => self.assign_app_group(req, a, g, r),
+            ("DELETE", ["api", "v1", "apps", a, "groups", g]) => self.unassign_app_group(a, g, r),
             ("GET", ["api", "v1", "apps", id, "users"]) => self.app_users(req, id, r),
             ("GET", ["api", "v1", "meta", "schemas", "user", "default"]) => self.get_schema(r),
             ("POST", ["api", "v1", "meta", "schemas", "user", "default"]) => {
@@ -997,6 +1056,18 @@ impl Okta {
                 json!({ "href": format!("{b}/api/v1/users/{id}/lifecycle/deactivate"), "method": "POST" }),
             );
         }
+        let transition = match status.as_str() {
+            "ACTIVE" => Some("suspend"),
+            "SUSPENDED" => Some("unsuspend"),
+            "LOCKED_OUT" => Some("unlock"),
+            _ => None,
+        };
+        if let Some(t) = transition {
+            links.insert(
+                t.into(),
+                json!({ "href": format!("{b}/api/v1/users/{id}/lifecycle/{t}"), "method": "POST" }),
+            );
+        }
         links.insert(
             "schema".into(),
             json!({ "href": format!("{b}/api/v1/meta/schemas/user/osc1sandbox0default0") }),
@@ -1100,305 +1171,6 @@ impl Okta {
         Ok(())
     }
 
-    /// Check `credentials.password` of a create or update; returns the cause on a problem.
-    fn check_password(password: &Value, login: &str) -> Result<PasswordKind, String> {
-        let Value::Object(p) = password else {
-            return Err("password must be an object".into());
-        };
-        if let Some(hash) = p.get("hash") {
-            check_hash(hash)?;
-            return Ok(PasswordKind::Hash(hash.clone()));
-        }
-        if let Some(v) = p.get("value") {
-            let v = v.as_str().ok_or("password value must be a string")?;
-            let n = v.chars().count();
-            let ok = (8..=72).contains(&n)
-                && v.chars().any(|c| c.is_lowercase())
-                && v.chars().any(|c| c.is_uppercase())
-                && v.chars().any(|c| c.is_ascii_digit())
-                && !login.split('@').next().is_some_and(|part| {
-                    part.len() >= 3 && v.to_lowercase().contains(&part.to_lowercase())
-                });
-            if !ok {
-                return Err("Password requirements were not met. Password requirements: at least 8 characters, a lowercase letter, an uppercase letter, a number, no parts of your username.".into());
-            }
-            return Ok(PasswordKind::Value);
-        }
-        if p.get("hook").is_some() {
-            return Ok(PasswordKind::Hook);
-        }
-        if p.is_empty() {
-            return Ok(PasswordKind::None);
-        }
-        Err("password must have one of `value`, `hash` or `hook`".into())
-    }
-
-    fn create_user(&self, req: &SimRequest, route: &str) -> Res {
-        let Some(body) = body_json(req).filter(Value::is_object) else {
-            return malformed(route);
-        };
-        let activate =
-            req.query_param("activate").map(|s| s.to_ascii_lowercase()) != Some("false".into());
-        let Some(profile) = body.get("profile").and_then(Value::as_object).cloned() else {
-            return validation("profile", "The field cannot be left blank", route);
-        };
-        let group_ids: Vec<String> = match body.get("groupIds") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(a)) => {
-                let ids: Option<Vec<String>> =
-                    a.iter().map(|v| v.as_str().map(str::to_string)).collect();
-                match ids {
-                    Some(ids) => ids,
-                    None => {
-                        return validation(
-                            "groupIds",
-                            "groupIds must be an array of strings",
-                            route,
-                        );
-                    }
-                }
-            }
-            Some(_) => {
-                return validation("groupIds", "groupIds must be an array of strings", route);
-            }
-        };
-        if group_ids.len() > MAX_GROUP_IDS {
-            return error(
-                400,
-                "E0000093",
-                "Target count limit exceeded",
-                &["The number of group targets is too large.".to_string()],
-                route,
-            );
-        }
-        let login = profile
-            .get("login")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let creds = body.get("credentials").cloned().unwrap_or(Value::Null);
-        let password = match creds.get("password") {
-            None | Some(Value::Null) => PasswordKind::None,
-            Some(p) => match Self::check_password(p, &login) {
-                Ok(k) => k,
-                Err(cause) => return validation("password", &cause, route),
-            },
-        };
-        let mut st = self.write();
-        if let Err((field, cause)) = self.check_profile(&st, &profile) {
-            return validation(&field, &cause, route);
-        }
-        if st.logins.contains_key(&login.to_lowercase()) {
-            return validation(
-                "login",
-                "An object with this field already exists in the current organization",
-                route,
-            );
-        }
-        for g in &group_ids {
-            match st.groups.get(g) {
-                None => return not_found(g, "UserGroup", route),
-                Some(rec) if rec.value["type"] != "OKTA_GROUP" => {
-                    return validation(
-                        "groupIds",
-                        &format!(
-                            "Group `{g}` is not an OKTA_GROUP; its membership cannot be managed"
-                        ),
-                        route,
-                    );
-                }
-                Some(_) => {}
-            }
-        }
-        let now = now_iso();
-        let has_password = !matches!(password, PasswordKind::None);
-        let status = if !activate {
-            "STAGED"
-        } else if has_password {
-            "ACTIVE"
-        } else {
-            "PROVISIONED"
-        };
-        let id = okta_id("00u", st.seed, KIND_CREATED_USER, st.next_user);
-        st.next_user += 1;
-        let mut credentials = Map::new();
-        if has_password {
-            credentials.insert("password".into(), json!({}));
-        }
-        if let Some(rq) = creds
-            .get("recovery_question")
-            .and_then(|r| r.get("question"))
-        {
-            credentials.insert("recovery_question".into(), json!({ "question": rq }));
-        }
-        let provider = match (&password, creds.get("provider")) {
-            (PasswordKind::Hash(_), _) => json!({ "type": "IMPORT", "name": "IMPORT" }),
-            (_, Some(p)) if p.is_object() => p.clone(),
-            _ => json!({ "type": "OKTA", "name": "OKTA" }),
-        };
-        credentials.insert("provider".into(), provider);
-        let user = json!({
-            "id": id,
-            "status": status,
-            "created": now,
-            "activated": if status == "STAGED" { Value::Null } else { json!(now) },
-            "statusChanged": if status == "STAGED" { Value::Null } else { json!(now) },
-            "lastLogin": null,
-            "lastUpdated": now,
-            "passwordChanged": if has_password { json!(now) } else { Value::Null },
-            "type": body.get("type").filter(|t| t.is_object()).cloned().unwrap_or(json!({ "id": seed::USER_TYPE_ID })),
-            "profile": Value::Object(profile),
-            "credentials": Value::Object(credentials),
-            "_links": { "self": { "href": format!("{}/api/v1/users/{}", self.base_url, id) } }
-        });
-        st.insert_user(&user);
-        if let PasswordKind::Hash(h) = password {
-            st.hashes.insert(id.clone(), h);
-        }
-        if let Some(everyone) = st.everyone.clone() {
-            st.add_member(&everyone, &id);
-        }
-        for g in &group_ids {
-            st.add_member(g, &id);
-            st.touch_group_membership(g);
-        }
-        drop(st);
-        let mut out = user;
-        self.full_user(&mut out);
-        SimResponse::json(200, route, &out)
-    }
-
-    fn update_user(&self, req: &SimRequest, key: &str, replace: bool, route: &str) -> Res {
-        let Some(body) = body_json(req).filter(Value::is_object) else {
-            return malformed(route);
-        };
-        let mut st = self.write();
-        let Some((id, rec)) = st.user_by_key(key).map(|(i, r)| (i.clone(), r.clone())) else {
-            return not_found(key, "User", route);
-        };
-        let mut user = rec.value();
-        let now = now_iso();
-        if let Some(p) = body.get("profile") {
-            let Some(p) = p.as_object() else {
-                return validation("profile", "profile must be an object", route);
-            };
-            let mut profile = if replace {
-                Map::new()
-            } else {
-                user["profile"].as_object().cloned().unwrap_or_default()
-            };
-            for (k, v) in p {
-                profile.insert(k.clone(), v.clone());
-            }
-            if let Err((field, cause)) = self.check_profile(&st, &profile) {
-                return validation(&field, &cause, route);
-            }
-            let new_login = profile
-                .get("login")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_lowercase();
-            if let Some(other) = st.logins.get(&new_login)
-                && *other != id
-            {
-                return validation(
-                    "login",
-                    "An object with this field already exists in the current organization",
-                    route,
-                );
-            }
-            user["profile"] = Value::Object(profile);
-        } else if replace {
-            return validation("profile", "The field cannot be left blank", route);
-        }
-        if let Some(p) = body.get("credentials").and_then(|c| c.get("password")) {
-            let login = user["profile"]["login"].as_str().unwrap_or("").to_string();
-            match Self::check_password(p, &login) {
-                Ok(PasswordKind::Hash(h)) => {
-                    if rec.status != "STAGED" {
-                        return error(
-                            403,
-                            "E0000038",
-                            "This operation is not allowed in the user's current status.",
-                            &[],
-                            route,
-                        );
-                    }
-                    st.hashes.insert(id.clone(), h);
-                    user["credentials"]["password"] = json!({});
-                    user["credentials"]["provider"] = json!({ "type": "IMPORT", "name": "IMPORT" });
-                    user["passwordChanged"] = json!(now);
-                }
-                Ok(PasswordKind::None) => {}
-                Ok(_) => {
-                    user["credentials"]["password"] = json!({});
-                    user["passwordChanged"] = json!(now);
-                }
-                Err(cause) => return validation("password", &cause, route),
-            }
-        }
-        user["lastUpdated"] = json!(now);
-        st.logins.remove(&rec.login.to_lowercase());
-        st.insert_user(&user);
-        drop(st);
-        self.full_user(&mut user);
-        SimResponse::json(200, route, &user)
-    }
-
-    fn activate_user(&self, req: &SimRequest, key: &str, route: &str) -> Res {
-        let mut st = self.write();
-        let Some((id, rec)) = st.user_by_key(key).map(|(i, r)| (i.clone(), r.clone())) else {
-            return not_found(key, "User", route);
-        };
-        match rec.status.as_str() {
-            "ACTIVE" => {
-                return error(
-                    403,
-                    "E0000016",
-                    "Activation failed because the user is already active",
-                    &[],
-                    route,
-                );
-            }
-            "STAGED" | "DEPROVISIONED" | "PROVISIONED" => {}
-            _ => {
-                return error(
-                    403,
-                    "E0000038",
-                    "This operation is not allowed in the user's current status.",
-                    &[],
-                    route,
-                );
-            }
-        }
-        let mut user = rec.value();
-        let now = now_iso();
-        let has_password = user["credentials"].get("password").is_some();
-        user["status"] = json!(if has_password {
-            "ACTIVE"
-        } else {
-            "PROVISIONED"
-        });
-        user["activated"] = json!(now);
-        user["statusChanged"] = json!(now);
-        user["lastUpdated"] = json!(now);
-        st.insert_user(&user);
-        if let Some(everyone) = st.everyone.clone() {
-            st.add_member(&everyone, &id);
-        }
-        drop(st);
-        if req.query_param("sendEmail") == Some("false") && !has_password {
-            let token = okta_id("tok", 0, 0, id.len() as u64);
-            SimResponse::json(
-                200,
-                route,
-                &json!({ "activationUrl": format!("{}/welcome/{token}", self.base_url), "activationToken": token }),
-            )
-        } else {
-            SimResponse::json(200, route, &json!({}))
-        }
-    }
-
     fn user_groups(&self, key: &str, route: &str) -> Res {
         let st = self.read();
         let Some((id, _)) = st.user_by_key(key) else {
@@ -1488,65 +1260,6 @@ impl Okta {
         }
     }
 
-    fn create_group(&self, req: &SimRequest, route: &str) -> Res {
-        let Some(body) = body_json(req).filter(Value::is_object) else {
-            return malformed(route);
-        };
-        let Some(profile) = body.get("profile").and_then(Value::as_object).cloned() else {
-            return validation("profile", "The field cannot be left blank", route);
-        };
-        let name = profile
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if name.trim().is_empty() {
-            return validation("name", "The field cannot be left blank", route);
-        }
-        if name.chars().count() > 255 {
-            return validation("name", "The field cannot exceed 255 characters", route);
-        }
-        if let Some(d) = profile.get("description")
-            && !(d.is_string() || d.is_null())
-        {
-            return validation("description", "Property value must be a string", route);
-        }
-        let mut st = self.write();
-        let taken = st.groups.values().any(|g| {
-            g.value["profile"]["name"]
-                .as_str()
-                .is_some_and(|n| n.to_lowercase() == name.to_lowercase())
-        });
-        if taken {
-            return validation(
-                "name",
-                "An object with this field already exists in the current organization",
-                route,
-            );
-        }
-        let id = okta_id("00g", st.seed, KIND_CREATED_GROUP, st.next_group);
-        st.next_group += 1;
-        let now = now_iso();
-        let b = &self.base_url;
-        let group = json!({
-            "id": id,
-            "created": now,
-            "lastUpdated": now,
-            "lastMembershipUpdated": now,
-            "objectClass": ["okta:user_group"],
-            "type": "OKTA_GROUP",
-            "profile": Value::Object(profile),
-            "_links": {
-                "logo": [{ "name": "medium", "href": format!("{b}/img/logos/groups/okta-medium.png"), "type": "image/png" }],
-                "users": { "href": format!("{b}/api/v1/groups/{id}/users") },
-                "apps": { "href": format!("{b}/api/v1/groups/{id}/apps") }
-            }
-        });
-        st.members.insert(id.clone(), BTreeSet::new());
-        st.groups.insert(id, Arc::new(ObjRec::new(group.clone())));
-        SimResponse::json(200, route, &group)
-    }
-
     fn group_users(&self, req: &SimRequest, gid: &str, route: &str) -> Res {
         let limit = match parse_limit(req, 1000, 1000, route) {
             Ok(l) => l,
@@ -1577,40 +1290,6 @@ impl Okta {
             &items,
             link_headers(req, if more { last } else { None }),
         )
-    }
-
-    fn set_member(&self, gid: &str, uid: &str, add: bool, route: &str) -> Res {
-        let mut st = self.write();
-        let Some(group) = st.groups.get(gid) else {
-            return not_found(gid, "UserGroup", route);
-        };
-        if group.value["type"] != "OKTA_GROUP" {
-            return error(
-                403,
-                "E0000006",
-                "You do not have permission to perform the requested action",
-                &[format!(
-                    "Group membership of `{}` groups is not managed in Okta",
-                    group.value["type"].as_str().unwrap_or("?")
-                )],
-                route,
-            );
-        }
-        if !st.users.contains_key(uid) {
-            return not_found(uid, "User", route);
-        }
-        let changed = if add {
-            st.members
-                .entry(gid.to_string())
-                .or_default()
-                .insert(uid.to_string())
-        } else {
-            st.members.get_mut(gid).is_some_and(|m| m.remove(uid))
-        };
-        if changed {
-            st.touch_group_membership(gid);
-        }
-        SimResponse::empty(204, route)
     }
 
     // ---- apps ----
@@ -1919,6 +1598,7 @@ impl Okta {
             Some(Value::Object(p)) => p.clone(),
             Some(_) => return validation("properties", "properties must be an object", route),
         };
+        let mut st = self.write();
         for (name, def) in &props {
             if BASE_ATTRIBUTES.iter().any(|(n, _, _)| n == name) {
                 return validation(
@@ -1951,11 +1631,39 @@ impl Okta {
                             route,
                         );
                     }
+                    if ty == "array" {
+                        let item = d
+                            .get("items")
+                            .and_then(|i| i.get("type"))
+                            .and_then(Value::as_str);
+                        if !matches!(item, Some("string" | "integer" | "number")) {
+                            return validation(
+                                &format!("{name}.items"),
+                                "An array property needs `items` with a type of string, integer or number",
+                                route,
+                            );
+                        }
+                    }
+                    // a property keeps its type: Okta refuses to change it (stormpath-export.md §5.4)
+                    if let Some(old) = st.custom.get(name)
+                        && let Some(old_ty) = old.get("type").and_then(Value::as_str)
+                    {
+                        let old_item = old.get("items").and_then(|i| i.get("type"));
+                        let new_item = d.get("items").and_then(|i| i.get("type"));
+                        if old_ty != ty || (ty == "array" && old_item != new_item) {
+                            return validation(
+                                &format!("{name}.type"),
+                                &format!(
+                                    "The type of an existing property cannot be changed (it is `{old_ty}`)"
+                                ),
+                                route,
+                            );
+                        }
+                    }
                 }
                 _ => return validation(name, "Property definition must be an object", route),
             }
         }
-        let mut st = self.write();
         for (name, def) in props {
             if def.is_null() {
                 st.custom.remove(&name);
@@ -1996,94 +1704,6 @@ fn sort_key_cmp(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
             s(x).cmp(&s(y))
         }
     }
-}
-
-enum PasswordKind {
-    None,
-    Value,
-    Hash(Value),
-    Hook,
-}
-
-fn b64_len(s: Option<&Value>) -> Option<usize> {
-    let s = s?.as_str()?;
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .ok()
-        .map(|v| v.len())
-}
-
-/// Validate a `credentials.password.hash` object against the import rules of okta-api.md §4.4.
-fn check_hash(hash: &Value) -> Result<(), String> {
-    let algorithm = hash["algorithm"].as_str().unwrap_or("");
-    if !HASH_ALGORITHMS.contains(&algorithm) {
-        return Err(format!(
-            "Unsupported hash algorithm `{algorithm}`; use one of BCRYPT, SHA-512, SHA-256, SHA-1, MD5, PBKDF2"
-        ));
-    }
-    let radix64 = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
-    };
-    match algorithm {
-        "BCRYPT" => {
-            let wf = hash["workFactor"].as_u64().unwrap_or(0);
-            if !(1..=20).contains(&wf) {
-                return Err("workFactor must be between 1 and 20".into());
-            }
-            let salt = hash["salt"].as_str().unwrap_or("");
-            if salt.len() != 22 || !radix64(salt) {
-                return Err("salt must be 22 Radix-64 characters".into());
-            }
-            let value = hash["value"].as_str().unwrap_or("");
-            if value.len() != 31 || !radix64(value) {
-                return Err("value must be 31 Radix-64 characters".into());
-            }
-        }
-        "PBKDF2" => {
-            if !matches!(
-                hash["digestAlgorithm"].as_str(),
-                Some("SHA256_HMAC" | "SHA512_HMAC")
-            ) {
-                return Err("digestAlgorithm must be SHA256_HMAC or SHA512_HMAC".into());
-            }
-            if hash["iterationCount"].as_u64().unwrap_or(0) < 4096 {
-                return Err("iterationCount must be at least 4096".into());
-            }
-            let key_size = hash["keySize"].as_u64().unwrap_or(0) as usize;
-            if key_size == 0 {
-                return Err("keySize must be a positive integer".into());
-            }
-            if b64_len(hash.get("salt")).is_none_or(|n| n == 0) {
-                return Err("salt must be Base64".into());
-            }
-            if b64_len(hash.get("value")) != Some(key_size) {
-                return Err(format!("value must be the Base64 of a {key_size}-byte key"));
-            }
-        }
-        _ => {
-            let digest = match algorithm {
-                "SHA-512" => 64,
-                "SHA-256" => 32,
-                "SHA-1" => 20,
-                _ => 16,
-            };
-            if b64_len(hash.get("value")) != Some(digest) {
-                return Err(format!(
-                    "value must be the Base64 of a {digest}-byte {algorithm} digest"
-                ));
-            }
-            if hash.get("salt").is_some_and(|s| !s.is_null()) {
-                if b64_len(hash.get("salt")).is_none() {
-                    return Err("salt must be Base64".into());
-                }
-                if !matches!(hash["saltOrder"].as_str(), Some("PREFIX" | "POSTFIX")) {
-                    return Err("saltOrder must be PREFIX or POSTFIX".into());
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// `costCenter` → `cost_center`: how a custom attribute name becomes a OneLogin shortname.
@@ -2127,8 +1747,13 @@ fn route_exists(segs: &[&str]) -> bool {
             | ["api", "v1", "groups", _]
             | ["api", "v1", "groups", _, "users"]
             | ["api", "v1", "groups", _, "users", _]
+            | ["api", "v1", "users", _, "lifecycle", _]
             | ["api", "v1", "apps"]
             | ["api", "v1", "apps", _]
+            | ["api", "v1", "apps", _, "groups"]
+            | ["api", "v1", "apps", _, "groups", _]
+            | ["api", "v1", "apps", _, "users"]
+            | ["api", "v1", "authn"]
             | ["api", "v1", "meta", "schemas", "user", "default"]
     )
 }
@@ -2167,6 +1792,7 @@ mod tests {
             headers: vec![
                 ("authorization".into(), "SSWS tok".into()),
                 ("content-length".into(), body_len.to_string()),
+                ("content-type".into(), "application/json".into()),
             ],
             body: body_bytes,
             base_url: "http://okta.test".into(),
@@ -2247,15 +1873,27 @@ mod tests {
     }
 
     #[test]
-    fn hashes_are_checked() {
+    fn hashes_are_checked_on_create() {
+        let o = okta(3);
+        let create = |n: usize, hash: Value| {
+            o.handle(&req(
+                "POST",
+                "/api/v1/users?activate=false",
+                json!({"profile": {"login": format!("hash{n}@example.com"), "email": format!("hash{n}@example.com"),
+                                   "firstName": "H", "lastName": "Ash"},
+                       "credentials": {"password": {"hash": hash}}}),
+            ))
+        };
         let ok = [
             json!({"algorithm":"BCRYPT","workFactor":10,"salt":"rwh3vH166HCH/NT9XV5FYu","value":"qaMqvAPULkbiQzkTCWo5XDcvzpk8Tna"}),
             json!({"algorithm":"SHA-512","salt":"TXlTYWx0","saltOrder":"PREFIX","value":"QrozP8a+KfoHu6mPFysxLoO5LMQsd2Fw6IclZUf8xQjetJOCGS93vm68h+VaFX0LHSiF/GxQkykq1vofmx6NGA=="}),
             json!({"algorithm":"SHA-1","salt":"UEO3wsAsgzQ=","saltOrder":"POSTFIX","value":"xjrauE6J6kbjcvMjWSSc+PsBBls="}),
             json!({"algorithm":"MD5","salt":"TXlTYWx0","saltOrder":"PREFIX","value":"jqACjUUFXM1XE6NiLALAbA=="}),
         ];
-        for h in &ok {
-            assert!(check_hash(h).is_ok(), "{h}");
+        for (n, h) in ok.iter().enumerate() {
+            let r = create(n, h.clone());
+            assert_eq!(r.status, 200, "{h}: {}", String::from_utf8_lossy(&r.body));
+            assert_eq!(json_of(&r)["credentials"]["provider"]["type"], "IMPORT");
         }
         let bad = [
             json!({"algorithm":"SHA-3","value":"x"}),
@@ -2264,8 +1902,18 @@ mod tests {
             json!({"algorithm":"BCRYPT","workFactor":31,"salt":"rwh3vH166HCH/NT9XV5FYu","value":"qaMqvAPULkbiQzkTCWo5XDcvzpk8Tna"}),
             json!({"algorithm":"PBKDF2","digestAlgorithm":"SHA256_HMAC","iterationCount":1000,"keySize":16,"salt":"TXlTYWx0","value":"jqACjUUFXM1XE6NiLALAbA=="}),
         ];
-        for h in &bad {
-            assert!(check_hash(h).is_err(), "{h}");
+        for (n, h) in bad.iter().enumerate() {
+            let r = create(10 + n, h.clone());
+            assert_eq!(r.status, 400, "{h}");
+            let e = json_of(&r);
+            assert_eq!(e["errorCode"], "E0000001", "{h}");
+            // the cause names the field and never echoes the hash
+            let cause = e["errorCauses"][0]["errorSummary"].as_str().unwrap();
+            assert!(cause.starts_with("password: hash "), "{cause}");
+            assert!(
+                !cause.contains("jqACjU") && !cause.contains("rwh3vH"),
+                "{cause}"
+            );
         }
     }
 

@@ -348,6 +348,60 @@ pub fn custom_attributes() -> Vec<(String, Value)> {
     ]
 }
 
+/// What the seeded apps after the first four are, so that a connector suggestion meets
+/// exact and near-miss names of a vendor catalogue (OneLogin's has "Salesforce", "Slack",
+/// "Zoom", "Confluence", "Workday", …): (label, OIN-style app name) by sign-on mode. The
+/// first round (apps 0–3) stays custom, as do all OIDC apps (in-house clients).
+const VENDOR_SAML: &[(&str, &str)] = &[
+    ("Salesforce", "salesforce"),
+    ("Slack", "slack"),
+    ("Zoom", "zoomus"),
+    ("Atlassian Cloud", "atlassian"),
+    ("ServiceNow", "servicenow_ud"),
+];
+const VENDOR_BOOKMARK: &[&str] = &["Confluence Wiki", "Workday Login", "Expensify"];
+const VENDOR_SWA: &[(&str, &str)] = &[
+    ("Zoom.us", "zoomus_swa"),
+    ("ADP Workforce Now", "adp_wfn"),
+    ("Dropbox", "dropbox"),
+];
+
+/// The vendor label (and name) of app `a`, when it has one.
+fn vendor_app(a: u64) -> Option<(String, Option<&'static str>)> {
+    let round = a / 4;
+    if round == 0 {
+        return None;
+    }
+    let pick = |len: usize| {
+        let i = (round - 1) as usize;
+        (i % len, i / len)
+    };
+    let numbered = |label: &str, again: usize| {
+        if again == 0 {
+            label.to_string()
+        } else {
+            format!("{label} {}", again + 1)
+        }
+    };
+    match a % 4 {
+        0 => {
+            let (i, again) = pick(VENDOR_SAML.len());
+            let (label, name) = VENDOR_SAML[i];
+            Some((numbered(label, again), Some(name)))
+        }
+        2 => {
+            let (i, again) = pick(VENDOR_BOOKMARK.len());
+            Some((numbered(VENDOR_BOOKMARK[i], again), None))
+        }
+        3 => {
+            let (i, again) = pick(VENDOR_SWA.len());
+            let (label, name) = VENDOR_SWA[i];
+            Some((numbered(label, again), Some(name)))
+        }
+        _ => None,
+    }
+}
+
 /// Produces the seeded tenant object by object.
 #[derive(Debug, Clone)]
 pub struct Generator {
@@ -382,6 +436,16 @@ impl Generator {
 
     pub fn config(&self) -> SeedConfig {
         self.cfg
+    }
+
+    /// The custom schema properties: those the seeded users carry, so none in an empty
+    /// org (`users: 0`), which is what a migration into Okta starts from.
+    pub fn custom_attributes(&self) -> Vec<(String, Value)> {
+        if self.cfg.users == 0 {
+            Vec::new()
+        } else {
+            custom_attributes()
+        }
     }
 
     pub fn user_id(&self, i: u64) -> String {
@@ -898,6 +962,10 @@ impl Generator {
                 "login",
             ),
         };
+        let (name, label) = match vendor_app(a) {
+            Some((vendor, key)) => (key.map(|k| k.to_string()).unwrap_or(name), vendor),
+            None => (name, label),
+        };
         let mut vis = visibility;
         vis["appLinks"] = json!({ link_name: true });
         let features: Vec<&str> = Vec::new();
@@ -989,7 +1057,7 @@ impl Generator {
             line.push(b'\n');
             out.write_all(&line)
         };
-        for (name, def) in custom_attributes() {
+        for (name, def) in self.custom_attributes() {
             emit(out, "attribute", &name, attribute_data(&name, &def))?;
             n += 1;
         }

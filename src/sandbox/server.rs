@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -51,6 +52,7 @@ struct Counts {
     requests: u64,
     writes: u64,
     token_requests: u64,
+    sign_ins: u64,
     by_route: BTreeMap<String, u64>,
     by_status: BTreeMap<u16, u64>,
     faults: BTreeMap<String, u64>,
@@ -65,12 +67,39 @@ fn is_token_request(req: &SimRequest) -> bool {
         )
 }
 
+/// A user's sign-in (Okta's primary authentication, OneLogin's session login token): it
+/// checks a password and changes nothing a migration wrote, so it is not a write either.
+fn is_sign_in(req: &SimRequest) -> bool {
+    req.method == "POST" && matches!(req.path.as_str(), "/api/v1/authn" | "/api/1/login/auth")
+}
+
+/// Requests being served right now, and the most there have been at once.
+#[derive(Debug, Default)]
+struct InFlight {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+    /// Requests answered 429 because `limit` were already in flight.
+    rejected: AtomicU64,
+}
+
+/// Holds one in-flight slot until dropped (whatever way the request ends).
+struct Slot<'a>(&'a InFlight);
+
+impl std::ops::Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// One simulated service with its transport state.
 #[derive(Debug)]
 pub(crate) struct Port {
     pub(crate) side: Side,
     pub(crate) limiter: Limiter,
     pub(crate) faults: Faults,
+    /// Most requests served at once; more get a 429 (Okta's concurrent-request limit).
+    concurrency: Option<usize>,
+    in_flight: InFlight,
     counts: Mutex<Counts>,
 }
 
@@ -80,8 +109,28 @@ impl Port {
             side,
             limiter,
             faults,
+            concurrency: None,
+            in_flight: InFlight::default(),
             counts: Mutex::new(Counts::default()),
         }
+    }
+
+    /// Refuse requests beyond `limit` in flight.
+    pub(crate) fn with_concurrency(mut self, limit: Option<usize>) -> Port {
+        self.concurrency = limit;
+        self
+    }
+
+    /// Take an in-flight slot; `Err` (the slot released) when the concurrency limit is hit.
+    fn enter(&self) -> Result<Slot<'_>, ()> {
+        let n = self.in_flight.now.fetch_add(1, Ordering::SeqCst) + 1;
+        let slot = Slot(&self.in_flight);
+        if self.concurrency.is_some_and(|limit| n > limit) {
+            self.in_flight.rejected.fetch_add(1, Ordering::Relaxed);
+            return Err(());
+        }
+        self.in_flight.peak.fetch_max(n, Ordering::SeqCst);
+        Ok(slot)
     }
 
     fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
@@ -95,6 +144,8 @@ impl Port {
         // that "a second run sends no write" means what it says.
         if is_token_request(req) {
             c.token_requests += 1;
+        } else if is_sign_in(req) {
+            c.sign_ins += 1;
         } else if req.is_write() {
             c.writes += 1;
         }
@@ -120,6 +171,13 @@ impl Port {
             "requests": c.requests,
             "writes": c.writes,
             "token_requests": c.token_requests,
+            "sign_ins": c.sign_ins,
+            "in_flight": self.in_flight.now.load(Ordering::SeqCst),
+            "peak_in_flight": self.in_flight.peak.load(Ordering::SeqCst),
+            "concurrency": {
+                "limit": self.concurrency,
+                "rejected": self.in_flight.rejected.load(Ordering::Relaxed),
+            },
             "by_route": c.by_route,
             "by_status": c.by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<String, u64>>(),
             "faults": c.faults,
@@ -134,6 +192,10 @@ impl Port {
         *self.counts() = Counts::default();
         self.limiter.reset();
         self.faults.reset();
+        // requests in flight finish and release their slots; the peak starts over from them
+        let now = self.in_flight.now.load(Ordering::SeqCst);
+        self.in_flight.peak.store(now, Ordering::SeqCst);
+        self.in_flight.rejected.store(0, Ordering::Relaxed);
     }
 }
 
@@ -151,6 +213,15 @@ impl Shared {
             Side::Okta => &self.okta_port,
             Side::OneLogin => &self.onelogin_port,
         }
+    }
+
+    /// `GET /__admin/stats` of one port; Okta's adds the notifications it would have sent.
+    pub(crate) fn stats(&self, side: Side) -> Value {
+        let mut v = self.port(side).stats();
+        if side == Side::Okta {
+            v["emails"] = self.okta.emails_sent();
+        }
+        v
     }
 
     /// Both tenants back to their seeded state, counters zeroed, scripted faults dropped.
@@ -324,6 +395,21 @@ async fn handle(
         return Ok(to_hyper(admin(&shared, side, &sim)));
     }
     let port = shared.port(side);
+    let Ok(_slot) = port.enter() else {
+        // over the concurrent-request limit: 429 whose headers say 0 and 0, Reset an estimate
+        let mut resp = okta::rate_limited(&template_route(&sim.method, &sim.path));
+        let reset = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() + 1)
+            .unwrap_or(0);
+        resp.headers.push(("x-rate-limit-limit".into(), "0".into()));
+        resp.headers
+            .push(("x-rate-limit-remaining".into(), "0".into()));
+        resp.headers
+            .push(("x-rate-limit-reset".into(), reset.to_string()));
+        port.record(&sim, &resp.route, Some(429), None);
+        return Ok(to_hyper(resp));
+    };
     let fault = port.faults.decide(&sim.method, &sim.path);
     let kind = fault.map(|f| f.kind);
     if kind == Some(FaultKind::Reset) {
@@ -342,7 +428,7 @@ async fn handle(
         Side::OneLogin if sim.path.starts_with("/auth/oauth2/") => None,
         Side::OneLogin => Some("account"),
     };
-    let limited = port.limiter.spec().is_some();
+    let limited = port.limiter.enforced();
     let admission = match bucket {
         Some(b) => port.limiter.admit(b),
         None => port.limiter.peek("account"),
@@ -366,7 +452,7 @@ async fn handle(
             ),
         }
     } else {
-        match side {
+        let answer = || match side {
             Side::Okta => shared.okta.handle(&sim),
             Side::OneLogin => {
                 let snapshot = limited.then_some(RateSnapshot {
@@ -376,6 +462,12 @@ async fn handle(
                 });
                 shared.onelogin.handle(&sim, snapshot)
             }
+        };
+        // a sign-in may verify a bcrypt or PBKDF2 hash (~0.1 s): off the async workers
+        if is_sign_in(&sim) {
+            tokio::task::block_in_place(answer)
+        } else {
+            answer()
         }
     };
     let mut shown = admission;
@@ -400,7 +492,7 @@ fn admin(shared: &Shared, side: Side, req: &SimRequest) -> SimResponse {
             r.headers = vec![("content-type".into(), "application/x-ndjson".into())];
             r
         }
-        ("GET", "/__admin/stats") => SimResponse::json(200, route, &shared.port(side).stats()),
+        ("GET", "/__admin/stats") => SimResponse::json(200, route, &shared.stats(side)),
         ("POST", "/__admin/reset") => {
             shared.reset();
             SimResponse::json(200, route, &json!({ "reset": true }))

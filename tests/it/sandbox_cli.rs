@@ -230,3 +230,108 @@ fn help_shows_example_pipelines_and_exit_codes() {
     assert!(help.contains("$ idm-sandbox"), "{help}");
     assert!(help.contains("Exit codes:"), "{help}");
 }
+
+/// Start the binary with `args`; the ready line and the server (killed on drop).
+fn serve(args: &[&str]) -> (Value, Server) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    (
+        serde_json::from_str(&line).expect("a JSON ready line"),
+        server,
+    )
+}
+
+fn okta_get(ready: &Value, path: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .get(format!("{}{path}", ready["okta_url"].as_str().unwrap()))
+        .header(
+            "Authorization",
+            format!("SSWS {}", ready["okta_token"].as_str().unwrap()),
+        )
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn users_0_alone_is_an_empty_org_to_migrate_into() {
+    let (ready, _server) = serve(&["--users", "0"]);
+    assert_eq!(ready["onelogin_subdomain"], "idm-sandbox");
+    let groups: Vec<Value> = okta_get(&ready, "/api/v1/groups").json().unwrap();
+    let names: Vec<&str> = groups
+        .iter()
+        .map(|g| g["profile"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Everyone"]);
+    let apps: Vec<Value> = okta_get(&ready, "/api/v1/apps").json().unwrap();
+    assert!(apps.is_empty());
+    let users: Vec<Value> = okta_get(&ready, "/api/v1/users").json().unwrap();
+    assert!(users.is_empty());
+    let schema: Value = okta_get(&ready, "/api/v1/meta/schemas/user/default")
+        .json()
+        .unwrap();
+    assert_eq!(
+        schema["definitions"]["custom"]["properties"],
+        serde_json::json!({})
+    );
+    // groups and apps may still be asked for
+    let (ready, _server) = serve(&["--users", "0", "--groups", "2", "--apps", "1"]);
+    let groups: Vec<Value> = okta_get(&ready, "/api/v1/groups").json().unwrap();
+    assert_eq!(groups.len(), 3);
+    let apps: Vec<Value> = okta_get(&ready, "/api/v1/apps").json().unwrap();
+    assert_eq!(apps.len(), 1);
+}
+
+#[test]
+fn rate_tiers_and_concurrency_flags() {
+    let (ready, _server) = serve(&[
+        "--users",
+        "3",
+        "--okta-rate-limit",
+        "tier:enterprise",
+        "--okta-concurrency",
+        "5",
+        "--onelogin-users",
+        "30",
+    ]);
+    let r = okta_get(&ready, "/api/v1/users/00uNOBODY");
+    assert_eq!(r.headers()["x-rate-limit-limit"], "1000");
+    let r = okta_get(&ready, "/api/v1/apps");
+    assert_eq!(r.headers()["x-rate-limit-limit"], "100");
+    let stats: Value = reqwest::blocking::get(format!(
+        "{}/__admin/stats",
+        ready["okta_url"].as_str().unwrap()
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(stats["tier"], "enterprise");
+    assert_eq!(stats["concurrency"]["limit"], 5);
+    assert_eq!(stats["emails"]["total"], 0);
+    // a source-sized OneLogin account
+    let dump = reqwest::blocking::get(format!(
+        "{}/__admin/dump",
+        ready["onelogin_url"].as_str().unwrap()
+    ))
+    .unwrap()
+    .text()
+    .unwrap();
+    let users = dump
+        .lines()
+        .filter(|l| l.starts_with("{\"kind\":\"user\""))
+        .count();
+    assert!(users > 30, "{users}");
+    for bad in [
+        &["--okta-rate-limit", "tier:platinum"][..],
+        &["--okta-concurrency", "0"][..],
+    ] {
+        Command::new(BIN).args(bad).assert().code(2);
+    }
+}

@@ -126,3 +126,143 @@ fn okta_sdk_lists_exactly_the_seeded_tenant() {
             >= 10
     );
 }
+
+/// One Okta import object per algorithm for `password`, made with idm::password.
+fn hashes_for(password: &str) -> Value {
+    use idm::password::{Algorithm, BcryptVariant, Digest, Hash, Prf, SaltOrder};
+    let salted = |digest, order| Algorithm::Salted {
+        digest,
+        order,
+        iterations: 1,
+    };
+    let cases = [
+        (
+            "bcrypt",
+            Algorithm::Bcrypt {
+                variant: BcryptVariant::B,
+                cost: 5,
+            },
+            vec![42u8; 16],
+        ),
+        (
+            "sha512",
+            salted(Digest::Sha512, SaltOrder::Prefix),
+            b"salt".to_vec(),
+        ),
+        (
+            "sha256",
+            salted(Digest::Sha256, SaltOrder::Postfix),
+            b"salt".to_vec(),
+        ),
+        (
+            "sha1",
+            salted(Digest::Sha1, SaltOrder::Prefix),
+            b"s1".to_vec(),
+        ),
+        ("md5", salted(Digest::Md5, SaltOrder::Prefix), Vec::new()),
+        (
+            "pbkdf2",
+            Algorithm::Pbkdf2 {
+                prf: Prf::HmacSha512,
+                iterations: 5000,
+            },
+            b"NaCl".to_vec(),
+        ),
+    ];
+    let mut out = serde_json::Map::new();
+    for (name, algorithm, salt) in cases {
+        let h = Hash::compute(algorithm, &salt, password).unwrap();
+        out.insert(name.into(), h.to_okta().unwrap());
+    }
+    Value::Object(out)
+}
+
+#[test]
+fn okta_sdk_migrates_into_an_empty_org_and_the_users_sign_in() {
+    let python = python();
+    let sb = Sandbox::start(SandboxConfig {
+        seed: SeedConfig {
+            users: 0,
+            groups: 0,
+            apps: 0,
+            seed: 9,
+        },
+        ..SandboxConfig::default()
+    })
+    .unwrap();
+    let password = "Kept-Through-Migration1";
+    let dir = tempfile::tempdir().unwrap();
+    let given = dir.path().join("given.json");
+    std::fs::write(
+        &given,
+        json!({ "hashes": hashes_for(password) }).to_string(),
+    )
+    .unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/okta_target_sdk.py"
+    );
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&given)
+        .env("IDM_OKTA_URL", sb.okta_url())
+        .env("IDM_OKTA_TOKEN", sb.okta_token())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{python}`: {e} (run `make pyenv`)"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "okta_target_sdk.py failed ({}):\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+    let made: Value = serde_json::from_str(stdout.trim()).expect("a JSON summary line");
+    let client = reqwest::blocking::Client::new();
+    let sign_in = |login: &str, pw: &str| {
+        client
+            .post(format!("{}/api/v1/authn", sb.okta_url()))
+            .json(&json!({ "username": login, "password": pw }))
+            .send()
+            .unwrap()
+    };
+    // every imported algorithm signs its user in, unless the SDK suspended or deactivated it
+    for (name, user) in made["users"].as_object().unwrap() {
+        let login = user["login"].as_str().unwrap();
+        let r = sign_in(login, password);
+        let expect = if matches!(name.as_str(), "md5" | "sha512") {
+            401
+        } else {
+            200
+        };
+        assert_eq!(r.status(), expect, "{name}");
+        if expect == 200 {
+            let body: Value = r.json().unwrap();
+            assert_eq!(body["status"], "SUCCESS", "{name}");
+            assert_eq!(sign_in(login, "kept-through-migration1").status(), 401);
+        }
+    }
+    assert_eq!(made["users"].as_object().unwrap().len(), 6);
+    // no email went out, and the dump holds what the SDK wrote
+    let stats = sb.stats(Side::Okta);
+    assert_eq!(stats["emails"]["total"], 0, "{}", stats["emails"]);
+    let dump = sb.dump(Side::Okta);
+    let engineering = made["groups"]["Engineering"].as_str().unwrap();
+    let members = dump
+        .iter()
+        .filter(|r| r["kind"] == "membership" && r["data"]["group_id"] == engineering)
+        .count();
+    assert_eq!(members, 6);
+    let names: Vec<&str> = dump
+        .iter()
+        .filter(|r| r["kind"] == "group")
+        .map(|r| r["data"]["profile"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Everyone", "Engineering", "Sales EMEA"]);
+    let assignments = dump
+        .iter()
+        .filter(|r| r["kind"] == "app_assignment")
+        .count();
+    assert_eq!(assignments, 5);
+    let custom = dump.iter().filter(|r| r["kind"] == "attribute").count();
+    assert_eq!(custom, 3);
+}

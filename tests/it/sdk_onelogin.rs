@@ -45,6 +45,7 @@ fn official_onelogin_sdk_creates_lists_and_updates() {
         .env("IDM_ONELOGIN_URL", sb.onelogin_url())
         .env("IDM_ONELOGIN_CLIENT_ID", sb.onelogin_client_id())
         .env("IDM_ONELOGIN_CLIENT_SECRET", sb.onelogin_client_secret())
+        .env("IDM_ONELOGIN_SUBDOMAIN", sb.onelogin_subdomain())
         .output()
         .unwrap_or_else(|e| panic!("cannot run `{python}`: {e} (run `make pyenv`)"));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -104,6 +105,7 @@ fn official_onelogin_sdk_creates_lists_and_updates() {
         .map(|m| m["data"]["app_id"].as_u64().unwrap())
         .collect();
     assert_eq!(apps, ids(&seen["role_apps"]));
+    assert!(seen["connectors"].as_u64().unwrap() >= 100);
     assert_eq!(
         seen["role_count"].as_u64(),
         Some(of_kind(&after, "role").count() as u64)

@@ -2,7 +2,7 @@
 
 Run by tests/sdk_onelogin.rs against a running sandbox. Connection settings come from the
 environment (never argv): IDM_ONELOGIN_URL, IDM_ONELOGIN_CLIENT_ID,
-IDM_ONELOGIN_CLIENT_SECRET. The script creates, lists and updates users, roles, role users
+IDM_ONELOGIN_CLIENT_SECRET, IDM_ONELOGIN_SUBDOMAIN. The script creates, lists and updates users, roles, role users
 and custom attributes through the SDK, asserts what it can on its own, and prints one JSON
 object on stdout with what it saw so the Rust side can compare it with the sandbox's dump.
 
@@ -185,12 +185,17 @@ def main():
             },
         )
         check(res["status"]["code"] == 200 and not res["status"]["error"], f"set password {res}")
-        login = {"username_or_email": "sdk.user2", "password": "Corr3ct horse!", "subdomain": "x"}
+        subdomain = os.environ["IDM_ONELOGIN_SUBDOMAIN"]
+        login = {"username_or_email": "sdk.user2", "password": "Corr3ct horse!", "subdomain": subdomain}
         res = raw(client, "POST", "/api/1/login/auth", body=login)
         check(res["data"][0]["status"] == "Authenticated", f"login {res}")
         expect_error(
             lambda: raw(client, "POST", "/api/1/login/auth", body=dict(login, password="wrong")),
             401,
+        )
+        expect_error(
+            lambda: raw(client, "POST", "/api/1/login/auth", body=dict(login, subdomain="not-ours")),
+            400,
         )
         check(users.get_user2(created[2]).status == 1, "a password activates the user")
         out["password_user_id"] = created[2]
@@ -225,6 +230,21 @@ def main():
         out["role_id"] = role.id
         out["role_members"] = sorted(created[1:])
         out["role_count"] = len(roles.list_roles(limit=650))
+
+        # --- the connector catalogue spans pages (no usable SDK method: walk by page number)
+        catalogue, page = [], 1
+        while True:
+            batch = raw(client, "GET", "/api/2/connectors", query=[("page", str(page)), ("limit", "50")])
+            check(isinstance(batch, list), f"connectors page {page} not a bare array")
+            if not batch:
+                break
+            catalogue.extend(batch)
+            page += 1
+        names = {c["name"] for c in catalogue}
+        check(page > 3, f"the catalogue fits in {page - 1} page(s)")
+        check({"Salesforce", "Salesforce Sandbox", "Confluence", "Workday"} <= names, "near-miss names")
+        check(len({c["id"] for c in catalogue}) == len(catalogue), "a connector listed twice")
+        out["connectors"] = len(catalogue)
 
         # --- role apps: PUT replaces the set
         apps = onelogin.AppsApi(client)

@@ -43,11 +43,17 @@ impl Op {
     }
 }
 
-/// A parsed expression.
+/// Deepest nesting of parentheses accepted. The parser and the evaluator recurse once per
+/// level; without a cap, a query of a few thousand `(` overflowed the stack and killed the
+/// whole server. No source gives Okta's own limit; real queries nest two or three deep.
+pub const MAX_DEPTH: usize = 64;
+
+/// A parsed expression. `and`/`or` chains are flat lists, so only parentheses nest: a chain
+/// of thousands of terms is a loop, not a recursion.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
     Cmp { attr: String, op: Op, value: Value },
 }
 
@@ -107,11 +113,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
     Ok(out)
 }
 
-/// Parse an expression.
+/// Parse an expression; more than [`MAX_DEPTH`] nested parentheses is an error.
 pub fn parse(s: &str) -> Result<Expr, String> {
     let toks = tokenize(s)?;
     let mut pos = 0;
-    let e = parse_or(&toks, &mut pos)?;
+    let e = parse_or(&toks, &mut pos, 0)?;
     if pos != toks.len() {
         return Err(format!("unexpected token at {pos}"));
     }
@@ -122,31 +128,40 @@ fn is_kw(t: Option<&Tok>, kw: &str) -> bool {
     matches!(t, Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw))
 }
 
-fn parse_or(t: &[Tok], pos: &mut usize) -> Result<Expr, String> {
-    let mut left = parse_and(t, pos)?;
+fn parse_or(t: &[Tok], pos: &mut usize, depth: usize) -> Result<Expr, String> {
+    let mut items = vec![parse_and(t, pos, depth)?];
     while is_kw(t.get(*pos), "or") {
         *pos += 1;
-        let right = parse_and(t, pos)?;
-        left = Expr::Or(Box::new(left), Box::new(right));
+        items.push(parse_and(t, pos, depth)?);
     }
-    Ok(left)
+    Ok(if items.len() == 1 {
+        items.swap_remove(0)
+    } else {
+        Expr::Or(items)
+    })
 }
 
-fn parse_and(t: &[Tok], pos: &mut usize) -> Result<Expr, String> {
-    let mut left = parse_term(t, pos)?;
+fn parse_and(t: &[Tok], pos: &mut usize, depth: usize) -> Result<Expr, String> {
+    let mut items = vec![parse_term(t, pos, depth)?];
     while is_kw(t.get(*pos), "and") {
         *pos += 1;
-        let right = parse_term(t, pos)?;
-        left = Expr::And(Box::new(left), Box::new(right));
+        items.push(parse_term(t, pos, depth)?);
     }
-    Ok(left)
+    Ok(if items.len() == 1 {
+        items.swap_remove(0)
+    } else {
+        Expr::And(items)
+    })
 }
 
-fn parse_term(t: &[Tok], pos: &mut usize) -> Result<Expr, String> {
+fn parse_term(t: &[Tok], pos: &mut usize, depth: usize) -> Result<Expr, String> {
     match t.get(*pos) {
         Some(Tok::Open) => {
+            if depth >= MAX_DEPTH {
+                return Err(format!("more than {MAX_DEPTH} nested parentheses"));
+            }
             *pos += 1;
-            let e = parse_or(t, pos)?;
+            let e = parse_or(t, pos, depth + 1)?;
             if t.get(*pos) != Some(&Tok::Close) {
                 return Err("missing `)`".into());
             }
@@ -192,13 +207,19 @@ fn parse_term(t: &[Tok], pos: &mut usize) -> Result<Expr, String> {
 impl Expr {
     /// Every comparison in the expression.
     pub fn terms(&self) -> Vec<(&str, Op, &Value)> {
+        let mut out = Vec::new();
+        self.collect_terms(&mut out);
+        out
+    }
+
+    fn collect_terms<'a>(&'a self, out: &mut Vec<(&'a str, Op, &'a Value)>) {
         match self {
-            Expr::And(a, b) | Expr::Or(a, b) => {
-                let mut v = a.terms();
-                v.extend(b.terms());
-                v
+            Expr::And(items) | Expr::Or(items) => {
+                for e in items {
+                    e.collect_terms(out);
+                }
             }
-            Expr::Cmp { attr, op, value } => vec![(attr.as_str(), *op, value)],
+            Expr::Cmp { attr, op, value } => out.push((attr.as_str(), *op, value)),
         }
     }
 
@@ -206,8 +227,8 @@ impl Expr {
     /// `fold_case`: string values compare case-insensitively (`search`).
     pub fn matches(&self, get: &mut dyn FnMut(&str) -> Option<Value>, fold_case: bool) -> bool {
         match self {
-            Expr::And(a, b) => a.matches(get, fold_case) && b.matches(get, fold_case),
-            Expr::Or(a, b) => a.matches(get, fold_case) || b.matches(get, fold_case),
+            Expr::And(items) => items.iter().all(|e| e.matches(get, fold_case)),
+            Expr::Or(items) => items.iter().any(|e| e.matches(get, fold_case)),
             Expr::Cmp { attr, op, value } => {
                 let actual = get(attr);
                 match actual {
@@ -339,6 +360,30 @@ mod tests {
         assert!(eval(r#"profile.badgeNumber eq "1001""#, &u, true));
         assert!(eval("profile.badgeNumber pr", &u, true));
         assert!(!eval("profile.nothing pr", &u, true));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_and_long_chains_are_fine() {
+        // regression: ~2,000 nested parentheses overflowed the stack and killed the server
+        let deep = format!(
+            "{}status eq \"ACTIVE\"{}",
+            "(".repeat(2000),
+            ")".repeat(2000)
+        );
+        assert!(parse(&deep).unwrap_err().contains("nested parentheses"));
+        let ok = format!(
+            "{}status eq \"ACTIVE\"{}",
+            "(".repeat(MAX_DEPTH),
+            ")".repeat(MAX_DEPTH)
+        );
+        assert!(parse(&ok).is_ok());
+        // a flat chain of 20,000 terms neither recurses nor overflows, in parsing, evaluation
+        // or drop
+        let chain = vec![r#"id eq "x""#; 20_000].join(" or ");
+        let e = parse(&format!("{chain} or status eq \"ACTIVE\"")).unwrap();
+        assert_eq!(e.terms().len(), 20_001);
+        let u = json!({"status": "ACTIVE", "id": "y"});
+        assert!(e.matches(&mut |a| lookup(&u, a), false));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `/api/2/apps` and `/api/2/connectors` (onelogin-api.md §10).
 //!
-//! An app is made from a connector of the catalogue ([`super::model::CONNECTORS`]): create
+//! An app is made from a connector of the catalogue ([`super::model::connectors`]): create
 //! needs `connector_id` and `name`; `configuration` is checked per connector type (OIDC and
 //! SAML have known keys and enums); `parameters` is a map keyed by short name, and a new
 //! parameter is only allowed on connectors with `allows_new_parameters`; `sso` is generated
@@ -14,7 +14,9 @@ use super::http::{
     ApiErr, PageRule, Reply, check_params_strict, json_object, list_query, matches_pattern,
     page_response, path_id, to_bytes,
 };
-use super::model::{App, CONNECTORS, Connector, F_EMAIL, F_FIRSTNAME, F_LASTNAME, F_USERNAME};
+use super::model::{
+    App, Connector, F_EMAIL, F_FIRSTNAME, F_LASTNAME, F_USERNAME, connectors as catalogue,
+};
 use super::model::{Tenant, connector};
 use super::users::{MAX_FIELD_CHARS, humanize};
 use super::{OneLogin, now};
@@ -139,7 +141,7 @@ pub(super) fn connectors(req: &SimRequest, route: &str) -> Reply {
     check_params_strict(&q.params, &["name", "auth_method"])?;
     let auth = auth_method_param(q.get("auth_method"))?;
     let name = q.get("name").map(str::to_lowercase);
-    let found: Vec<&Connector> = CONNECTORS
+    let found: Vec<&Connector> = catalogue()
         .iter()
         .filter(|c| auth.is_none_or(|a| c.auth_method == a))
         .filter(|c| {
@@ -341,7 +343,7 @@ fn update(ol: &OneLogin, req: &SimRequest, id: u64, route: &str) -> Reply {
     {
         return Err(ApiErr::invalid("Connector cannot be changed"));
     }
-    let conn = connector(app.connector_id).unwrap_or(&CONNECTORS[0]);
+    let conn = connector(app.connector_id).unwrap_or(&catalogue()[0]);
     if let Some(name) = opt_str(&body, "name")? {
         app.name = name
             .filter(|n| !n.trim().is_empty())

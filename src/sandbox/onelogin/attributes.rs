@@ -388,27 +388,41 @@ fn get_user_roles(ol: &OneLogin, id: &str, route: &str) -> Reply {
 }
 
 /// `POST /api/1/login/auth` (Create Session Login Token): checks a user's password, so a
-/// test can prove that an imported hash logs the user in. Only active users (status 1)
-/// may log in.
+/// test can prove that a password set in clear or imported as a hash logs the user in.
+/// Only an active (status 1), approved (state 1) user with a password may; anything else is
+/// the same 401, as a login form does not say which part was wrong. `subdomain` is required
+/// and must be the account's (the texts of the missing/wrong-subdomain errors are ours).
 fn login(ol: &OneLogin, req: &SimRequest, route: &str) -> Reply {
     let body = v1_body(req)?;
     let who = v1_str(&body, "username_or_email")?
+        .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| ApiErr::c(400, "username_or_email is missing"))?;
-    let password =
-        v1_str(&body, "password")?.ok_or_else(|| ApiErr::c(400, "password is missing"))?;
+    let password = v1_str(&body, "password")?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiErr::c(400, "password is missing"))?;
+    let subdomain = v1_str(&body, "subdomain")?
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiErr::c(400, "subdomain is missing"))?;
+    if !subdomain.trim().eq_ignore_ascii_case(&ol.cfg.subdomain) {
+        return Err(ApiErr::c(400, "Invalid subdomain"));
+    }
     let t = ol.read();
-    let key = who.to_lowercase();
+    let key = who.trim().to_lowercase();
     let user = t
         .by_username
         .get(&key)
         .or_else(|| t.by_email.get(&key))
         .and_then(|id| t.users.get(id));
     let failed = || ApiErr::c(401, "Authentication Failed: Invalid user credentials");
-    let user = user.ok_or_else(failed)?;
+    let user = user.ok_or_else(failed)?.clone();
+    let account_id = t.account_id;
+    // verify without holding the lock (a bcrypt check takes ~0.1 s)
+    drop(t);
     let stored = user.password.as_ref().ok_or_else(failed)?;
-    if user.status != 1 || check_password(stored, password) != Some(true) {
+    if user.status != 1 || user.state != 1 || check_password(stored, password) != Some(true) {
         return Err(failed());
     }
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
     let mut out = v1_ok();
     out["data"] = json!([{
         "status": "Authenticated",
@@ -417,8 +431,17 @@ fn login(ol: &OneLogin, req: &SimRequest, route: &str) -> Reply {
             "firstname": user.str(F_FIRSTNAME), "lastname": user.str(F_LASTNAME),
         },
         "return_to_url": null,
-        "expires_at": now(),
-        "session_token": hex::encode(sha2::Sha256::digest(format!("{}:{}", user.id, stored.hash).as_bytes())),
+        "expires_at": super::fmt_time(expires),
+        "session_token": session_token(account_id, user.id),
     }]);
     Ok(SimResponse::json(200, route, &out))
+}
+
+/// A one-time session token: 40 hex characters, never derived from the password.
+fn session_token(account_id: u64, user_id: u64) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(1);
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let digest = sha2::Sha256::digest(format!("{account_id}:{user_id}:{n}").as_bytes());
+    hex::encode(&digest[..20])
 }

@@ -24,7 +24,6 @@ mod users;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -43,6 +42,10 @@ pub struct OneLoginConfig {
     pub client_secret: String,
     /// The account's subdomain, quoted in duplicate-user errors.
     pub subdomain: String,
+    /// Generated users on top of the seeded few, for an account that is a migration's
+    /// *source*: every state and status, custom attribute values, and roles and apps in
+    /// proportion, so every list pages (see `seed`).
+    pub source_users: u64,
 }
 
 impl std::fmt::Debug for OneLoginConfig {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for OneLoginConfig {
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
             .field("subdomain", &self.subdomain)
+            .field("source_users", &self.source_users)
             .finish()
     }
 }
@@ -218,9 +222,9 @@ impl OneLogin {
     }
 
     /// Would `password` log this user in? `None` when the user does not exist or has no
-    /// verifiable password (none set, or a bcrypt hash, which this simulator stores but
-    /// cannot check). Salted SHA-256 imports are checked for real, so a hash computed the
-    /// wrong way (salt appended, base64, upper-case hex) gives `Some(false)`.
+    /// password. Every stored form (clear text, salted SHA-256 imports, bcrypt) is checked
+    /// for real with `crate::password`, so a hash computed the wrong way (salt appended,
+    /// Base64, upper-case hex) gives `Some(false)`.
     pub fn verify_password(&self, user_id: u64, password: &str) -> Option<bool> {
         let t = self.read();
         let stored = t.users.get(&user_id)?.password.as_ref()?;
@@ -278,14 +282,12 @@ fn non_user_envelopes(
     Ok(())
 }
 
-/// Check a clear-text password against a stored one.
+/// Check a clear-text password against a stored one (`None`: the stored form is not one
+/// the password module reads, which the write paths never let in).
 fn check_password(stored: &model::Password, password: &str) -> Option<bool> {
-    let input = match stored.algorithm.as_str() {
-        "salt+sha256" => format!("{}{password}", stored.salt),
-        "sha256+salt" => format!("{password}{}", stored.salt),
-        _ => return None,
-    };
-    Some(hex::encode(Sha256::digest(input.as_bytes())) == stored.hash)
+    crate::password::Hash::from_onelogin(&stored.algorithm, &stored.hash, &stored.salt)
+        .ok()
+        .map(|h| h.verify(password))
 }
 
 /// 404 in the v1 envelope, as OneLogin answers a wrong method on its auth endpoints.

@@ -272,9 +272,10 @@ const FORM_PARAMS: &[(&str, &str, &str)] = &[
     ("password", "Password", ""),
 ];
 
-/// The connector catalogue. Ids are this simulator's own (onelogin-api.md §10.1: clients must
-/// look connectors up, never hard-code ids); names and `auth_method`s follow real connectors.
-pub(crate) const CONNECTORS: &[Connector] = &[
+/// The generic connectors and a few vendor ones, with their default parameters. Ids are this
+/// simulator's own (onelogin-api.md §10.1: clients must look connectors up, never hard-code
+/// ids); names and `auth_method`s follow real connectors.
+const CORE_CONNECTORS: &[Connector] = &[
     Connector {
         id: 110016,
         name: "SAML Custom Connector (Advanced)",
@@ -381,8 +382,147 @@ pub(crate) const CONNECTORS: &[Connector] = &[
     },
 ];
 
+/// More vendor connectors: (id, name, auth_method, allows_new_parameters). Enough of them
+/// that the catalogue spans several pages, with exact and near-miss names of the apps the
+/// Okta seed carries ("Salesforce" and "Salesforce Sandbox", "Confluence" for "Confluence
+/// Wiki", "Workday" for "Workday Login", "Zoom" for "Zoom.us", …), so a connector
+/// suggestion has real choices to make. Names are real products; ids and flags are ours.
+const VENDOR_CONNECTORS: &[(u64, &str, i64, bool)] = &[
+    (40618, "Salesforce Sandbox", 2, false),
+    (40619, "Salesforce Communities", 2, false),
+    (31044, "Slack Enterprise Grid", 2, false),
+    (46013, "Zoom Rooms", 2, false),
+    (52001, "Workday", 2, false),
+    (52002, "Workday Sandbox", 2, false),
+    (52010, "ServiceNow", 2, true),
+    (52011, "ServiceNow (Custom Domain)", 2, true),
+    (52020, "Atlassian Cloud", 2, false),
+    (52021, "Jira Service Management", 2, false),
+    (52022, "Confluence", 2, false),
+    (52023, "Jira", 2, false),
+    (52030, "Box", 2, false),
+    (52031, "Dropbox Business", 2, false),
+    (52032, "Dropbox", 6, false),
+    (52033, "Egnyte", 2, false),
+    (52034, "Citrix ShareFile", 2, false),
+    (52040, "GitHub Enterprise Cloud - Organization", 2, false),
+    (52041, "GitHub Enterprise Server", 2, false),
+    (52042, "GitLab", 2, true),
+    (52043, "Bitbucket", 6, false),
+    (52050, "Microsoft 365", 7, false),
+    (52051, "Yammer", 2, false),
+    (52052, "AWS Single-Account Access", 2, true),
+    (52053, "Google Cloud", 4, false),
+    (52060, "DocuSign", 2, false),
+    (52061, "Adobe Creative Cloud", 2, false),
+    (52062, "Adobe Sign", 2, false),
+    (52063, "Asana", 2, false),
+    (52064, "Trello", 2, false),
+    (52065, "Monday.com", 2, false),
+    (52066, "Notion", 2, false),
+    (52067, "Miro", 2, false),
+    (52068, "Smartsheet", 2, false),
+    (52069, "Airtable", 2, false),
+    (52070, "Tableau Online", 2, true),
+    (52071, "Tableau Server", 2, true),
+    (52072, "Looker", 2, true),
+    (52073, "Snowflake", 2, false),
+    (52074, "Datadog", 2, false),
+    (52075, "New Relic", 2, false),
+    (52076, "PagerDuty", 2, false),
+    (52077, "Splunk Cloud", 2, true),
+    (52078, "Sumo Logic", 2, false),
+    (52080, "Zendesk", 2, false),
+    (52081, "Freshdesk", 2, false),
+    (52082, "HubSpot", 2, false),
+    (52083, "Marketo", 2, true),
+    (52084, "Intercom", 2, false),
+    (52085, "Gong", 2, false),
+    (52086, "Outreach", 2, false),
+    (52087, "Salesloft", 2, false),
+    (52090, "NetSuite", 2, true),
+    (52091, "SAP SuccessFactors", 2, true),
+    (52092, "SAP Concur", 2, false),
+    (52093, "Coupa", 2, false),
+    (52094, "Expensify", 2, false),
+    (52095, "ADP Workforce Now", 2, false),
+    (52096, "ADP Portal", 6, false),
+    (52097, "BambooHR", 2, false),
+    (52098, "Greenhouse", 2, false),
+    (52099, "Lever", 2, false),
+    (52100, "Gusto", 6, false),
+    (52101, "Rippling", 2, false),
+    (52110, "Cisco Webex", 2, false),
+    (52111, "RingCentral", 2, false),
+    (52112, "8x8", 2, false),
+    (52113, "Microsoft Teams", 7, false),
+    (52114, "Loom", 2, false),
+    (52115, "Vimeo", 2, false),
+    (52120, "Zscaler Internet Access", 2, true),
+    (52121, "Palo Alto Networks GlobalProtect", 2, true),
+    (52122, "Cloudflare Access", 2, true),
+    (52123, "Cisco AnyConnect", 2, true),
+    (52124, "1Password Business", 2, false),
+    (52125, "LastPass Enterprise", 2, false),
+    (52126, "Keeper Security", 2, false),
+    (52127, "Jamf Pro", 2, false),
+    (52128, "Kandji", 2, false),
+    (52130, "Figma", 2, false),
+    (52131, "Canva", 2, false),
+    (52132, "Lucidchart", 2, false),
+    (52133, "Grammarly", 2, false),
+    (52134, "LinkedIn Learning", 2, false),
+    (52135, "Udemy Business", 2, false),
+    (52136, "Coursera", 2, false),
+    (52140, "Twilio", 2, false),
+    (52141, "SendGrid", 2, false),
+    (52142, "Mailchimp", 6, false),
+    (52143, "Oracle Cloud", 2, true),
+    (52144, "Workplace from Meta", 2, false),
+    (52150, "SCIM Provisioner with SAML (SCIM v2 Core)", 2, true),
+    (
+        52151,
+        "SCIM Provisioner with SAML (Core Schema v1.1)",
+        2,
+        true,
+    ),
+    (52152, "SAML Custom Connector (SP Shibboleth)", 2, true),
+    (52153, "OpenId Connect (OIDC) - Public", 8, true),
+];
+
+/// The whole catalogue, in id order (as `GET /api/2/connectors` lists it).
+pub(crate) fn connectors() -> &'static [Connector] {
+    static ALL: std::sync::OnceLock<Vec<Connector>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all: Vec<Connector> = CORE_CONNECTORS.to_vec();
+        for (id, name, auth_method, allows_new_parameters) in VENDOR_CONNECTORS {
+            let icon: String = name
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            all.push(Connector {
+                id: *id,
+                name,
+                auth_method: *auth_method,
+                allows_new_parameters: *allows_new_parameters,
+                // built once per process: a few KB that live as long as the catalogue
+                icon: Box::leak(icon.into_boxed_str()),
+                params: match auth_method {
+                    2 => SAML_PARAMS,
+                    6 => FORM_PARAMS,
+                    8 => OIDC_PARAMS,
+                    _ => &[],
+                },
+            });
+        }
+        all.sort_by_key(|c| c.id);
+        all
+    })
+}
+
 pub(crate) fn connector(id: u64) -> Option<&'static Connector> {
-    CONNECTORS.iter().find(|c| c.id == id)
+    connectors().iter().find(|c| c.id == id)
 }
 
 /// `auth_method_description` of an app summary.

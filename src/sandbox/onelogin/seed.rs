@@ -217,6 +217,7 @@ pub(super) fn tenant(cfg: &OneLoginConfig, collisions: &Collisions) -> Tenant {
         t.add_role_users(r, &members, &stamp);
     }
     t.owner_id = owner_id;
+    source_users(&mut t, cfg.source_users, &domain, &at);
 
     // Apps of its own.
     let apps: [(u64, &str, &[&str]); 2] = [
@@ -261,5 +262,217 @@ pub(super) fn tenant(cfg: &OneLoginConfig, collisions: &Collisions) -> Tenant {
         let role_ids: Vec<u64> = roles.iter().filter_map(|r| role_id(&t, r)).collect();
         t.set_app_roles(id, &role_ids);
     }
+    source_roles_and_apps(&mut t, cfg, &at);
     t
+}
+
+/// (state, status) of the first generated users: every state and every status appear.
+const STATE_STATUS: &[(i64, i64)] = &[
+    (1, 1),
+    (0, 0),
+    (1, 2),
+    (1, 3),
+    (1, 4),
+    (1, 5),
+    (1, 7),
+    (1, 8),
+    (2, 0),
+    (3, 1),
+    (0, 7),
+    (3, 2),
+];
+const SOURCE_FIRST: &[&str] = &[
+    "Ana", "Bjørn", "Chloé", "Dmitri", "Émile", "Fatima", "György", "Hana", "Ilse", "Jürgen",
+    "Keiko", "Lars", "María", "Nnamdi", "Oona", "Priya", "Quentin", "Rūta", "Søren", "Tomás",
+];
+const SOURCE_LAST: &[&str] = &[
+    "Álvarez",
+    "Brennan",
+    "Çelik",
+    "Dubois",
+    "Eriksen",
+    "Fernández",
+    "Grün",
+    "Håkansson",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "López",
+    "Müller",
+    "Nakamura",
+    "O'Brien",
+    "Petrović",
+];
+const DEPARTMENTS: &[&str] = &[
+    "Sales",
+    "Engineering",
+    "Finance",
+    "Support",
+    "Marketing",
+    "HR",
+];
+
+/// `n` generated users for a source account, deterministic from the tenant's rng: the
+/// first twelve cover every state and status, the rest are mostly active; about one in
+/// nine has no email (username only) and active ones have a password.
+fn source_users(t: &mut Tenant, n: u64, domain: &str, at: &dyn Fn(i64) -> String) {
+    let badge = t.attr_by_shortname("badge_number").map(|a| a.id);
+    let legacy = t.attr_by_shortname("legacy_uid").map(|a| a.id);
+    for i in 0..n {
+        let hour = 24 * 60 + i as i64;
+        let mut u = User::new(t.next_user_id, &at(hour));
+        let first = SOURCE_FIRST[(i as usize) % SOURCE_FIRST.len()];
+        let last = SOURCE_LAST[(i as usize / SOURCE_FIRST.len()) % SOURCE_LAST.len()];
+        let username = format!("user{i:05}");
+        u.set_str(F_USERNAME, Some(username.clone()));
+        if i % 9 != 8 {
+            u.set_str(F_EMAIL, Some(format!("{username}@src.{domain}")));
+        }
+        u.set_str(F_FIRSTNAME, Some(first.into()));
+        u.set_str(F_LASTNAME, Some(last.into()));
+        u.set_str(
+            F_DEPARTMENT,
+            Some(DEPARTMENTS[(i as usize) % DEPARTMENTS.len()].into()),
+        );
+        u.set_str(F_COMPANY, Some("Acme".into()));
+        if i % 4 == 0 {
+            u.set_str(F_TITLE, Some(format!("Specialist {}", i % 7 + 1)));
+        }
+        let (state, status) =
+            STATE_STATUS
+                .get(i as usize)
+                .copied()
+                .unwrap_or(match t.rng.random_range(0..20) {
+                    0 => (1, 2),
+                    1 => (1, 7),
+                    2 => (3, 1),
+                    _ => (1, 1),
+                });
+        u.state = state;
+        u.status = status;
+        if status != 7 && status != 0 {
+            u.times[T_ACTIVATED] = Some(at(hour).into());
+            // a password whose clear text nobody knows, as a real account's would be
+            let salt: [u8; 8] = t.rng.random();
+            let digest: [u8; 32] = t.rng.random();
+            u.password = Some(Box::new(super::model::Password {
+                algorithm: "salt+sha256".into(),
+                salt: hex::encode(salt),
+                hash: hex::encode(digest),
+            }));
+            u.times[T_PASSWORD_CHANGED] = Some(at(hour + 1).into());
+        }
+        if status == 1 && i % 3 != 0 {
+            u.times[T_LAST_LOGIN] = Some(at(hour + 24 * 7).into());
+        }
+        if let Some(b) = badge
+            && i % 2 == 0
+        {
+            u.set_custom(b, Some(format!("S-{i:05}")));
+        }
+        if let Some(l) = legacy
+            && i % 5 == 0
+        {
+            u.set_custom(l, Some(format!("legacy-{}", i * 7)));
+        }
+        let step = t.rng.random_range(1..=5);
+        t.next_user_id += step;
+        t.insert_user(u);
+    }
+}
+
+/// For a source account: one role per five generated users (so role lists page at the
+/// default 50 from 250 users on) with members spread over them, and one app per twenty
+/// generated users, made from the vendor catalogue and assigned to roles.
+fn source_roles_and_apps(t: &mut Tenant, cfg: &OneLoginConfig, at: &dyn Fn(i64) -> String) {
+    let n = cfg.source_users;
+    if n == 0 {
+        return;
+    }
+    let generated: Vec<u64> = t
+        .order
+        .iter()
+        .copied()
+        .filter(|id| {
+            t.users
+                .get(id)
+                .and_then(|u| u.str(F_USERNAME))
+                .is_some_and(|u| {
+                    u.starts_with("user") && u[4..].bytes().all(|b| b.is_ascii_digit())
+                })
+        })
+        .collect();
+    let roles = (n / 5).max(1);
+    let mut role_ids = Vec::new();
+    for r in 0..roles {
+        let id = t.next_role_id;
+        t.next_role_id += 1;
+        t.roles.insert(
+            id,
+            Role {
+                id,
+                name: format!(
+                    "{} Team {:03}",
+                    DEPARTMENTS[r as usize % DEPARTMENTS.len()],
+                    r + 1
+                ),
+                apps: Default::default(),
+                users: Default::default(),
+                admins: Default::default(),
+            },
+        );
+        role_ids.push(id);
+    }
+    let stamp = at(24 * 61);
+    for (k, uid) in generated.iter().enumerate() {
+        // 0 to 3 roles each
+        let count = k % 4;
+        for j in 0..count {
+            let r = role_ids[(k * 7 + j * 13) % role_ids.len()];
+            t.add_role_users(r, &[*uid], &stamp);
+        }
+    }
+    let catalogue = super::model::connectors();
+    for a in 0..(n / 20).max(1) {
+        let conn = catalogue[(a as usize * 11 + 3) % catalogue.len()];
+        let id = t.next_app_id;
+        t.next_app_id += t.rng.random_range(1..=9);
+        let mut app = App {
+            id,
+            connector_id: conn.id,
+            auth_method: conn.auth_method,
+            name: if a < catalogue.len() as u64 {
+                conn.name.to_string()
+            } else {
+                format!("{} {}", conn.name, a + 1)
+            },
+            description: String::new(),
+            notes: None,
+            visible: a % 5 != 4,
+            policy_id: None,
+            brand_id: None,
+            allow_assumed_signin: false,
+            provisioning_enabled: a % 3 == 0,
+            configuration: super::apps::default_configuration(&conn),
+            parameters: Map::new(),
+            sso: Map::new(),
+            role_ids: Default::default(),
+            created_at: at(24 * 62 + a as i64),
+            updated_at: at(24 * 62 + a as i64),
+        };
+        for (short, label, mapping) in conn.params {
+            let pid = t.next_param_id;
+            t.next_param_id += 1;
+            app.parameters.insert(
+                short.to_string(),
+                super::apps::new_parameter(pid, label, mapping),
+            );
+        }
+        app.sso = super::apps::sso(t, &app, &cfg.subdomain);
+        t.apps.insert(id, app);
+        let assigned: Vec<u64> = (0..(a % 3 + 1))
+            .map(|j| role_ids[((a + j * 5) as usize) % role_ids.len()])
+            .collect();
+        t.set_app_roles(id, &assigned);
+    }
 }

@@ -19,6 +19,7 @@ fn cfg(ttl: Duration) -> OneLoginConfig {
         client_id: CID.into(),
         client_secret: CSECRET.into(),
         subdomain: "acme-sandbox".into(),
+        source_users: 0,
     }
 }
 
@@ -131,6 +132,10 @@ fn call(ol: &OneLogin, method: &str, target: &str, body: Option<Value>) -> Resp 
             &[("Authorization", &format!("Bearer {token}"))],
         ),
     )
+}
+
+fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn create_user(ol: &OneLogin, body: Value) -> Resp {
@@ -1121,6 +1126,51 @@ fn roles_list_filters_and_role_apps_put_replaces() {
 // ---------------------------------------------------------------- apps
 
 #[test]
+fn the_connector_catalogue_pages_and_has_near_misses() {
+    let ol = sim();
+    // default page size 50: the catalogue spans pages, walked by cursor
+    let mut seen = Vec::new();
+    let mut target = "/api/2/connectors".to_string();
+    let mut pages = 0;
+    loop {
+        let r = call(&ol, "GET", &target, None);
+        assert_eq!(r.status, 200);
+        pages += 1;
+        seen.extend(r.body.as_array().unwrap().iter().cloned());
+        match r.headers.iter().find(|(k, _)| k == "After-Cursor") {
+            Some((_, c)) => target = format!("/api/2/connectors?cursor={}", url_encode(c)),
+            None => break,
+        }
+    }
+    assert!(pages >= 3, "{pages} pages");
+    assert!(seen.len() >= 100, "{} connectors", seen.len());
+    let ids: std::collections::BTreeSet<u64> =
+        seen.iter().map(|c| c["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids.len(), seen.len(), "each connector once");
+    let names: Vec<&str> = seen.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    // exact and near-miss names of the Okta seed's vendor apps
+    for name in [
+        "Salesforce",
+        "Salesforce Sandbox",
+        "Slack",
+        "Zoom",
+        "Confluence",
+        "Workday",
+        "Expensify",
+        "ADP Workforce Now",
+        "Dropbox",
+        "Dropbox Business",
+        "ServiceNow",
+        "Atlassian Cloud",
+    ] {
+        assert!(names.contains(&name), "{name}");
+    }
+    // `name` matches part of a name
+    let r = call(&ol, "GET", "/api/2/connectors?name=salesforce", None);
+    assert_eq!(r.body.as_array().unwrap().len(), 3);
+}
+
+#[test]
 fn connectors_and_app_create() {
     let ol = sim();
     let r = call(&ol, "GET", "/api/2/connectors", None);
@@ -1129,7 +1179,22 @@ fn connectors_and_app_create() {
     assert!(list.iter().any(|c| c["allows_new_parameters"] == true));
     assert!(list.iter().any(|c| c["allows_new_parameters"] == false));
     let r = call(&ol, "GET", "/api/2/connectors?name=saml%20custom", None);
-    assert_eq!(r.body[0]["name"], "SAML Custom Connector (Advanced)");
+    let names: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"SAML Custom Connector (Advanced)"),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .all(|n| n.to_lowercase().contains("saml custom"))
+    );
     let r = call(&ol, "GET", "/api/2/connectors?auth_method=99", None);
     assert_eq!(r.status, 422);
     assert_eq!(r.body["message"], "invalid value in \"auth_method\"");
@@ -1424,5 +1489,134 @@ fn v1_user_roles_and_state() {
     assert_eq!(
         call(&ol, "GET", &format!("/api/2/users/{uid}"), None).body["state"],
         3
+    );
+}
+
+#[test]
+fn login_checks_subdomain_status_state_and_every_stored_form() {
+    let ol = sim();
+    let login = |who: &str, pw: &str, sub: Option<&str>| {
+        let mut body = json!({"username_or_email": who, "password": pw});
+        if let Some(s) = sub {
+            body["subdomain"] = json!(s);
+        }
+        call(&ol, "POST", "/api/1/login/auth", Some(body))
+    };
+    // cleartext set on create
+    let r = create_user(
+        &ol,
+        json!({"email": "clear.login@example.net", "username": "clear.login",
+               "password": "Sup3r-secret!", "password_confirmation": "Sup3r-secret!"}),
+    );
+    assert_eq!(r.status, 201);
+    let ok = login("clear.login", "Sup3r-secret!", Some("acme-sandbox"));
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let data = &ok.body["data"][0];
+    assert_eq!(data["status"], "Authenticated");
+    assert_eq!(data["user"]["email"], "clear.login@example.net");
+    let token = data["session_token"].as_str().unwrap();
+    assert_eq!(token.len(), 40);
+    assert!(data["expires_at"].as_str().unwrap().ends_with('Z'));
+    // by email too, case-insensitively
+    assert_eq!(
+        login(
+            "CLEAR.LOGIN@example.net",
+            "Sup3r-secret!",
+            Some("acme-sandbox")
+        )
+        .status,
+        200
+    );
+    // subdomain required, and the account's
+    let r = login("clear.login", "Sup3r-secret!", None);
+    assert_eq!(
+        (r.status, &r.body["status"]["message"]),
+        (400, &json!("subdomain is missing"))
+    );
+    assert_eq!(
+        login("clear.login", "Sup3r-secret!", Some("other")).status,
+        400
+    );
+    // wrong password, unknown user: the same 401
+    for (who, pw) in [
+        ("clear.login", "sup3r-secret!"),
+        ("nobody", "Sup3r-secret!"),
+    ] {
+        let r = login(who, pw, Some("acme-sandbox"));
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            r.body["status"]["message"],
+            "Authentication Failed: Invalid user credentials"
+        );
+    }
+
+    // bcrypt imported on create (the whole string), verified for real
+    let bcrypt = "$2a$10$N9qo8uLOickgx2ZMRZoMyeKDO7gYklv7H8hCFMp67/9ylzbDl451y";
+    let r = create_user(
+        &ol,
+        json!({"email": "bcrypt@example.net", "password": bcrypt, "password_confirmation": bcrypt,
+               "password_algorithm": "bcrypt"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_u64().unwrap();
+    assert_eq!(ol.verify_password(id, "Correct-Horse-1"), Some(true));
+    assert_eq!(
+        login(
+            "bcrypt@example.net",
+            "Correct-Horse-1",
+            Some("acme-sandbox")
+        )
+        .status,
+        200
+    );
+    // a malformed bcrypt string is refused
+    let r = create_user(
+        &ol,
+        json!({"email": "bad.bcrypt@example.net", "password": &bcrypt[..59], "password_confirmation": &bcrypt[..59],
+               "password_algorithm": "bcrypt"}),
+    );
+    assert_eq!(r.status, 422);
+
+    // only status 1 and state 1 log in
+    for (field, value) in [("status", 2), ("status", 3), ("state", 0), ("state", 3)] {
+        let r = call(
+            &ol,
+            "PUT",
+            &format!("/api/2/users/{id}"),
+            Some(json!({field: value})),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            login(
+                "bcrypt@example.net",
+                "Correct-Horse-1",
+                Some("acme-sandbox")
+            )
+            .status,
+            401,
+            "{field} {value}"
+        );
+        call(
+            &ol,
+            "PUT",
+            &format!("/api/2/users/{id}"),
+            Some(json!({field: 1})),
+        );
+    }
+    assert_eq!(
+        login(
+            "bcrypt@example.net",
+            "Correct-Horse-1",
+            Some("acme-sandbox")
+        )
+        .status,
+        200
+    );
+    // a user without a password (status 7) cannot
+    let r = create_user(&ol, json!({"email": "nopw@example.net"}));
+    assert_eq!(r.body["status"], 7);
+    assert_eq!(
+        login("nopw@example.net", "anything", Some("acme-sandbox")).status,
+        401
     );
 }

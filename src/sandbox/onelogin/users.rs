@@ -412,7 +412,8 @@ pub(crate) fn password_record(
             })
         }
         Some("bcrypt") => {
-            if !(password.starts_with("$2") && password.len() == 60) {
+            // the whole `$2…$` string (our reading; the reference leaves the format open)
+            if crate::password::Hash::from_onelogin("bcrypt", password, salt).is_err() {
                 return Err(ApiErr::invalid(
                     "Password must be a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)",
                 ));
