@@ -17,6 +17,8 @@ mod map;
 mod pipeline;
 mod sandbox_cli;
 mod sandbox_okta;
+mod sandbox_okta_target;
+mod sandbox_onelogin;
 mod schemas;
 mod sdk_okta;
 mod sdk_onelogin;
