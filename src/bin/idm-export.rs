@@ -1,6 +1,6 @@
 //! idm-export: stream users, groups, memberships, apps, app assignments and custom attribute
-//! definitions out of Okta as NDJSON records. Read-only. Logic lives in `idm::export` and
-//! `idm::provider::okta`.
+//! definitions out of Okta, a Stormpath export or a CSV staging file as NDJSON records.
+//! Read-only. Logic lives in `idm::export` and `idm::provider::{okta, stormpath, csv_file}`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,11 +12,14 @@ use idm::cli;
 use idm::export::{self, Since};
 use idm::http::{Client, ClientOptions, Rate, Service};
 use idm::journal::{Event, Journal};
-use idm::provider::ExportOptions;
+use idm::provider::csv_file::{CsvArgs, CsvFile};
 use idm::provider::okta::Okta;
+use idm::provider::stormpath::{Stormpath, StormpathArgs, StormpathOptions};
+use idm::provider::{ExportOptions, Source};
 use idm::record::RecordWriter;
 
-/// Export identities from Okta as NDJSON records (read-only).
+/// Export identities from Okta, a Stormpath export or a CSV staging file as NDJSON records
+/// (read-only).
 ///
 /// Writes one record per line: attribute (custom user-schema properties), group, user,
 /// membership, app, app_assignment, in that order, each with the Okta object whole in `data`.
@@ -28,6 +31,10 @@ use idm::record::RecordWriter;
 /// A completed export of users and groups writes a bookmark to the state journal;
 /// `--since last` then exports only users and groups changed after it (the catch-up run at
 /// cut-over).
+///
+/// `--from stormpath --dir DIR` reads a Stormpath export and applies Okta's importer rules
+/// (linked accounts merged, skips named on stderr); `--from csv --input FILE` reads a staging
+/// file, rejecting bad rows by line number (exit 3). See docs/stormpath.md, docs/csv-source.md.
 #[derive(Parser)]
 #[command(
     name = "idm-export",
@@ -36,11 +43,13 @@ use idm::record::RecordWriter;
 )]
 struct Args {
     /// The system to export from.
-    #[arg(long, value_name = "SOURCE", default_value = "okta", value_parser = ["okta"])]
+    #[arg(long, value_name = "SOURCE", default_value = "okta",
+          value_parser = ["okta", "stormpath", "csv"])]
     from: String,
-    /// The Okta org, e.g. https://acme.okta.com (the token: IDM_OKTA_TOKEN or idm-creds).
+    /// With `--from okta`: the org, e.g. https://acme.okta.com (the token: IDM_OKTA_TOKEN or
+    /// idm-creds).
     #[arg(long, value_name = "URL", env = "IDM_OKTA_URL")]
-    okta_url: String,
+    okta_url: Option<String>,
     /// Kinds to export: users,groups,memberships,apps,app_assignments,schema (or all).
     #[arg(long, value_name = "LIST", env = "IDM_EXPORT_OBJECTS", default_value = "all",
           value_parser = parse_objects)]
@@ -78,6 +87,10 @@ struct Args {
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
+    stormpath: StormpathArgs,
+    #[command(flatten)]
+    csv: CsvArgs,
+    #[command(flatten)]
     state: cli::StateArgs,
     #[command(flatten)]
     log: cli::LogArgs,
@@ -91,6 +104,8 @@ Examples:
   $ idm-export --max-capacity 50 --snapshot-dir snapshots/ | idm-map --to onelogin > mapped.ndjson
   $ idm-export --since last | idm-map --to onelogin | idm-load --apply   # catch-up at cut-over
   $ idm-export --objects users | jq -r 'select(.data.status == \"ACTIVE\") | .data.profile.login'
+  $ idm-export --from stormpath --dir ~/exports/683IDSZVtUQewtFoqVrIEe > stormpath.ndjson
+  $ idm-export --from csv -i staff.csv --columns headers.json --rejects bad-rows.csv > staff.ndjson
 ";
 
 #[derive(Clone)]
@@ -117,6 +132,19 @@ impl cli::HasLogArgs for Args {
 }
 
 fn run(args: Args) -> anyhow::Result<cli::Status> {
+    if args.from != "okta" {
+        return run_file_source(args);
+    }
+    if args.stormpath.dir.is_some() || args.csv.input.is_some() {
+        Err(cli::usage(
+            "`--dir` and `--input` go with `--from stormpath` and `--from csv`",
+        ))?;
+    }
+    let Some(okta_url) = args.okta_url.as_deref() else {
+        Err(cli::usage(
+            "`--from okta` needs `--okta-url URL` (or IDM_OKTA_URL)",
+        ))?
+    };
     let kinds = args.objects.0;
     let since = match args.since {
         None => None,
@@ -133,14 +161,14 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let journal = export::bookmarks(&kinds)
         .then(|| Journal::open(&args.state.state).map(|(j, _)| j))
         .transpose()?;
-    let (token, _) = idm::secrets::resolve("okta", "token", Some(&args.okta_url))?;
+    let (token, _) = idm::secrets::resolve("okta", "token", Some(okta_url))?;
     let mut http = ClientOptions::new(Service::Okta);
     http.rate = args.rate_limit.0;
     http.max_capacity_pct = args.max_capacity;
     http.timeout = Duration::from_secs(args.timeout);
     http.max_retries = args.retries;
     let client = Client::new(http)?;
-    let mut okta = Okta::new(&args.okta_url, &token, client)?;
+    let mut okta = Okta::new(okta_url, &token, client)?;
     let opts = ExportOptions {
         include_deprovisioned: args.include_deprovisioned,
         since,
@@ -170,6 +198,59 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         );
     }
     Ok(cli::Status::Done)
+}
+
+/// A Stormpath export or a CSV file: opened (and checked whole) before the first record; no
+/// bookmark, since a file has no `--since`.
+fn run_file_source(args: Args) -> anyhow::Result<cli::Status> {
+    if args.since.is_some() {
+        Err(cli::usage(format!(
+            "`--since` needs `--from okta`, not `{}`",
+            args.from
+        )))?;
+    }
+    let mut source: Box<dyn Source> = match args.from.as_str() {
+        "stormpath" => {
+            let Some(dir) = args.stormpath.dir.as_deref() else {
+                Err(cli::usage(
+                    "`--from stormpath` needs `--dir DIR` (the export's tenant folder)",
+                ))?
+            };
+            let opts = StormpathOptions {
+                login_domain: args.stormpath.login_domain.clone(),
+            };
+            Box::new(Stormpath::open(dir, opts).context("reading the Stormpath export")?)
+        }
+        _ => {
+            if args.csv.input.is_none() {
+                Err(cli::usage(
+                    "`--from csv` needs `--input FILE` (`-` for stdin)",
+                ))?;
+            }
+            let opts = args.csv.options(args.include_deprovisioned)?;
+            Box::new(CsvFile::open(args.csv.input.as_deref(), opts)?)
+        }
+    };
+    let opts = ExportOptions {
+        include_deprovisioned: args.include_deprovisioned,
+        since: None,
+        page_size: args.page_size,
+    };
+    let mut out = RecordWriter::create(args.output.as_deref()).context("opening the output")?;
+    let mut kinds = args.objects.0;
+    if kinds == export::ORDER {
+        // `all`: what this source has (a CSV file has no apps)
+        kinds.retain(|k| source.kinds().contains(k));
+    }
+    let snapshots = args.snapshot_dir.as_deref();
+    export::export(source.as_mut(), &kinds, &opts, &mut out, snapshots, true)?;
+    out.finish().context("writing records")?;
+    if !args.log.quiet {
+        for line in source.summary() {
+            eprintln!("{}: {line}", cli::tool());
+        }
+    }
+    Ok(cli::Status::from_failures(source.rejected()))
 }
 
 fn main() -> ExitCode {
