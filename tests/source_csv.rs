@@ -112,10 +112,7 @@ fn assert_valid(records: &[Value]) {
         schemas
             .validate_value(r)
             .unwrap_or_else(|e| panic!("{e}: {r}"));
-        assert!(
-            !r["warnings"].to_string().contains("schema"),
-            "{r}"
-        );
+        assert!(!r["warnings"].to_string().contains("schema"), "{r}");
     }
 }
 
@@ -143,11 +140,15 @@ fn good_row(i: usize) -> String {
     };
     format!(
         "user{i}@example.com,user{i}@example.com,{name},Last{i},{},{groups},{},{},{},{},",
-        if i % 3 == 0 { "ACTIVE" } else { "" },
+        if i.is_multiple_of(3) { "ACTIVE" } else { "" },
         i % 90,
-        if i % 2 == 0 { "true" } else { "FALSE" },
-        if i % 5 == 0 { "1|2.5".to_string() } else { String::new() },
-        if i % 11 == 0 {
+        if i.is_multiple_of(2) { "true" } else { "FALSE" },
+        if i.is_multiple_of(5) {
+            "1|2.5".to_string()
+        } else {
+            String::new()
+        },
+        if i.is_multiple_of(11) {
             "$2a$10$N9qo8uLOickgx2ZMRZoMyeKDO7gYklv7H8hCFMp67/9ylzbDl451y"
         } else {
             ""
@@ -161,22 +162,57 @@ fn bad_row(kind: usize, i: usize) -> Bad {
         column,
     };
     match kind {
-        0 => b(format!("bad{i}@example.com,bad{i}@example.com,A,B"), "4 fields, but the header has 11"),
-        1 => b(format!("bad{i}@example.com,bad{i}@example.com,A,B,,,,,,,,extra"), "12 fields, but the header has 11"),
-        2 => b(format!("bad{i}@example.com,not-an-email-{i},A,B,,,,,,,"), "column `email`: not an email address"),
+        0 => b(
+            format!("bad{i}@example.com,bad{i}@example.com,A,B"),
+            "4 fields, but the header has 11",
+        ),
+        1 => b(
+            format!("bad{i}@example.com,bad{i}@example.com,A,B,,,,,,,,extra"),
+            "12 fields, but the header has 11",
+        ),
+        2 => b(
+            format!("bad{i}@example.com,not-an-email-{i},A,B,,,,,,,"),
+            "column `email`: not an email address",
+        ),
         // the login of an earlier good row, in other case
-        3 => b(format!("USER{}@EXAMPLE.COM,dup{i}@example.com,A,B,,,,,,,", i - 1), "column `login`: the same login as line"),
+        3 => b(
+            format!("USER{}@EXAMPLE.COM,dup{i}@example.com,A,B,,,,,,,", i - 1),
+            "column `login`: the same login as line",
+        ),
         4 => {
             let mut bytes = format!("bad{i}@example.com,bad{i}@example.com,").into_bytes();
             bytes.extend_from_slice(b"Caf\xe9,B,,,,,,,");
-            Bad { bytes, column: "column `firstName`: not valid UTF-8" }
+            Bad {
+                bytes,
+                column: "column `firstName`: not valid UTF-8",
+            }
         }
-        5 => b(format!("bad{i}@example.com,bad{i}@example.com,A,B,,,forty,,,,"), "column `age:integer`: not an integer"),
-        6 => b(format!("bad{i}@example.com,bad{i}@example.com,A,B,,,,maybe,,,"), "column `vip:boolean`: not `true` or `false`"),
-        7 => b(format!("bad{i}@example.com,bad{i}@example.com,A,B,,,,,1|two,,"), "column `scores:number[]`: item 2 is not a number"),
-        8 => b(format!("bad{i}@example.com,bad{i}@example.com,,B,,,,,,,"), "column `firstName`: required, but empty"),
-        9 => b(format!("bad{i}@example.com,bad{i}@example.com,A,B,,,,,,$2a$10$N9qo8uLOickgx2ZMRZoMyeKDO7gYklv7H8hCFMp67/9ylzbDl451y,Hunter2!"), "column `password_hash`, `password`: a row gives one password"),
-        _ => b(format!("bad{i}@example.com,bad{i}@example.com,A,B,retired,,,,,,"), "column `status`: not one of"),
+        5 => b(
+            format!("bad{i}@example.com,bad{i}@example.com,A,B,,,forty,,,,"),
+            "column `age:integer`: not an integer",
+        ),
+        6 => b(
+            format!("bad{i}@example.com,bad{i}@example.com,A,B,,,,maybe,,,"),
+            "column `vip:boolean`: not `true` or `false`",
+        ),
+        7 => b(
+            format!("bad{i}@example.com,bad{i}@example.com,A,B,,,,,1|two,,"),
+            "column `scores:number[]`: item 2 is not a number",
+        ),
+        8 => b(
+            format!("bad{i}@example.com,bad{i}@example.com,,B,,,,,,,"),
+            "column `firstName`: required, but empty",
+        ),
+        9 => b(
+            format!(
+                "bad{i}@example.com,bad{i}@example.com,A,B,,,,,,$2a$10$N9qo8uLOickgx2ZMRZoMyeKDO7gYklv7H8hCFMp67/9ylzbDl451y,Hunter2!"
+            ),
+            "column `password_hash`, `password`: a row gives one password",
+        ),
+        _ => b(
+            format!("bad{i}@example.com,bad{i}@example.com,A,B,retired,,,,,,"),
+            "column `status`: not one of",
+        ),
     }
 }
 
@@ -245,8 +281,12 @@ fn ten_thousand_rows_every_good_row_a_record_every_bad_row_named() {
     std::fs::write(&input, &g.bytes).unwrap();
     let rejects = dir.path().join("rejects.csv");
     let out = run(&[
-        "--from", "csv", "-i", input.to_str().unwrap(),
-        "--rejects", rejects.to_str().unwrap(),
+        "--from",
+        "csv",
+        "-i",
+        input.to_str().unwrap(),
+        "--rejects",
+        rejects.to_str().unwrap(),
         "--allow-plaintext-passwords",
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
@@ -275,11 +315,17 @@ fn ten_thousand_rows_every_good_row_a_record_every_bad_row_named() {
         .collect();
     assert_eq!(attrs, vec!["age", "vip", "scores"]);
     // typed values
-    let u5 = recs.iter().find(|r| r["id"] == "user5@example.com").unwrap();
+    let u5 = recs
+        .iter()
+        .find(|r| r["id"] == "user5@example.com")
+        .unwrap();
     assert_eq!(u5["data"]["age"], 5);
     assert_eq!(u5["data"]["vip"], false);
     assert_eq!(u5["data"]["scores"], json!([1, 2.5]));
-    let u17 = recs.iter().find(|r| r["id"] == "user17@example.com").unwrap();
+    let u17 = recs
+        .iter()
+        .find(|r| r["id"] == "user17@example.com")
+        .unwrap();
     assert_eq!(u17["data"]["firstName"], "Multi\nLine");
 
     // every bad row named once, by line and column, and nothing else named
@@ -327,11 +373,22 @@ fn ten_thousand_rows_every_good_row_a_record_every_bad_row_named() {
         assert_eq!(mode & 0o777, 0o600);
     }
     // the rejects file is itself a staging file: every row is named again
-    let again = run(&["--from", "csv", "-i", rejects.to_str().unwrap(), "--allow-plaintext-passwords", "-q"]);
+    let again = run(&[
+        "--from",
+        "csv",
+        "-i",
+        rejects.to_str().unwrap(),
+        "--allow-plaintext-passwords",
+        "-q",
+    ]);
     assert_eq!(again.status.code(), Some(3), "{}", show(&again));
     let again_err = String::from_utf8(again.stderr).unwrap();
     // the duplicate logins are unique in there
-    let dups = g.bad.values().filter(|b| b.column.contains("same login")).count();
+    let dups = g
+        .bad
+        .values()
+        .filter(|b| b.column.contains("same login"))
+        .count();
     assert_eq!(again_err.lines().count(), g.bad.len() - dups, "{again_err}");
 }
 
@@ -344,12 +401,23 @@ fn bom_and_crlf_give_the_same_records() {
     std::fs::write(&a, &plain.bytes).unwrap();
     std::fs::write(&b, &windows.bytes).unwrap();
     let args = |p: &Path| {
-        run(&["--from", "csv", "-i", p.to_str().unwrap(), "--allow-plaintext-passwords", "-q"])
+        run(&[
+            "--from",
+            "csv",
+            "-i",
+            p.to_str().unwrap(),
+            "--allow-plaintext-passwords",
+            "-q",
+        ])
     };
     let (out_a, out_b) = (args(&a), args(&b));
     assert_eq!(out_a.status.code(), Some(3), "{}", show(&out_a));
     // the one quoted line break keeps the file's own line ending
-    let norm = |out: &Output| String::from_utf8(out.stdout.clone()).unwrap().replace("Multi\\r\\nLine", "Multi\\nLine");
+    let norm = |out: &Output| {
+        String::from_utf8(out.stdout.clone())
+            .unwrap()
+            .replace("Multi\\r\\nLine", "Multi\\nLine")
+    };
     assert_eq!(norm(&out_a), norm(&out_b));
     assert_eq!(out_a.stderr, out_b.stderr);
     assert!(!out_a.stdout.is_empty());
@@ -371,7 +439,16 @@ fn a_mapping_file_renames_headers_and_bad_ones_are_clear_errors() {
            "Dept": "department", "Cost": "cost:number", "Teams": "groups"}"#,
     )
     .unwrap();
-    let base = ["--from", "csv", "-i", input.to_str().unwrap(), "--delimiter", "tab", "--group-separator", ";"];
+    let base = [
+        "--from",
+        "csv",
+        "-i",
+        input.to_str().unwrap(),
+        "--delimiter",
+        "tab",
+        "--group-separator",
+        ";",
+    ];
     let with_map = |m: &Path| {
         let mut args = base.to_vec();
         args.extend(["--columns", m.to_str().unwrap()]);
@@ -408,8 +485,14 @@ fn a_mapping_file_renames_headers_and_bad_ones_are_clear_errors() {
         ("{\"Mail\": ", "not JSON"),
         (r#"{"Mail": "e mail"}"#, "Mail: `e mail` does not match"),
         (r#"{"Mail": 7}"#, "Mail: expected string, found integer"),
-        (r#"{"Email": "email"}"#, "`--columns` maps `Email`, which is not a column of the file"),
-        (r#"{"Mail": "email", "User": "email"}"#, "are both mapped onto `email`"),
+        (
+            r#"{"Email": "email"}"#,
+            "`--columns` maps `Email`, which is not a column of the file",
+        ),
+        (
+            r#"{"Mail": "email", "User": "email"}"#,
+            "are both mapped onto `email`",
+        ),
     ];
     for (text, reason) in cases {
         let bad = dir.path().join("bad.json");
@@ -426,12 +509,19 @@ fn a_mapping_file_renames_headers_and_bad_ones_are_clear_errors() {
 #[test]
 fn stdin_is_read_whole_and_more_than_once() {
     let g = generate(300, false, false);
-    let mut child = cmd(&["--from", "csv", "--input", "-", "--allow-plaintext-passwords", "-q"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd(&[
+        "--from",
+        "csv",
+        "--input",
+        "-",
+        "--allow-plaintext-passwords",
+        "-q",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     child.stdin.take().unwrap().write_all(&g.bytes).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
@@ -444,16 +534,35 @@ fn stdin_is_read_whole_and_more_than_once() {
 fn plaintext_passwords_need_the_flag() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("p.csv");
-    std::fs::write(&input, "login,email,firstName,lastName,password\na@x.io,a@x.io,A,B,S3cret-Pass\n").unwrap();
+    std::fs::write(
+        &input,
+        "login,email,firstName,lastName,password\na@x.io,a@x.io,A,B,S3cret-Pass\n",
+    )
+    .unwrap();
     let out = run(&["--from", "csv", "-i", input.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-plaintext-passwords"));
-    let out = run(&["--from", "csv", "-i", input.to_str().unwrap(), "--allow-plaintext-passwords", "-vv"]);
+    let out = run(&[
+        "--from",
+        "csv",
+        "-i",
+        input.to_str().unwrap(),
+        "--allow-plaintext-passwords",
+        "-vv",
+    ]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(records(&out)[0]["data"]["password"], "S3cret-Pass");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("S3cret"));
     // a CSV source has no apps: `--objects apps` is refused, `all` leaves them out
-    let out = run(&["--from", "csv", "-i", input.to_str().unwrap(), "--allow-plaintext-passwords", "--objects", "apps"]);
+    let out = run(&[
+        "--from",
+        "csv",
+        "-i",
+        input.to_str().unwrap(),
+        "--allow-plaintext-passwords",
+        "--objects",
+        "apps",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("csv cannot export `app`"));
 }
@@ -475,9 +584,20 @@ fn rows_in_flat_memory() {
     let export_file = |path: &Path| {
         let mut file = CsvFile::open(Some(path), CsvOptions::default()).unwrap();
         let mut out = RecordWriter::from_writer(std::io::sink());
-        let kinds: Vec<Kind> = ORDER.iter().filter(|k| file.kinds().contains(k)).cloned().collect();
-        let summary = export::export(&mut file, &kinds, &ExportOptions::default(), &mut out, None, false)
-            .unwrap();
+        let kinds: Vec<Kind> = ORDER
+            .iter()
+            .filter(|k| file.kinds().contains(k))
+            .cloned()
+            .collect();
+        let summary = export::export(
+            &mut file,
+            &kinds,
+            &ExportOptions::default(),
+            &mut out,
+            None,
+            false,
+        )
+        .unwrap();
         out.finish().unwrap();
         summary.count(&Kind::User)
     };

@@ -181,7 +181,9 @@ fn the_reference_fixture_gives_the_expected_users_merges_and_skips() {
     assert!(alice["password"].as_str().unwrap().starts_with("$2a$10$"));
     let alice_warnings = record(&records, ALICE)["warnings"].to_string();
     assert!(
-        alice_warnings.contains(&format!("the password of the linked account `{ALICE_PART}` is not used")),
+        alice_warnings.contains(&format!(
+            "the password of the linked account `{ALICE_PART}` is not used"
+        )),
         "{alice_warnings}"
     );
 
@@ -195,7 +197,10 @@ fn the_reference_fixture_gives_the_expected_users_merges_and_skips() {
         bob["_idm"]["customData"],
         json!({"plan_tier": "free", "favoriteColors": ["3", "red"]})
     );
-    assert_eq!(bob["_idm"]["customDataRemoved"], json!({"loyaltyId": "number"}));
+    assert_eq!(
+        bob["_idm"]["customDataRemoved"],
+        json!({"loyaltyId": "number"})
+    );
     let bob_warnings = record(&records, BOB)["warnings"].to_string();
     assert!(bob_warnings.contains("no surname"), "{bob_warnings}");
     assert!(
@@ -205,8 +210,17 @@ fn the_reference_fixture_gives_the_expected_users_merges_and_skips() {
 
     let robert = &record(&records, ROBERT)["data"];
     assert_eq!(robert["_idm"]["login"], "bob@example.net");
-    assert!(robert["password"].as_str().unwrap().starts_with("$stormpath2$SHA-256$1$"));
-    assert!(record(&records, ROBERT)["warnings"].to_string().contains(BOB));
+    assert!(
+        robert["password"]
+            .as_str()
+            .unwrap()
+            .starts_with("$stormpath2$SHA-256$1$")
+    );
+    assert!(
+        record(&records, ROBERT)["warnings"]
+            .to_string()
+            .contains(BOB)
+    );
 
     // the custom schema, inferred over unified users
     let attrs: Vec<(String, String)> = of_kind(&records, "attribute")
@@ -243,12 +257,18 @@ fn the_reference_fixture_gives_the_expected_users_merges_and_skips() {
         ids(&records, "group"),
         set(&[CUSTOMERS, PARTNERS, ADMINS, BETA, ACME])
     );
-    assert_eq!(record(&records, CUSTOMERS)["data"]["_idm"]["type"], "directory");
+    assert_eq!(
+        record(&records, CUSTOMERS)["data"]["_idm"]["type"],
+        "directory"
+    );
     assert_eq!(
         record(&records, CUSTOMERS)["data"]["_idm"]["passwordPolicy"]["strength"]["preventReuse"],
         3
     );
-    assert_eq!(record(&records, ACME)["data"]["_idm"]["type"], "organization");
+    assert_eq!(
+        record(&records, ACME)["data"]["_idm"]["type"],
+        "organization"
+    );
     let members = |group: &str| -> BTreeSet<String> {
         of_kind(&records, "membership")
             .iter()
@@ -283,7 +303,10 @@ fn the_reference_fixture_gives_the_expected_users_merges_and_skips() {
         stderr.contains("skipped account `accDaveLdap00000000006`: its directory `dirCorpLdap00000000003` is an AD/LDAP directory: import it with Okta's AD or LDAP agent"),
         "{stderr}"
     );
-    assert!(stderr.contains("skipped directory `dirCorpLdap00000000003`"), "{stderr}");
+    assert!(
+        stderr.contains("skipped directory `dirCorpLdap00000000003`"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("idm-export: stormpath: read 6 accounts (1 merged into linked accounts); exported 3 users, 5 groups, 11 memberships, 1 app, 2 app assignments, 9 attributes"),
         "{stderr}"
@@ -294,7 +317,10 @@ fn the_reference_fixture_gives_the_expected_users_merges_and_skips() {
     );
     assert!(stderr.contains("1 unverified"), "{stderr}");
     // Carol's Admins membership is a skipped edge
-    assert!(stderr.contains("also skipped 1 directory, 1 membership"), "{stderr}");
+    assert!(
+        stderr.contains("also skipped 1 directory, 1 membership"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -368,7 +394,11 @@ fn generate(n: usize, layout: Layout2, pad: usize) -> Generated {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let mut bytes = 0;
-    let dirs = [("dirA", "stormpath"), ("dirB", "stormpath"), ("dirL", "ldap")];
+    let dirs = [
+        ("dirA", "stormpath"),
+        ("dirB", "stormpath"),
+        ("dirL", "ldap"),
+    ];
     for (id, provider) in dirs {
         let mut d = json!({"id": id, "name": format!("Dir {id}"), "status": "ENABLED"});
         match layout {
@@ -394,16 +424,32 @@ fn generate(n: usize, layout: Layout2, pad: usize) -> Generated {
         };
         put(root, &rel, &group, &mut bytes);
     }
-    put(root, "organizations/org1.json", &json!({"id": "org1", "name": "Org", "nameKey": "org"}), &mut bytes);
-    put(root, "organizationAccountStoreMappings/oasm1.json",
+    put(
+        root,
+        "organizations/org1.json",
+        &json!({"id": "org1", "name": "Org", "nameKey": "org"}),
+        &mut bytes,
+    );
+    put(
+        root,
+        "organizationAccountStoreMappings/oasm1.json",
         &json!({"id": "oasm1", "organization": {"id": "org1"},
                 "accountStore": {"id": "dirA", "href": "https://api.stormpath.com/v1/directories/dirA"}}),
-        &mut bytes);
-    put(root, "applications/app1.json", &json!({"id": "app1", "name": "App"}), &mut bytes);
-    put(root, "accountStoreMappings/asm1.json",
+        &mut bytes,
+    );
+    put(
+        root,
+        "applications/app1.json",
+        &json!({"id": "app1", "name": "App"}),
+        &mut bytes,
+    );
+    put(
+        root,
+        "accountStoreMappings/asm1.json",
         &json!({"id": "asm1", "application": {"id": "app1"},
                 "accountStore": {"id": "grp1", "href": "https://api.stormpath.com/v1/groups/grp1"}}),
-        &mut bytes);
+        &mut bytes,
+    );
     let padding = "x".repeat(pad);
     let (mut users, mut skipped, mut merged) = (0, 0, 0);
     for i in 0..n {
@@ -419,7 +465,11 @@ fn generate(n: usize, layout: Layout2, pad: usize) -> Generated {
         } else {
             format!("user{i}@example.com")
         };
-        let username = if i % 7 == 0 { format!("user{i}") } else { email.clone() };
+        let username = if i % 7 == 0 {
+            format!("user{i}")
+        } else {
+            email.clone()
+        };
         let status = if i % 97 == 5 { "UNVERIFIED" } else { "ENABLED" };
         let mut account = json!({
             "id": id, "href": format!("https://api.stormpath.com/v1/accounts/{id}"),
@@ -439,15 +489,21 @@ fn generate(n: usize, layout: Layout2, pad: usize) -> Generated {
         put(root, &rel, &account, &mut bytes);
         if linked_to_previous {
             let prev = format!("acc{:06}", i - 1);
-            put(root, &format!("accountLinks/lnk{i:06}.json"),
+            put(
+                root,
+                &format!("accountLinks/lnk{i:06}.json"),
                 &json!({"id": format!("lnk{i:06}"), "leftAccount": {"id": prev}, "rightAccount": {"id": id}}),
-                &mut bytes);
+                &mut bytes,
+            );
         }
         if dir_id != "dirL" {
             let g = i % 4;
-            put(root, &format!("groupMemberships/gm{i:06}.json"),
+            put(
+                root,
+                &format!("groupMemberships/gm{i:06}.json"),
                 &json!({"id": format!("gm{i:06}"), "account": {"id": id}, "group": {"id": format!("grp{g}")}}),
-                &mut bytes);
+                &mut bytes,
+            );
         }
         // who becomes a user: the rules, restated
         if dir_id == "dirL" || status == "UNVERIFIED" {
@@ -475,7 +531,14 @@ fn both_layouts_give_the_same_users_groups_and_edges() {
     let (b, stderr) = export_dir(nested.dir.path(), &[]);
     assert_valid(&a);
     assert_valid(&b);
-    for kind in ["attribute", "group", "user", "membership", "app", "app_assignment"] {
+    for kind in [
+        "attribute",
+        "group",
+        "user",
+        "membership",
+        "app",
+        "app_assignment",
+    ] {
         assert_eq!(ids(&a, kind), ids(&b, kind), "{kind}");
         assert!(!ids(&a, kind).is_empty(), "{kind}");
     }
@@ -485,7 +548,12 @@ fn both_layouts_give_the_same_users_groups_and_edges() {
         let mut idm = r["data"]["_idm"].clone();
         // linked accounts are whole source objects: the nested ones have no `directory`
         if let Some(linked) = idm.as_object_mut().unwrap().remove("linkedAccounts") {
-            let ids: Vec<Value> = linked.as_array().unwrap().iter().map(|l| l["id"].clone()).collect();
+            let ids: Vec<Value> = linked
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["id"].clone())
+                .collect();
             idm["linkedAccountIds"] = Value::Array(ids);
         }
         idm
@@ -505,7 +573,10 @@ fn both_layouts_give_the_same_users_groups_and_edges() {
         )),
         "{stderr}"
     );
-    assert!(stderr.contains(&format!("skipped {} accounts", flat.skipped)), "{stderr}");
+    assert!(
+        stderr.contains(&format!("skipped {} accounts", flat.skipped)),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -516,8 +587,15 @@ fn ten_thousand_accounts_in_flat_memory() {
     let run_export = |dir: &Path| {
         let mut sp = Stormpath::open(dir, StormpathOptions::default()).unwrap();
         let mut out = RecordWriter::from_writer(std::io::sink());
-        let summary = export::export(&mut sp, &ORDER, &ExportOptions::default(), &mut out, None, false)
-            .unwrap();
+        let summary = export::export(
+            &mut sp,
+            &ORDER,
+            &ExportOptions::default(),
+            &mut out,
+            None,
+            false,
+        )
+        .unwrap();
         out.finish().unwrap();
         summary
     };
@@ -528,7 +606,10 @@ fn ten_thousand_accounts_in_flat_memory() {
     let mut big_summary = None;
     let big_peak = peak_heap_during(|| big_summary = Some(run_export(big.dir.path())));
     let big_summary = big_summary.unwrap();
-    assert_eq!(big_summary.count(&idm::record::Kind::User), big.users as u64);
+    assert_eq!(
+        big_summary.count(&idm::record::Kind::User),
+        big.users as u64
+    );
     assert_eq!(big_summary.invalid, 0);
     assert_eq!(
         small_summary.unwrap().count(&idm::record::Kind::User),
@@ -553,20 +634,48 @@ fn ten_thousand_accounts_in_flat_memory() {
 #[test]
 fn a_malformed_file_is_one_error_naming_it() {
     let cases: [(&str, &str, &str); 6] = [
-        ("accounts/acc000003.json", "{\"id\": ", "not JSON: EOF while parsing"),
-        ("groupMemberships/gm000004.json", "[1, 2]", "expected a JSON object, found an array"),
-        ("directories/dirB.json", "{\"id\": \"dirB\"}", "no `provider.providerId`"),
-        ("accountLinks/lnk000001.json", "{\"id\": \"lnk000001\", \"leftAccount\": {}}", "no `leftAccount.id`"),
-        ("organizationAccountStoreMappings/oasm1.json",
-         "{\"organization\": {\"id\": \"org1\"}, \"accountStore\": {\"href\": \"https://x/v1/applications/app1\"}}",
-         "`accountStore` is of type `applications`"),
-        ("accounts/acc000002.json", "{\"id\": \"acc000002\", \"email\": \"a@b.co\", \"customData\": \"x\"}", "`customData` is a string"),
+        (
+            "accounts/acc000003.json",
+            "{\"id\": ",
+            "not JSON: EOF while parsing",
+        ),
+        (
+            "groupMemberships/gm000004.json",
+            "[1, 2]",
+            "expected a JSON object, found an array",
+        ),
+        (
+            "directories/dirB.json",
+            "{\"id\": \"dirB\"}",
+            "no `provider.providerId`",
+        ),
+        (
+            "accountLinks/lnk000001.json",
+            "{\"id\": \"lnk000001\", \"leftAccount\": {}}",
+            "no `leftAccount.id`",
+        ),
+        (
+            "organizationAccountStoreMappings/oasm1.json",
+            "{\"organization\": {\"id\": \"org1\"}, \"accountStore\": {\"href\": \"https://x/v1/applications/app1\"}}",
+            "`accountStore` is of type `applications`",
+        ),
+        (
+            "accounts/acc000002.json",
+            "{\"id\": \"acc000002\", \"email\": \"a@b.co\", \"customData\": \"x\"}",
+            "`customData` is a string",
+        ),
     ];
     for (rel, text, reason) in cases {
         let g = generate(20, Layout2::Flat, 0);
         let path = g.dir.path().join(rel);
         std::fs::write(&path, text).unwrap();
-        let out = run(&["--from", "stormpath", "--dir", g.dir.path().to_str().unwrap(), "-q"]);
+        let out = run(&[
+            "--from",
+            "stormpath",
+            "--dir",
+            g.dir.path().to_str().unwrap(),
+            "-q",
+        ]);
         assert_eq!(out.status.code(), Some(1), "{rel}: {}", show(&out));
         assert!(out.stdout.is_empty(), "{rel}: records were written");
         let stderr = String::from_utf8(out.stderr).unwrap();
@@ -586,13 +695,26 @@ fn a_malformed_file_is_one_error_naming_it() {
 fn the_community_exporter_s_tree_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = 0;
-    put(dir.path(), "5TenantId/meta.json", &json!({"id": "5TenantId", "name": "t"}), &mut bytes);
-    put(dir.path(), "5TenantId/directories/d1.json", &json!({"id": "d1"}), &mut bytes);
+    put(
+        dir.path(),
+        "5TenantId/meta.json",
+        &json!({"id": "5TenantId", "name": "t"}),
+        &mut bytes,
+    );
+    put(
+        dir.path(),
+        "5TenantId/directories/d1.json",
+        &json!({"id": "d1"}),
+        &mut bytes,
+    );
     for base in [dir.path().to_path_buf(), dir.path().join("5TenantId")] {
         let out = run(&["--from", "stormpath", "--dir", base.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1), "{}", show(&out));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("community `stormpath-export` tool"), "{stderr}");
+        assert!(
+            stderr.contains("community `stormpath-export` tool"),
+            "{stderr}"
+        );
         assert!(stderr.contains("no password hashes"), "{stderr}");
     }
 }
@@ -602,8 +724,22 @@ fn usage_errors() {
     let out = run(&["--from", "stormpath"]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     let dir = fixture();
-    let out = run(&["--from", "stormpath", "--dir", dir.to_str().unwrap(), "--since", "2026-01-01"]);
+    let out = run(&[
+        "--from",
+        "stormpath",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--since",
+        "2026-01-01",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    let out = run(&["--from", "okta", "--okta-url", "http://127.0.0.1:1", "--dir", dir.to_str().unwrap()]);
+    let out = run(&[
+        "--from",
+        "okta",
+        "--okta-url",
+        "http://127.0.0.1:1",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
 }

@@ -129,8 +129,12 @@ pub struct Column {
 impl Column {
     /// How messages name the column: ours, and the file's header when they differ.
     pub fn label(&self) -> String {
-        if self.header == self.name {
-            format!("`{}`", self.name)
+        let typed = self
+            .header
+            .strip_prefix(self.name.as_str())
+            .is_some_and(|rest| rest.starts_with(':'));
+        if self.header == self.name || typed {
+            format!("`{}`", self.header)
         } else {
             format!("`{}` (header `{}`)", self.name, self.header)
         }
@@ -202,10 +206,10 @@ impl Plan {
                 "no {} column{} (required{})",
                 missing.join(", "),
                 if missing.len() > 1 { "s" } else { "" },
-                if login_from_email {
-                    ""
-                } else {
+                if missing[0] == "`login`" {
                     "; `--login-from-email` fills an absent login from the email"
+                } else {
+                    ""
                 }
             ));
         }

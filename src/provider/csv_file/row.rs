@@ -226,7 +226,10 @@ fn check_password(
         return;
     }
     let Some(algorithm) = data.get("password_algorithm").and_then(Value::as_str) else {
-        if given.iter().any(|c| HASH_COLUMNS.contains(c)) {
+        let bad_algorithm = problems
+            .iter()
+            .any(|p| p.column.as_deref() == Some(label("password_algorithm").as_str()));
+        if given.iter().any(|c| HASH_COLUMNS.contains(c)) && !bad_algorithm {
             problems.push(Problem {
                 column: Some(label("password_algorithm")),
                 reason: "required with the other hash fields".into(),
@@ -525,8 +528,8 @@ mod tests {
             errs,
             vec![
                 "column `email`: not an email address",
-                "column `age`: not an integer",
-                "column `vip`: not `true` or `false`",
+                "column `age:integer`: not an integer",
+                "column `vip:boolean`: not `true` or `false`",
                 "column `status`: not one of ACTIVE, STAGED, SUSPENDED, DEPROVISIONED",
                 "column `firstName`: required, but empty",
             ]
