@@ -116,6 +116,8 @@ pub fn parse(cells: &[&[u8]], plan: &Plan, opts: &RowOptions) -> Result<Row, Vec
             _ => Ok(Value::String(cell.into())),
         };
         match value {
+            // a list cell of separators only is as empty as an empty cell
+            Ok(Value::Array(items)) if items.is_empty() => {}
             Ok(v) => {
                 data.insert(column.name.clone(), v);
             }
@@ -506,6 +508,16 @@ mod tests {
         );
         assert_eq!(r.groups, vec!["Sales", "EMEA"]);
         assert_eq!(r.id, "a@x.io");
+        // lists of separators only are absent, like empty cells
+        let r = row(
+            &p,
+            &[
+                "a@x.io", "a@x.io", "A", "B", "", "", "", " | ", "", "||", "",
+            ],
+        )
+        .unwrap();
+        assert!(!r.data.contains_key("tags") && !r.data.contains_key("groups"));
+        assert!(r.groups.is_empty());
     }
 
     #[test]

@@ -294,3 +294,162 @@ fn login_domain_is_checked() {
         );
     }
 }
+
+#[test]
+fn directories_by_provider_and_status_and_where_their_accounts_go() {
+    let dir = |id: &str, provider: &str, status: &str| {
+        (
+            format!("directories/{id}.json"),
+            json!({"id": id, "name": id, "status": status, "provider": {"providerId": provider,
+                   "clientSecret": "social-secret"}}),
+        )
+    };
+    let (_d, sp) = open(vec![
+        dir("cloud", "stormpath", "ENABLED"),
+        dir("goog", "google", "ENABLED"),
+        dir("saml", "saml", "ENABLED"),
+        dir("gh", "github", "ENABLED"),
+        dir("off", "stormpath", "DISABLED"),
+        dir("ad", "ad", "DISABLED"),
+        account("a1", "cloud", "a1@example.com", json!({})),
+        account(
+            "a2",
+            "goog",
+            "a2@example.com",
+            json!({"externalId": "g-123"}),
+        ),
+        account("a3", "saml", "a3@example.com", json!({})),
+        account("a4", "gh", "a4@example.com", json!({})),
+        account("a5", "off", "a5@example.com", json!({})),
+        account("a6", "ad", "a6@example.com", json!({})),
+        account("a7", "gone", "a7@example.com", json!({})),
+        account("a8", "cloud", "", json!({"username": "a8"})),
+        (
+            "groups/g1.json".into(),
+            json!({"id": "g1", "name": "In off", "directory": {"id": "off"}}),
+        ),
+        (
+            "groups/g2.json".into(),
+            json!({"id": "g2", "name": "In AD", "directory": {"id": "ad"}}),
+        ),
+        (
+            "organizations/o1.json".into(),
+            json!({"id": "o1", "name": "O", "nameKey": "o"}),
+        ),
+        (
+            "organizationAccountStoreMappings/m1.json".into(),
+            json!({"organization": {"id": "o1"}, "accountStore": {"id": "off"}}),
+        ),
+        (
+            "organizationAccountStoreMappings/m2.json".into(),
+            json!({"organization": {"id": "o1"}, "accountStore": {"id": "goog"}}),
+        ),
+        (
+            "applications/p.json".into(),
+            json!({"id": "p", "name": "P"}),
+        ),
+        (
+            "accountStoreMappings/s1.json".into(),
+            json!({"application": {"id": "p"}, "accountStore": {"href": "https://x/v1/groups/g2"}}),
+        ),
+        (
+            "accountStoreMappings/s2.json".into(),
+            json!({"application": {"id": "p"}, "accountStore": {"href": "https://x/v1/directories/saml"}}),
+        ),
+        (
+            "accountStoreMappings/s3.json".into(),
+            json!({"application": {"id": "p"}, "accountStore": {"href": "https://x/v1/organizations/o1"}}),
+        ),
+    ]);
+    let mut sp = sp.unwrap();
+    let out = export_all(&mut sp);
+    // accounts of SAML, github and disabled directories are plain users; AD, unknown and
+    // email-less ones are skipped
+    assert_eq!(ids(&out, Kind::User), vec!["a1", "a2", "a3", "a4", "a5"]);
+    // only enabled cloud and social directories are groups; a group of a disabled directory is
+    // kept (its members are users), one of an AD directory is not
+    assert_eq!(ids(&out, Kind::Group), vec!["cloud", "goog", "g1", "o1"]);
+    let goog = out.iter().find(|r| r.id == "goog").unwrap();
+    assert!(
+        goog.warnings[0].contains("creates no identity provider"),
+        "{:?}",
+        goog.warnings
+    );
+    let g1 = out.iter().find(|r| r.id == "g1").unwrap();
+    assert!(g1.warnings[0].contains("its directory `off` is not exported as a group"));
+    // the organization gets the users of its social directory, not of the disabled one
+    assert_eq!(
+        ids(&out, Kind::Membership),
+        vec!["cloud/a1", "goog/a2", "o1/a2"]
+    );
+    assert_eq!(ids(&out, Kind::AppAssignment), vec!["p/o1"]);
+    let a2 = out.iter().find(|r| r.id == "a2").unwrap();
+    assert_eq!(a2.data["_idm"]["externalIds"], json!({"goog": "g-123"}));
+    let summary = sp.summary().join("\n");
+    for expected in [
+        "skipped 3 accounts: 1 in a directory missing from the export; 1 in AD/LDAP directories",
+        "1 without an email address",
+        "also skipped 4 directories, 1 group, 3 directory memberships of directories not migrated, 1 organization account store not migrated, 2 app assignments",
+    ] {
+        assert!(summary.contains(expected), "{expected}\n{summary}");
+    }
+}
+
+#[test]
+fn api_keys_reserved_names_and_shared_logins() {
+    let key = |id: &str, account: &str, status: &str| {
+        (
+            format!("apiKeys/{id}.json"),
+            json!({"id": id, "secret": format!("secret-{id}"), "status": status,
+                   "account": {"id": account}}),
+        )
+    };
+    let mut files = vec![
+        cloud_dir("d1"),
+        account(
+            "a",
+            "d1",
+            "a@example.com",
+            json!({"username": "Same@Example.com",
+            "customData": {"stormpathApiKey_1": "x", "stormpathHref": "y", "keep": 1}}),
+        ),
+        account(
+            "b",
+            "d1",
+            "b@example.com",
+            json!({"username": "same@example.com"}),
+        ),
+        key("k-off", "a", "DISABLED"),
+        key("k-lost", "nobody", "ENABLED"),
+    ];
+    for n in 0..12 {
+        files.push(key(&format!("k{n:02}"), "a", "ENABLED"));
+    }
+    let (_d, sp) = open(files);
+    let mut sp = sp.unwrap();
+    let out = export_all(&mut sp);
+    let a = out.iter().find(|r| r.id == "a").unwrap();
+    let keys = a.data["_idm"]["apiKeys"].as_array().unwrap();
+    assert_eq!(keys.len(), 12);
+    assert_eq!(keys[0]["id"], "k00");
+    assert_eq!(a.data["_idm"]["customData"], json!({"keep": 1}));
+    let w = a.warnings.join("\n");
+    assert!(
+        w.contains("12 enabled API keys: targets keep the first 10"),
+        "{w}"
+    );
+    assert!(
+        w.contains("custom data `stormpathApiKey_1` is left out"),
+        "{w}"
+    );
+    assert!(w.contains("custom data `stormpathHref` is left out"), "{w}");
+    assert!(w.contains("`b` has the same login"), "{w}");
+    let attrs = ids(&out, Kind::Attribute);
+    assert_eq!(attrs.len(), 3 + 10, "{attrs:?}");
+    assert!(attrs.contains(&"stormpathApiKey_10".to_string()));
+    assert!(!attrs.contains(&"stormpathApiKey_11".to_string()));
+    let b = out.iter().find(|r| r.id == "b").unwrap();
+    assert!(b.warnings.join("\n").contains("`a` has the same login"));
+    // secrets are in the records, never in the summary
+    assert!(!sp.summary().join("\n").contains("secret"));
+}
