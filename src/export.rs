@@ -126,11 +126,13 @@ pub fn file_stamp(t: OffsetDateTime) -> String {
 /// Errors of an export.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("exporting {kind}s: {source}")]
+    /// The cause is the `source()`, not part of the message: `{err:#}` prints the chain, and a
+    /// closed pipe is found in it (`| head` is not a failure).
+    #[error("exporting {kind}s")]
     Source {
         kind: Kind,
         #[source]
-        source: SourceError,
+        cause: SourceError,
     },
     #[error("{0} cannot export `{1}`")]
     Unsupported(&'static str, Kind),
@@ -271,9 +273,9 @@ pub fn export(
             label,
             show_progress: progress,
         };
-        let wrap = |source| ExportError::Source {
+        let wrap = |cause| ExportError::Source {
             kind: kind.clone(),
-            source,
+            cause,
         };
         source.export(kind, opts, &mut sink).map_err(wrap)?;
         if let Some(s) = sink.snapshot.take() {

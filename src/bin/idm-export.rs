@@ -1,6 +1,6 @@
 //! idm-export: stream users, groups, memberships, apps, app assignments and custom attribute
-//! definitions out of Okta as NDJSON records. Read-only. Logic lives in `idm::export` and
-//! `idm::provider::okta`.
+//! definitions out of Okta, a Stormpath export or a CSV staging file as NDJSON records.
+//! Read-only. Logic lives in `idm::export` and `idm::provider::{okta, stormpath, csv_file}`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +10,9 @@ use clap::Parser;
 use idm::cli::{self, conn::ConnArgs};
 use idm::export::{self, Since};
 use idm::journal::{self, Event, Journal, TenantCheck};
-use idm::provider::ExportOptions;
+use idm::provider::csv_file::{CsvArgs, CsvFile};
+use idm::provider::stormpath::{Stormpath, StormpathArgs, StormpathOptions};
+use idm::provider::{ExportOptions, Source};
 use idm::record::RecordWriter;
 
 /// Export identities from Okta as NDJSON records (read-only).
@@ -23,8 +25,12 @@ use idm::record::RecordWriter;
 /// retried with backoff. The token comes from IDM_OKTA_TOKEN or the OS keyring, never a flag.
 ///
 /// A completed export of users and groups writes a bookmark to the state journal;
-/// `--since last` then exports only users and groups changed after it (the catch-up run at
-/// cut-over).
+/// `--since last` then exports only users changed after it, and every group (the catch-up
+/// run at cut-over).
+///
+/// `--from stormpath --dir DIR` reads a Stormpath export and applies Okta's importer rules
+/// (linked accounts merged, skips named on stderr); `--from csv --input FILE` reads a staging
+/// file, rejecting bad rows by line number (exit 3). See docs/stormpath.md, docs/csv-source.md.
 #[derive(Parser)]
 #[command(
     name = "idm-export",
@@ -33,7 +39,8 @@ use idm::record::RecordWriter;
 )]
 struct Args {
     /// The system to export from.
-    #[arg(long, value_name = "SOURCE", default_value = "okta", value_parser = ["okta"])]
+    #[arg(long, value_name = "SOURCE", default_value = "okta",
+          value_parser = ["okta", "stormpath", "csv"])]
     from: String,
     /// Kinds to export: users,groups,memberships,apps,app_assignments,schema (or all).
     #[arg(long, value_name = "LIST", env = "IDM_EXPORT_OBJECTS", default_value = "all",
@@ -60,6 +67,10 @@ struct Args {
     #[arg(long)]
     rebind_state: bool,
     #[command(flatten)]
+    stormpath: StormpathArgs,
+    #[command(flatten)]
+    csv: CsvArgs,
+    #[command(flatten)]
     conn: ConnArgs,
     #[command(flatten)]
     state: cli::StateArgs,
@@ -75,6 +86,8 @@ Examples:
   $ idm-export --max-capacity 50 --snapshot-dir snapshots/ | idm-map --to onelogin > mapped.ndjson
   $ idm-export --since last | idm-map --to onelogin | idm-load --apply   # catch-up at cut-over
   $ idm-export --objects users | jq -r 'select(.data.status == \"ACTIVE\") | .data.profile.login'
+  $ idm-export --from stormpath --dir ~/exports/683IDSZVtUQewtFoqVrIEe > stormpath.ndjson
+  $ idm-export --from csv -i staff.csv --columns headers.json --rejects bad-rows.csv > staff.ndjson
 ";
 
 #[derive(Clone)]
@@ -91,6 +104,14 @@ impl cli::HasLogArgs for Args {
 }
 
 fn run(args: Args) -> anyhow::Result<cli::Status> {
+    if args.from != "okta" {
+        return run_file_source(args);
+    }
+    if args.stormpath.dir.is_some() || args.csv.input.is_some() {
+        Err(cli::usage(
+            "`--dir` and `--input` go with `--from stormpath` and `--from csv`",
+        ))?;
+    }
     let kinds = args.objects.0;
     let since = match args.since {
         None => None,
@@ -156,6 +177,60 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         );
     }
     Ok(cli::Status::Done)
+}
+
+/// A Stormpath export or a CSV file: opened (and checked whole) before the first record; no
+/// bookmark, since a file has no `--since`.
+fn run_file_source(args: Args) -> anyhow::Result<cli::Status> {
+    if args.since.is_some() {
+        Err(cli::usage(format!(
+            "`--since` needs `--from okta`, not `{}`",
+            args.from
+        )))?;
+    }
+    let mut source: Box<dyn Source> = match args.from.as_str() {
+        "stormpath" => {
+            let Some(dir) = args.stormpath.dir.as_deref() else {
+                Err(cli::usage(
+                    "`--from stormpath` needs `--dir DIR` (the export's tenant folder)",
+                ))?
+            };
+            let opts = StormpathOptions {
+                login_domain: args.stormpath.login_domain.clone(),
+            };
+            Box::new(Stormpath::open(dir, opts).context("reading the Stormpath export")?)
+        }
+        _ => {
+            if args.csv.input.is_none() {
+                Err(cli::usage(
+                    "`--from csv` needs `--input FILE` (`-` for stdin)",
+                ))?;
+            }
+            let opts = args.csv.options(args.include_deprovisioned)?;
+            Box::new(CsvFile::open(args.csv.input.as_deref(), opts)?)
+        }
+    };
+    let opts = ExportOptions {
+        include_deprovisioned: args.include_deprovisioned,
+        since: None,
+        page_size: args.page_size,
+    };
+    let mut out = RecordWriter::create(args.output.as_deref()).context("opening the output")?;
+    out.mark(cli::tool())?;
+    let mut kinds = args.objects.0;
+    if kinds == export::ORDER {
+        // `all`: what this source has (a CSV file has no apps)
+        kinds.retain(|k| source.kinds().contains(k));
+    }
+    let snapshots = args.snapshot_dir.as_deref();
+    export::export(source.as_mut(), &kinds, &opts, &mut out, snapshots, true)?;
+    out.finish_complete().context("writing records")?;
+    if !args.log.quiet {
+        for line in source.summary() {
+            eprintln!("{}: {line}", cli::tool());
+        }
+    }
+    Ok(cli::Status::from_failures(source.rejected()))
 }
 
 fn main() -> ExitCode {

@@ -9,14 +9,18 @@
 //! - [`okta`]: the Okta management API as a [`Source`].
 //! - [`onelogin`]: the OneLogin v2 API (token, users, roles, apps, custom attributes), used by
 //!   idm-load, idm-attrs and idm-csv.
+//! - [`stormpath`]: a Stormpath export directory as a [`Source`].
+//! - [`csv_file`]: a CSV staging file as a [`Source`].
 //!
 //! Pagination helpers shared by providers live here too: [`next_link`] reads RFC 8288 `Link`
 //! headers (one per line or comma-joined) and [`encode_query`] builds query strings with `%20`
 //! for spaces, which every server decodes the same way (`+` is only a space in forms).
 
+pub mod csv_file;
 pub mod error;
 pub mod okta;
 pub mod onelogin;
+pub mod stormpath;
 pub mod target;
 
 pub use error::{ApiError, Created};
@@ -73,6 +77,16 @@ pub trait Source {
     fn clock_skew(&self) -> time::Duration {
         time::Duration::ZERO
     }
+    /// Lines for a person once the export is done: what was read, what was skipped and why.
+    /// File sources say here what they left out; none by default.
+    fn summary(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// How many pieces of input the source rejected (named on stderr, written to its rejects
+    /// file): the export then ends with exit code 3. Zero by default.
+    fn rejected(&self) -> u64 {
+        0
+    }
 }
 
 /// Why an export from a source failed.
@@ -95,6 +109,10 @@ pub enum SourceError {
         value: String,
         reason: String,
     },
+    /// A file-based source (a Stormpath export, a CSV file) cannot be read; the message names
+    /// the file.
+    #[error(transparent)]
+    Input(Box<dyn std::error::Error + Send + Sync>),
     /// Writing the records failed (a closed pipe included).
     #[error("writing records: {0}")]
     Io(#[from] std::io::Error),

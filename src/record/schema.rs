@@ -10,7 +10,7 @@
 //!   `kind` + `target` (the target's API payload, after map) or `kind` + `source` (the source's
 //!   object, after export). Validating `data` in place avoids copying a large object into a
 //!   new JSON value on a million-record stream; only the small envelope is rebuilt.
-//! - Kinds or sources without a schema (a kind this build does not know, a Stormpath export)
+//! - Kinds without a schema (a kind this build does not know, a CSV source's `app`)
 //!   are checked against the envelope only: tools pass them through, they do not guess.
 //! - An error is one line naming the field, `data.email: `x` is not a valid email`, with the
 //!   path also available as a JSON pointer. Values of fields that may hold secrets (passwords,
@@ -78,6 +78,47 @@ pub const FILES: &[(&str, &str)] = &[
         CONNECTORS_CONFIG,
         include_str!("../../schemas/connectors.schema.json"),
     ),
+    (
+        STORMPATH_USER,
+        include_str!("../../schemas/stormpath/user.schema.json"),
+    ),
+    (
+        STORMPATH_GROUP,
+        include_str!("../../schemas/stormpath/group.schema.json"),
+    ),
+    (
+        STORMPATH_MEMBERSHIP,
+        include_str!("../../schemas/stormpath/membership.schema.json"),
+    ),
+    (
+        STORMPATH_APP,
+        include_str!("../../schemas/stormpath/app.schema.json"),
+    ),
+    (
+        STORMPATH_APP_ASSIGNMENT,
+        include_str!("../../schemas/stormpath/app_assignment.schema.json"),
+    ),
+    (
+        STORMPATH_ATTRIBUTE,
+        include_str!("../../schemas/stormpath/attribute.schema.json"),
+    ),
+    (CSV_USER, include_str!("../../schemas/csv/user.schema.json")),
+    (
+        CSV_GROUP,
+        include_str!("../../schemas/csv/group.schema.json"),
+    ),
+    (
+        CSV_MEMBERSHIP,
+        include_str!("../../schemas/csv/membership.schema.json"),
+    ),
+    (
+        CSV_ATTRIBUTE,
+        include_str!("../../schemas/csv/attribute.schema.json"),
+    ),
+    (
+        CSV_COLUMNS,
+        include_str!("../../schemas/csv/columns.schema.json"),
+    ),
 ];
 
 pub const ENVELOPE: &str = "envelope.schema.json";
@@ -97,6 +138,18 @@ pub const ONELOGIN_ATTRIBUTE: &str = "onelogin/attribute.schema.json";
 pub const MAPPING_CONFIG: &str = "mapping.schema.json";
 /// idm-map's `--connectors FILE` (not a record; check it with [`Schemas::check`]).
 pub const CONNECTORS_CONFIG: &str = "connectors.schema.json";
+pub const STORMPATH_USER: &str = "stormpath/user.schema.json";
+pub const STORMPATH_GROUP: &str = "stormpath/group.schema.json";
+pub const STORMPATH_MEMBERSHIP: &str = "stormpath/membership.schema.json";
+pub const STORMPATH_APP: &str = "stormpath/app.schema.json";
+pub const STORMPATH_APP_ASSIGNMENT: &str = "stormpath/app_assignment.schema.json";
+pub const STORMPATH_ATTRIBUTE: &str = "stormpath/attribute.schema.json";
+pub const CSV_USER: &str = "csv/user.schema.json";
+pub const CSV_GROUP: &str = "csv/group.schema.json";
+pub const CSV_MEMBERSHIP: &str = "csv/membership.schema.json";
+pub const CSV_ATTRIBUTE: &str = "csv/attribute.schema.json";
+/// idm-export's `--columns FILE` for CSV sources (not a record; check it with [`Schemas::check`]).
+pub const CSV_COLUMNS: &str = "csv/columns.schema.json";
 
 /// The schema `data` of a record is checked against, by file name under `schemas/`; `None`
 /// when only the envelope is checked.
@@ -105,7 +158,7 @@ pub const CONNECTORS_CONFIG: &str = "connectors.schema.json";
 /// - With a `target`: the target's payload (`onelogin/user`, `onelogin/role` for groups,
 ///   `onelogin/app`, `onelogin/attribute`). Edges (`membership`, `app_assignment`) are passed
 ///   through by map unchanged, so they keep their source schema.
-/// - Without a target: the source's export (`okta/<kind>`).
+/// - Without a target: the source's export (`okta/<kind>`, `stormpath/<kind>`, `csv/<kind>`).
 pub fn data_schema(kind: &Kind, source: &str, target: Option<&str>) -> Option<&'static str> {
     if *kind == Kind::Result {
         return Some(RESULT);
@@ -127,6 +180,22 @@ pub fn data_schema(kind: &Kind, source: &str, target: Option<&str>) -> Option<&'
             Kind::App => Some(OKTA_APP),
             Kind::AppAssignment => Some(OKTA_APP_ASSIGNMENT),
             Kind::Attribute => Some(OKTA_ATTRIBUTE),
+            _ => None,
+        },
+        (_, "stormpath") => match kind {
+            Kind::User => Some(STORMPATH_USER),
+            Kind::Group => Some(STORMPATH_GROUP),
+            Kind::Membership => Some(STORMPATH_MEMBERSHIP),
+            Kind::App => Some(STORMPATH_APP),
+            Kind::AppAssignment => Some(STORMPATH_APP_ASSIGNMENT),
+            Kind::Attribute => Some(STORMPATH_ATTRIBUTE),
+            _ => None,
+        },
+        (_, "csv") => match kind {
+            Kind::User => Some(CSV_USER),
+            Kind::Group => Some(CSV_GROUP),
+            Kind::Membership => Some(CSV_MEMBERSHIP),
+            Kind::Attribute => Some(CSV_ATTRIBUTE),
             _ => None,
         },
         _ => None,
@@ -682,7 +751,15 @@ mod tests {
             Some(OKTA_MEMBERSHIP)
         );
         assert_eq!(data_schema(&Kind::Result, "csv", None), Some(RESULT));
-        assert_eq!(data_schema(&Kind::User, "stormpath", None), None);
+        assert_eq!(
+            data_schema(&Kind::User, "stormpath", None),
+            Some(STORMPATH_USER)
+        );
+        assert_eq!(
+            data_schema(&Kind::Membership, "csv", Some("onelogin")),
+            Some(CSV_MEMBERSHIP)
+        );
+        assert_eq!(data_schema(&Kind::App, "csv", None), None);
         assert_eq!(data_schema(&Kind::from("policy"), "okta", None), None);
     }
 

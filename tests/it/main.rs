@@ -22,3 +22,5 @@ mod sandbox_onelogin;
 mod schemas;
 mod sdk_okta;
 mod sdk_onelogin;
+mod source_csv;
+mod source_stormpath;
