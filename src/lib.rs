@@ -16,7 +16,8 @@
 //!   rate-limit headers, retries with jittered backoff, error classification.
 //! - [`secrets`]: a redacting secret type and the env → keyring lookup order.
 //! - [`provider`]: API clients for each identity provider, behind `Source` traits.
-//! - [`export`], [`map`], [`attrs`], [`load`], [`csv_out`], [`creds`]: one module per tool.
+//! - [`export`], [`map`], [`attrs`], [`load`], [`csv_out`], [`creds`], [`report`]: one module
+//!   per tool.
 //! - [`sandbox`]: a local simulator of the Okta and OneLogin APIs that every test,
 //!   benchmark and the demo run against.
 //! - [`cli`]: the entry wrapper, shared flags, exit codes, logging and progress bars.
@@ -32,5 +33,6 @@ pub mod load;
 pub mod map;
 pub mod provider;
 pub mod record;
+pub mod report;
 pub mod sandbox;
 pub mod secrets;
