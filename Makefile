@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: build test test-keyring lint bench demo fmt clean pyenv
+.PHONY: build test test-keyring test-browser lint bench demo fmt clean pyenv
 
 # A venv with the official Okta and OneLogin Python SDKs, for the sandbox fidelity tests.
 PYENV := target/py-venv
@@ -12,13 +12,18 @@ build:
 
 # Tests named `keyring_*` need a real Secret Service: they run in test-keyring, and fail (naming
 # `make test`) when run any other way.
-test: pyenv test-keyring
+test: pyenv test-keyring test-browser
 	IDM_TEST_PYTHON=$(CURDIR)/$(PYENV)/bin/python $(CARGO) test --locked -- --skip keyring_
 
 # idm-creds against a real Secret Service: installs gnome-keyring and dbus when missing, then runs
 # tests/creds.rs in a private D-Bus session with an unlocked, throwaway gnome-keyring.
 test-keyring:
 	scripts/with-keyring.sh $(CARGO) test --locked --test creds
+
+# idm-report's page in a real headless Chromium: installs Debian's chromium when missing, then
+# runs the browser tests of tests/report.rs (ignored by a plain `cargo test`).
+test-browser:
+	scripts/browser.sh $(CARGO) test --locked --test report -- --ignored
 
 pyenv: $(PYENV)/.installed
 

@@ -30,9 +30,10 @@ const LEGEND_H: f64 = 22.0;
 /// so the same word has the same colour everywhere on the page.
 pub fn color(segment: &str) -> &'static str {
     match segment {
-        "create" | "created" | "match" | "ok" | "provision" => "#2f855a",
+        "create" | "created" | "match" | "ok" => "#2f855a",
         "update" | "updated" | "in target" => "#3182ce",
-        "assign" => "#38a169",
+        "assign" => "#68d391",
+        "provision" => "#319795",
         "planned" | "ready" => "#63b3ed",
         "skip" | "skipped" | "not_migrated" | "exported" => "#a0aec0",
         "failed" | "missing" => "#c53030",

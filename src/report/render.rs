@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use super::Options;
 use super::chart::{self, Bar};
-use super::scan::{AppInfo, Capped, FileScan, Item, Scan, Stage, Tally};
+use super::scan::{AppInfo, Capped, FileScan, Item, Scan, Stage, Tally, split_object_key};
 
 const CSS: &str = include_str!("page.css");
 const JS: &str = include_str!("page.js");
@@ -42,6 +42,9 @@ pub fn group_digits(n: u64) -> String {
     }
     out
 }
+
+/// Tables with more rows than this scroll in a box of their own on screen.
+const LONG_TABLE_ROWS: usize = 15;
 
 /// One table cell.
 enum Cell {
@@ -114,9 +117,16 @@ impl Table {
         } else {
             "data"
         };
+        // long tables scroll in a box on screen (so one table does not bury the page) and
+        // print whole
+        let wrap = if self.rows.len() > LONG_TABLE_ROWS {
+            "tw long"
+        } else {
+            "tw"
+        };
         let _ = write!(
             out,
-            r#"<div class="tw"><table class="{class}" id="{}">"#,
+            r#"<div class="{wrap}"><table class="{class}" id="{}">"#,
             esc(&self.id)
         );
         if let Some(c) = &self.caption {
@@ -221,10 +231,9 @@ pub fn page(scan: &Scan, opts: &Options) -> String {
     for (id, title) in nav {
         let _ = write!(html, r##"<li><a href="#{id}">{}</a></li>"##, esc(title));
     }
-    let _ = write!(
+    let _ = writeln!(
         html,
-        r#"</ul></nav></header><main>{body}</main><footer><p>{privacy}</p></footer><script>{JS}</script></body></html>
-"#,
+        r#"</ul></nav></header><main>{body}</main><footer><p>{privacy}</p></footer><script>{JS}</script></body></html>"#,
         privacy = esc(PRIVACY)
     );
     html
@@ -239,8 +248,11 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", group_digits(n), if n == 1 { one } else { many })
 }
 
-fn count_of(map: &BTreeMap<(Stage, String), u64>, stage: Stage, kind: &str) -> u64 {
-    map.get(&(stage, kind.to_string())).copied().unwrap_or(0)
+fn count_of(map: &BTreeMap<Stage, BTreeMap<String, u64>>, stage: Stage, kind: &str) -> u64 {
+    map.get(&stage)
+        .and_then(|m| m.get(kind))
+        .copied()
+        .unwrap_or(0)
 }
 
 fn outcome(scan: &Scan, stage: Stage, column: Option<&str>) -> u64 {
@@ -525,7 +537,7 @@ fn decisions(scan: &Scan) -> String {
         t.html(&mut out);
     }
 
-    let no_connector: Vec<(&(String, String), &AppInfo)> = sorted_apps(scan)
+    let no_connector: Vec<((&str, &str), &AppInfo)> = sorted_apps(scan)
         .into_iter()
         .filter(|(_, a)| readiness(scan, a.1) == "no connector")
         .map(|(k, a)| (k, a.1))
@@ -555,34 +567,40 @@ fn decisions(scan: &Scan) -> String {
     }
 
     if any_results {
+        // the results say what happened; without them, the plan says what will
+        let (pre, from) = if scan.has(Stage::Results) {
+            (&scan.preexisting, "results")
+        } else {
+            (&scan.preexisting_plan, "plan")
+        };
         heading(
             &mut out,
             "Already in the target",
-            scan.preexisting.total,
+            pre.total,
             "decide/preexisting",
             "",
         );
-        if scan.preexisting.total > 0 {
+        if pre.total > 0 {
             note(
                 &mut out,
                 "Accounts and objects the target had before this migration; idm-load adopted them (same email or name) instead of creating them. Check they are the same people.",
             );
             let mut t = Table::new(
                 "t-preexisting",
-                &["Kind", "Who", "Id", "Stage", "Op", "Target id", "Reason"],
-            );
-            for i in &scan.preexisting.rows {
+                &["Kind", "Who", "Id", "Op", "Target id", "Reason"],
+            )
+            .caption(format!("From the {from}"));
+            for i in &pre.rows {
                 t.row(vec![
                     text(&i.kind),
                     who(i),
                     id_of(i),
-                    cell(i, 0),
                     cell(i, 1),
                     cell(i, 2),
                     cell(i, 3),
                 ]);
             }
-            capped_more(&mut t, &scan.preexisting);
+            capped_more(&mut t, pre);
             t.html(&mut out);
         }
 
@@ -764,7 +782,7 @@ fn counts(scan: &Scan) -> String {
         .chain(stages.iter().map(|s| s.as_str()))
         .collect();
     let mut t = Table::new("t-records", &headers);
-    let kinds = kind_order(scan.records.keys().map(|(_, k)| k.clone()));
+    let kinds = kind_order(scan.records.values().flat_map(|m| m.keys().cloned()));
     for kind in &kinds {
         let mut row = vec![text(kind)];
         for s in &stages {
@@ -1016,12 +1034,13 @@ fn attributes(scan: &Scan) -> String {
         let prop = by_short.get(name.as_str()).copied().unwrap_or_default();
         let in_target = scan
             .attr_results
-            .get(if prop.is_empty() { name.as_str() } else { prop })
+            .get(name.as_str())
+            .or_else(|| scan.attr_results.get(prop))
             .cloned()
             .or_else(|| {
                 provisioned
                     .contains(name.as_str())
-                    .then(|| "in the journal".to_string())
+                    .then(|| "exists (journal)".to_string())
             })
             .unwrap_or_default();
         let pct = stat.users as f64 * 100.0 / cov.users.max(1) as f64;
@@ -1061,12 +1080,16 @@ fn groups(scan: &Scan) -> String {
             g.members_mapped
         }
     };
-    let mut groups: Vec<_> = scan.groups.iter().collect();
+    let mut groups: Vec<((&str, &str), &super::scan::GroupInfo)> = scan
+        .groups
+        .iter()
+        .map(|(k, g)| (split_object_key(k), g))
+        .collect();
     groups.sort_by(|a, b| {
         size(b.1)
             .cmp(&size(a.1))
             .then_with(|| a.1.name.cmp(&b.1.name))
-            .then_with(|| a.0.cmp(b.0))
+            .then_with(|| a.0.cmp(&b.0))
     });
     let empty = groups.iter().filter(|(_, g)| size(g) == 0).count();
     note(
@@ -1083,7 +1106,7 @@ fn groups(scan: &Scan) -> String {
         .take(15)
         .filter(|(_, g)| size(g) > 0)
         .map(|((_, id), g)| Bar {
-            label: g.name.clone().unwrap_or_else(|| id.clone()),
+            label: g.name.clone().unwrap_or_else(|| id.to_string()),
             segments: vec![("members".into(), size(g))],
         })
         .collect();
@@ -1093,12 +1116,22 @@ fn groups(scan: &Scan) -> String {
         &["Group", "Id", "Type", "Members", "Load result"],
     );
     for ((source, id), g) in groups.iter().take(scan.rows) {
+        let result = g.result.clone().unwrap_or_else(|| {
+            let groups_mapped = scan
+                .mapped_kinds
+                .contains(&("group".to_string(), source.to_string()));
+            if groups_mapped && !g.mapped && g.name.is_some() {
+                "not mapped".into()
+            } else {
+                String::new()
+            }
+        });
         t.row(vec![
             text(g.name.clone().unwrap_or_default()),
             Cell::Id(format!("{source}:{id}")),
             text(g.group_type.clone().unwrap_or_default()),
             keyed(size(g), format!("group/{source}/{id}")),
-            text(g.result.clone().unwrap_or_default()),
+            text(result),
         ]);
     }
     t.more = groups.len().saturating_sub(scan.rows) as u64;
@@ -1116,15 +1149,18 @@ fn groups(scan: &Scan) -> String {
     out
 }
 
-type AppRef<'a> = (&'a (String, String), (&'a str, &'a AppInfo));
+type AppRef<'a> = ((&'a str, &'a str), (&'a str, &'a AppInfo));
 
 fn sorted_apps(scan: &Scan) -> Vec<AppRef<'_>> {
     let mut apps: Vec<AppRef<'_>> = scan
         .apps
         .iter()
-        .map(|(k, a)| (k, (a.label.as_deref().unwrap_or(k.1.as_str()), a)))
+        .map(|(k, a)| {
+            let (source, id) = split_object_key(k);
+            ((source, id), (a.label.as_deref().unwrap_or(id), a))
+        })
         .collect();
-    apps.sort_by(|a, b| a.1.0.cmp(b.1.0).then(a.0.cmp(b.0)));
+    apps.sort_by(|a, b| a.1.0.cmp(b.1.0).then(a.0.cmp(&b.0)));
     apps
 }
 
@@ -1299,7 +1335,17 @@ fn run(scan: &Scan) -> String {
             Some(false) => "no",
             None => "",
         };
-        if e.facts.is_empty() {
+        if !e.counts.is_empty() {
+            let counts: Vec<String> = e.counts.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+            t.row(vec![
+                text(&f.name),
+                text(f.stage_names()),
+                text(complete),
+                text("counts"),
+                text(counts.join(", ")),
+            ]);
+        }
+        if e.facts.is_empty() && e.counts.is_empty() {
             t.row(vec![
                 text(&f.name),
                 text(f.stage_names()),

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::scan::{Item, Scan, Stage, key_hash, record_label};
+use super::scan::{Item, Scan, Stage, key_hash, object_key, record_label};
 use super::{ReportError, open};
 use crate::record::ReadError;
 
@@ -30,8 +30,9 @@ pub fn resolve(scan: &mut Scan, paths: &[Option<&Path>]) -> Result<(), ReportErr
         if !object_file {
             continue;
         }
+        let has_export = file.stages.contains_key(&Stage::Export);
         match path {
-            Some(p) if file.rereadable => todo.push(*p),
+            Some(p) if file.rereadable => todo.push((!has_export, *p)),
             _ if file.stages.contains_key(&Stage::Export) => unmapped_unlisted = true,
             _ => {}
         }
@@ -39,7 +40,13 @@ pub fn resolve(scan: &mut Scan, paths: &[Option<&Path>]) -> Result<(), ReportErr
     if wanted.is_empty() && !check_unmapped {
         return Ok(());
     }
-    for path in todo {
+    // export files first: they hold both the labels and the unmapped objects, so the mapped
+    // files are read only for labels still missing
+    todo.sort_by_key(|(mapped_only, _)| *mapped_only);
+    for (mapped_only, path) in todo {
+        if mapped_only && wanted.values().all(Option::is_some) {
+            continue;
+        }
         let mut reader = open(path)?;
         while let Some(next) = reader.next_entry() {
             let entry = match next {
@@ -132,6 +139,7 @@ fn shown_items(scan: &Scan) -> impl Iterator<Item = &Item> {
         .rows
         .iter()
         .chain(&scan.preexisting.rows)
+        .chain(&scan.preexisting_plan.rows)
         .chain(&scan.updates.rows)
         .chain(&scan.verify_problems.rows)
         .chain(scan.failure_kinds.map.values().map(|(_, i)| i))
@@ -140,7 +148,7 @@ fn shown_items(scan: &Scan) -> impl Iterator<Item = &Item> {
 }
 
 fn apply_labels(scan: &mut Scan, found: &Wanted) {
-    let groups: HashMap<(String, String), String> = scan
+    let groups: HashMap<String, String> = scan
         .groups
         .iter()
         .filter_map(|(k, g)| g.name.clone().map(|n| (k.clone(), n)))
@@ -150,7 +158,7 @@ fn apply_labels(scan: &mut Scan, found: &Wanted) {
             return Some(l.clone());
         }
         if kind == "group" {
-            return groups.get(&(source.to_string(), id.to_string())).cloned();
+            return groups.get(&object_key(source, id)).cloned();
         }
         None
     };
@@ -190,6 +198,7 @@ fn apply_labels(scan: &mut Scan, found: &Wanted) {
         .rows
         .iter_mut()
         .chain(scan.preexisting.rows.iter_mut())
+        .chain(scan.preexisting_plan.rows.iter_mut())
         .chain(scan.updates.rows.iter_mut())
         .chain(scan.verify_problems.rows.iter_mut())
         .chain(scan.failure_kinds.map.values_mut().map(|(_, i)| i))

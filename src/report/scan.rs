@@ -211,6 +211,8 @@ pub struct GroupInfo {
     /// Members counted from export-stage and mapped-stage memberships.
     pub members_export: u64,
     pub members_mapped: u64,
+    /// A mapped record of the group was seen.
+    pub mapped: bool,
     pub result: Option<String>,
 }
 
@@ -252,13 +254,13 @@ pub struct Coverage {
 
 impl Coverage {
     fn observe(&mut self, name: &str, value: &Value, cap: usize) {
-        let text = match value {
+        match value {
             Value::Null => return,
             Value::String(s) if s.trim().is_empty() => return,
-            Value::String(s) => s.clone(),
             Value::Array(a) if a.is_empty() => return,
-            other => other.to_string(),
-        };
+            Value::Object(o) if o.is_empty() => return,
+            _ => {}
+        }
         if !self.names.contains_key(name) {
             if self.names.len() >= cap {
                 self.overflow += 1;
@@ -271,7 +273,11 @@ impl Coverage {
         };
         stat.users += 1;
         if stat.sample.is_none() {
-            stat.sample = Some(shown_value(name, &text));
+            let sample = match value {
+                Value::String(s) => shown_value(name, s),
+                other => shown_value(name, &other.to_string()),
+            };
+            stat.sample = Some(sample);
         }
     }
 }
@@ -281,8 +287,8 @@ impl Coverage {
 pub struct Scan {
     pub rows: usize,
     pub files: Vec<FileScan>,
-    /// (stage, kind) → records; results and verify records count under their `of`.
-    pub records: BTreeMap<(Stage, String), u64>,
+    /// stage → kind → records; results and verify records count under their `of`.
+    pub records: BTreeMap<Stage, BTreeMap<String, u64>>,
     /// stage → sources and targets seen (a handful each).
     pub sources: BTreeMap<Stage, BTreeSet<String>>,
     pub targets: BTreeMap<Stage, BTreeSet<String>>,
@@ -305,7 +311,9 @@ pub struct Scan {
     pub failures: Capped<Item>,
     pub failure_kinds: Tally<(Stage, String, String, String)>,
     pub skips: Tally<(Stage, String, String)>,
+    /// Objects already in the target, from the results (and, apart, from the plan).
     pub preexisting: Capped<Item>,
+    pub preexisting_plan: Capped<Item>,
     pub updates: Capped<Item>,
     pub warnings: Tally<(String, String)>,
     pub verify_problems: Capped<Item>,
@@ -315,9 +323,10 @@ pub struct Scan {
     /// Why the unmapped ones could not be listed, when they could not.
     pub unmapped_note: Option<String>,
 
-    pub groups: HashMap<(String, String), GroupInfo>,
+    /// Keyed by [`object_key`] (source and id).
+    pub groups: HashMap<String, GroupInfo>,
     pub groups_overflow: u64,
-    pub apps: HashMap<(String, String), AppInfo>,
+    pub apps: HashMap<String, AppInfo>,
     pub apps_overflow: u64,
     pub coverage_mapped: Coverage,
     pub coverage_export: Coverage,
@@ -331,6 +340,8 @@ pub struct Scan {
     /// Hashes of the mapped objects' (kind, source, id), and the (kind, source) pairs mapped.
     pub mapped_keys: HashSet<u64>,
     pub mapped_kinds: BTreeSet<(String, String)>,
+    /// Reused to build map keys without allocating per record.
+    scratch: String,
 }
 
 /// How many distinct groups, apps and attribute names are tracked one by one.
@@ -362,6 +373,7 @@ impl Scan {
             failure_kinds: Tally::new(TALLY_CAP),
             skips: Tally::new(TALLY_CAP),
             preexisting: Capped::new(rows),
+            preexisting_plan: Capped::new(rows),
             updates: Capped::new(rows),
             warnings: Tally::new(TALLY_CAP),
             verify_problems: Capped::new(rows),
@@ -379,6 +391,7 @@ impl Scan {
             attr_results: BTreeMap::new(),
             mapped_keys: HashSet::new(),
             mapped_kinds: BTreeSet::new(),
+            scratch: String::new(),
         }
     }
 
@@ -413,11 +426,11 @@ impl Scan {
 
     /// One record.
     pub fn record(&mut self, line: u64, rec: &Record) {
-        let kind = rec.kind.as_str().to_string();
+        let kind = rec.kind.as_str();
         {
             let file = self.file();
             file.records += 1;
-            *file.kinds.entry(kind.clone()).or_default() += 1;
+            bump(&mut file.kinds, kind);
         }
         let Some(stage) = Stage::of_record(rec) else {
             let end = end_marker(line, &rec.data);
@@ -435,13 +448,13 @@ impl Scan {
         match stage {
             Stage::Plan | Stage::Results => self.result(stage, rec),
             Stage::Verify => self.verified(rec),
-            Stage::Export | Stage::Mapped => self.object(stage, &kind, rec),
+            Stage::Export | Stage::Mapped => self.object(stage, kind, rec),
             Stage::Journal => {}
         }
     }
 
     fn object(&mut self, stage: Stage, kind: &str, rec: &Record) {
-        *self.records.entry((stage, kind.to_string())).or_default() += 1;
+        bump(self.records.entry(stage).or_default(), kind);
         for w in &rec.warnings {
             self.warnings.add((kind.to_string(), pattern(w)), || Item {
                 kind: kind.to_string(),
@@ -456,7 +469,8 @@ impl Scan {
                 .insert(key_hash(kind, &rec.source, &rec.id));
             if !self
                 .mapped_kinds
-                .contains(&(kind.to_string(), rec.source.clone()))
+                .iter()
+                .any(|(k, s)| k == kind && *s == rec.source)
             {
                 self.mapped_kinds
                     .insert((kind.to_string(), rec.source.clone()));
@@ -475,6 +489,7 @@ impl Scan {
                     if g.group_type.is_none() {
                         g.group_type = str_at(d, &["type"]).map(str::to_string);
                     }
+                    g.mapped |= stage == Stage::Mapped;
                 }
             }
             "membership" => {
@@ -503,6 +518,7 @@ impl Scan {
                             app.mode = str_at(d, &["signOnMode"])
                                 .or_else(|| str_at(d, &["sign_on_mode"]))
                                 .map(str::to_string)
+                                .or_else(|| d.get("auth_method").and_then(onelogin_auth_method))
                                 .or(app.mode.take());
                             app.status = str_at(d, &["status"])
                                 .map(str::to_string)
@@ -564,7 +580,15 @@ impl Scan {
                 };
                 if let Some(Value::Object(fields)) = custom {
                     for (name, value) in fields {
-                        if rec.source == "okta" && OKTA_BASE_PROFILE.contains(&name.as_str()) {
+                        let base = match rec.source.as_str() {
+                            "okta" => OKTA_BASE_PROFILE.contains(&name.as_str()),
+                            // the custom data resource's own metadata
+                            "stormpath" => {
+                                ["href", "createdAt", "modifiedAt"].contains(&name.as_str())
+                            }
+                            _ => false,
+                        };
+                        if base {
                             continue;
                         }
                         self.coverage_export.observe(name, value, ATTRS_CAP);
@@ -595,7 +619,7 @@ impl Scan {
         let op = str_at(d, &["op"]).unwrap_or("unknown").to_string();
         let status = str_at(d, &["status"]).unwrap_or("unknown").to_string();
         let failed = status == "failed";
-        *self.records.entry((stage, of.clone())).or_default() += 1;
+        bump(self.records.entry(stage).or_default(), &of);
         let column = if failed { "failed".into() } else { op.clone() };
         *self
             .outcomes
@@ -649,7 +673,11 @@ impl Scan {
         if let Some(r) = &reason
             && is_preexisting(r)
         {
-            self.preexisting.push_with(|| {
+            let list = match stage {
+                Stage::Plan => &mut self.preexisting_plan,
+                _ => &mut self.preexisting,
+            };
+            list.push_with(|| {
                 item(vec![
                     stage.as_str().into(),
                     op.clone(),
@@ -695,7 +723,7 @@ impl Scan {
         let d = &rec.data;
         let of = str_at(d, &["of"]).unwrap_or("unknown").to_string();
         let status = str_at(d, &["status"]).unwrap_or("unknown").to_string();
-        *self.records.entry((Stage::Verify, of.clone())).or_default() += 1;
+        bump(self.records.entry(Stage::Verify).or_default(), &of);
         *self.verify.entry((of.clone(), status.clone())).or_default() += 1;
         if of == "app"
             && let Some(app) = self.app_mut(&rec.source, &rec.id)
@@ -779,27 +807,23 @@ impl Scan {
     }
 
     fn group_mut(&mut self, source: &str, id: &str) -> Option<&mut GroupInfo> {
-        let key = (source.to_string(), id.to_string());
-        if !self.groups.contains_key(&key) {
-            if self.groups.len() >= GROUPS_CAP {
-                self.groups_overflow += 1;
-                return None;
-            }
-            self.groups.insert(key.clone(), GroupInfo::default());
-        }
-        self.groups.get_mut(&key)
+        set_object_key(&mut self.scratch, source, id);
+        entry_capped(
+            &mut self.groups,
+            &self.scratch,
+            GROUPS_CAP,
+            &mut self.groups_overflow,
+        )
     }
 
     fn app_mut(&mut self, source: &str, id: &str) -> Option<&mut AppInfo> {
-        let key = (source.to_string(), id.to_string());
-        if !self.apps.contains_key(&key) {
-            if self.apps.len() >= APPS_CAP {
-                self.apps_overflow += 1;
-                return None;
-            }
-            self.apps.insert(key.clone(), AppInfo::default());
-        }
-        self.apps.get_mut(&key)
+        set_object_key(&mut self.scratch, source, id);
+        entry_capped(
+            &mut self.apps,
+            &self.scratch,
+            APPS_CAP,
+            &mut self.apps_overflow,
+        )
     }
 
     /// Records of all files, end markers included.
@@ -818,6 +842,53 @@ impl Scan {
     /// Whether any input had records of `stage`.
     pub fn has(&self, stage: Stage) -> bool {
         self.files.iter().any(|f| f.stages.contains_key(&stage))
+    }
+}
+
+/// The key of a group or app in [`Scan`]'s maps: source and id, joined by a NUL (which
+/// neither contains).
+pub fn object_key(source: &str, id: &str) -> String {
+    let mut k = String::new();
+    set_object_key(&mut k, source, id);
+    k
+}
+
+fn set_object_key(buf: &mut String, source: &str, id: &str) {
+    buf.clear();
+    buf.push_str(source);
+    buf.push('\0');
+    buf.push_str(id);
+}
+
+/// (source, id) of an [`object_key`].
+pub fn split_object_key(key: &str) -> (&str, &str) {
+    key.split_once('\0').unwrap_or(("", key))
+}
+
+/// The entry for `key`, created when there is room; counted in `overflow` when not.
+fn entry_capped<'a, V: Default>(
+    map: &'a mut HashMap<String, V>,
+    key: &str,
+    cap: usize,
+    overflow: &mut u64,
+) -> Option<&'a mut V> {
+    if !map.contains_key(key) {
+        if map.len() >= cap {
+            *overflow += 1;
+            return None;
+        }
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key)
+}
+
+/// Add one to `key`'s count, allocating the key only the first time.
+pub fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
     }
 }
 
@@ -973,6 +1044,22 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
         cur = cur.get(p)?;
     }
     cur.as_str().filter(|s| !s.trim().is_empty())
+}
+
+/// A OneLogin app's `auth_method` in words (the codes OneLogin documents).
+fn onelogin_auth_method(v: &Value) -> Option<String> {
+    let name = match v.as_u64()? {
+        0 => "Password",
+        1 => "OpenId",
+        2 => "SAML",
+        3 => "API",
+        4 => "Google",
+        6 => "Forms Based App",
+        7 => "WSFED",
+        8 => "OpenId Connect",
+        n => return Some(format!("auth_method {n}")),
+    };
+    Some(name.to_string())
 }
 
 /// A string, number or boolean as text; `None` for null and containers.

@@ -313,3 +313,34 @@ fn memory_holds_no_record_per_user() {
     assert_eq!(scan.skips.map.len(), 1);
     assert!(scan.mapped_keys.is_empty());
 }
+
+#[test]
+fn other_sources_are_read_for_what_they_hold_and_hashes_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = "$2a$10$N9qo8uLOickgx2ZMRZoMyeKDO7gYklv7H8hCFMp67/9ylzbDl451y";
+    let export = write_file(
+        &dir,
+        "stormpath.ndjson",
+        &[
+            json!({"kind":"user","source":"stormpath","id":"acc1","data":{
+                "email":"alice@example.com","status":"ENABLED","password":hash,
+                "customData":{"href":"https://api.stormpath.com/v1/accounts/acc1/customData",
+                    "createdAt":"2017-03-01T10:00:00.000Z","loyaltyId":"L-1001",
+                    "recoverySecret":"blue-horse"}}}),
+            json!({"kind":"app","source":"onelogin","id":"55","data":{"name":"Wiki","auth_method":8}}),
+        ],
+    );
+    let html = build(&[export], &Options::default()).unwrap().html;
+    assert!(
+        !html.contains(hash) && !html.contains("N9qo8uLO"),
+        "a password hash"
+    );
+    assert!(!html.contains("blue-horse"), "a secret-named custom field");
+    assert!(html.contains("L-1001"));
+    assert!(
+        !html.contains(">createdAt<"),
+        "custom data metadata is not an attribute"
+    );
+    assert_eq!(figure(&html, "user-status/stormpath/ENABLED"), Some(1));
+    assert_eq!(figure(&html, "apps/OpenId Connect/exported"), Some(1));
+}
