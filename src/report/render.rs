@@ -482,13 +482,8 @@ fn decisions(scan: &Scan) -> String {
             }
             t.html(&mut out);
             tally_overflow(&mut out, &scan.failure_kinds);
-            let mut t = Table::new(
-                "t-failures",
-                &[
-                    "Kind", "Who", "Id", "Stage", "Op", "HTTP", "Field", "Message",
-                ],
-            )
-            .caption("Each failure");
+            let mut t = Table::new("t-failures", &["Kind", "Who", "Id", "Op", "Error"])
+                .caption("Each failure");
             for i in &scan.failures.rows {
                 t.row(vec![
                     text(&i.kind),
@@ -496,9 +491,6 @@ fn decisions(scan: &Scan) -> String {
                     id_of(i),
                     cell(i, 0),
                     cell(i, 1),
-                    cell(i, 2),
-                    cell(i, 3),
-                    cell(i, 4),
                 ]);
             }
             capped_more(&mut t, &scan.failures);

@@ -656,13 +656,20 @@ impl Scan {
                     item(vec![op.clone(), field.clone(), message.clone()])
                 });
             self.failures.push_with(|| {
-                item(vec![
-                    stage.as_str().into(),
-                    op.clone(),
-                    http,
-                    field,
-                    message,
-                ])
+                let op = match stage {
+                    Stage::Plan => format!("{op} (plan)"),
+                    _ => op.clone(),
+                };
+                let mut error = String::new();
+                if !http.is_empty() {
+                    error.push_str(&http);
+                    error.push(' ');
+                }
+                if !field.is_empty() {
+                    error.push_str(&format!("field `{field}`: "));
+                }
+                error.push_str(&message);
+                item(vec![op, error])
             });
         } else if op == "skip" {
             let why = reason.clone().unwrap_or_else(|| "(no reason given)".into());
