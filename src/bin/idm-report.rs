@@ -81,9 +81,10 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             _ => "stdout".into(),
         };
         eprintln!(
-            "{}: wrote {to} from {} files: {} records, {} journal events, {} unreadable lines, {:.1} s",
+            "{}: wrote {to} from {} file{}: {} records, {} journal events, {} unreadable lines, {:.1} s",
             cli::tool(),
             report.files,
+            if report.files == 1 { "" } else { "s" },
             report.records,
             report.events,
             report.unreadable,
