@@ -962,7 +962,7 @@ pub fn is_preexisting(reason: &str) -> bool {
 }
 
 /// A message with its particulars taken out, so messages of one kind count together:
-/// values in backticks become `` `…` ``, runs of digits `N`.
+/// values in backticks become `` `…` ``, numbers `N`.
 pub fn pattern(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut in_tick = false;
@@ -981,7 +981,10 @@ pub fn pattern(message: &str) -> String {
         if in_tick {
             continue;
         }
-        if c.is_ascii_digit() {
+        // a number on its own is a particular (`5 tries`, `id 123`); digits inside a word
+        // are part of it (`v2`, `sha256`)
+        let in_word = out.chars().last().is_some_and(char::is_alphabetic);
+        if c.is_ascii_digit() && (last_digit || !in_word) {
             if !last_digit {
                 out.push('N');
             }

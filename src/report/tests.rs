@@ -95,6 +95,10 @@ fn patterns_take_the_particulars_out() {
         "service unavailable after N tries"
     );
     assert_eq!(pattern("open `tick"), "open `…`");
+    assert_eq!(
+        pattern("OneLogin API v2 assigns apps (id 1234, HTTP 503)"),
+        "OneLogin API v2 assigns apps (id N, HTTP N)"
+    );
     assert!(is_preexisting("already in the tenant (same email)"));
     assert!(is_preexisting("role `x` already existed; adopted"));
     assert!(!is_preexisting("already loaded"));
