@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: build test test-sdk test-keyring lint bench demo fmt clean pyenv
+.PHONY: build test test-sdk test-keyring test-browser lint bench demo fmt clean pyenv
 
 # A venv with the official Okta and OneLogin Python SDKs, for the sandbox fidelity tests.
 PYENV := target/py-venv
@@ -11,11 +11,11 @@ build:
 	$(CARGO) build --locked --release
 
 # Plain `cargo test` runs everything that needs nothing but cargo. What needs more is
-# `#[ignore]`d there and run here with `--ignored`: the official Python SDKs (test-sdk) and a
-# real Secret Service (test-keyring).
+# `#[ignore]`d there and run here with `--ignored`: the official Python SDKs (test-sdk), a real
+# Secret Service (test-keyring) and a real browser (test-browser).
 test: pyenv
 	$(CARGO) test --locked
-	$(MAKE) test-sdk test-keyring
+	$(MAKE) test-sdk test-keyring test-browser
 
 # The sandbox checked with clients nobody here wrote: the official Okta and OneLogin SDKs.
 test-sdk: pyenv
@@ -25,6 +25,11 @@ test-sdk: pyenv
 # the keyring tests in a private D-Bus session with an unlocked, throwaway gnome-keyring.
 test-keyring:
 	scripts/with-keyring.sh $(CARGO) test --locked --test it -- --ignored keyring_
+
+# idm-report's page in a real headless Chromium: installs Debian's chromium when missing, then
+# runs the browser tests of tests/report.rs (ignored by a plain `cargo test`).
+test-browser:
+	scripts/browser.sh $(CARGO) test --locked --test it -- --ignored report::
 
 pyenv: $(PYENV)/.installed
 

@@ -18,7 +18,8 @@
 //! - [`password`]: password hashes as data: parse every source format, write Okta's and
 //!   OneLogin's import formats (or say why not), verify a password against any of them.
 //! - [`provider`]: API clients for each identity provider, behind `Source` traits.
-//! - [`export`], [`map`], [`attrs`], [`load`], [`csv_out`], [`creds`]: one module per tool.
+//! - [`export`], [`map`], [`attrs`], [`load`], [`csv_out`], [`creds`], [`report`]: one module
+//!   per tool.
 //! - [`sandbox`]: a local simulator of the Okta and OneLogin APIs that every test,
 //!   benchmark and the demo run against.
 //! - [`cli`]: the entry wrapper, shared flags, exit codes, logging and progress bars.
@@ -35,5 +36,6 @@ pub mod map;
 pub mod password;
 pub mod provider;
 pub mod record;
+pub mod report;
 pub mod sandbox;
 pub mod secrets;

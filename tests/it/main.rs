@@ -1,8 +1,9 @@
 //! The integration tests: one crate, one module per tool or area, one harness ([`util`]).
 //!
 //! Tests that need what only `make test` sets up are `#[ignore]`d here and run by it with
-//! `--ignored`: `keyring_*` (a Secret Service, under scripts/with-keyring.sh) and the `sdk_*`
-//! modules (the official Python SDKs in target/py-venv). Plain `cargo test` runs the rest.
+//! `--ignored`: `keyring_*` (a Secret Service, under scripts/with-keyring.sh), the `sdk_*`
+//! modules (the official Python SDKs in target/py-venv) and the browser test of `report`
+//! (Chromium, under scripts/browser.sh). Plain `cargo test` runs the rest.
 
 mod util;
 
@@ -15,6 +16,7 @@ mod journal;
 mod load;
 mod map;
 mod pipeline;
+mod report;
 mod sandbox_cli;
 mod sandbox_okta;
 mod sandbox_okta_target;

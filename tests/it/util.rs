@@ -32,6 +32,7 @@ pub fn bin(name: &str) -> &'static str {
         "idm-export" => env!("CARGO_BIN_EXE_idm-export"),
         "idm-load" => env!("CARGO_BIN_EXE_idm-load"),
         "idm-map" => env!("CARGO_BIN_EXE_idm-map"),
+        "idm-report" => env!("CARGO_BIN_EXE_idm-report"),
         "idm-sandbox" => env!("CARGO_BIN_EXE_idm-sandbox"),
         other => panic!("no binary `{other}`"),
     }
