@@ -126,6 +126,24 @@ pub struct CustomField<'a> {
     pub value: &'a Value,
 }
 
+/// What a source knows of a user's password.
+#[derive(Debug, Clone)]
+pub enum Password {
+    /// A hash (Stormpath, a CSV staging file): carried to targets that take it.
+    Hash {
+        hash: crate::password::Hash,
+        /// Where it came from (`password`, `password_hash`), for `--explain`.
+        from: &'static str,
+    },
+    /// A hash the source had but that could not be read: why (never the value).
+    Unreadable { from: &'static str, why: String },
+    /// A cleartext password from a staging file that allowed it.
+    Clear {
+        value: crate::secrets::Secret,
+        from: &'static str,
+    },
+}
+
 /// A user as every target adapter sees it.
 #[derive(Debug, Clone)]
 pub struct Identity<'a> {
@@ -135,6 +153,8 @@ pub struct Identity<'a> {
     fields: [Option<Sourced<'a>>; Field::ALL.len()],
     /// Custom fields in source order, not yet normalized or filtered.
     pub custom: Vec<CustomField<'a>>,
+    /// The password, when the source has one (Okta and OneLogin exports never do).
+    pub password: Option<Password>,
     /// Things a person should read, found while reading the source.
     pub warnings: Vec<String>,
 }
@@ -146,6 +166,7 @@ impl<'a> Identity<'a> {
             status,
             fields: Default::default(),
             custom: Vec::new(),
+            password: None,
             warnings: Vec::new(),
         }
     }
