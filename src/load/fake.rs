@@ -173,7 +173,7 @@ impl Target for Fake {
             .insert(attr.name.clone());
         Ok(None)
     }
-    fn create(&self, kind: &Kind, data: &Value) -> Result<Created, ApiError> {
+    fn create(&self, kind: &Kind, data: &Value, _with: &[String]) -> Result<Created, ApiError> {
         self.write();
         if s(data, "name") == Some("refuse me") {
             return Err(ApiError::new("POST /x", Some(422), "refused"));

@@ -355,7 +355,7 @@ impl Loader<'_> {
                         }
                         _ => {}
                     }
-                    match self.target.create(kind, &rec.data) {
+                    match self.target.create(kind, &rec.data, &[]) {
                         Ok(c) => {
                             let id = c.id();
                             self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
@@ -365,11 +365,24 @@ impl Loader<'_> {
                     }
                 }
             }
-            Decision::Create => match self.target.create(kind, &rec.data) {
-                Ok(Created::New(id)) => {
-                    self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
-                    new(Op::Create, Status::Ok).target(Some(id))
-                }
+            Decision::Create => match self.target.create(kind, &rec.data, &self.edges_with(rec)) {
+                Ok(Created::New(id)) => match self.target.settle(kind, &id, &rec.data) {
+                    Ok(()) => {
+                        self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
+                        new(Op::Create, Status::Ok).target(Some(id))
+                    }
+                    Err(e) if e.is_fatal() => return Err(fatal(e)),
+                    Err(e) => {
+                        // created, not settled: journaled without a hash, so the next run
+                        // finds it changed and finishes the job with an update
+                        self.note(&[self.map_event(rec, &id, None, true)])?;
+                        let mut o = new(Op::Create, Status::Failed).target(Some(id));
+                        let mut f = Failure::from(&e);
+                        f.message = format!("created, but {}: {}", e.what, f.message);
+                        o.error = Some(f);
+                        o
+                    }
+                },
                 Ok(Created::Existing(id)) if self.opts.update_existing => {
                     self.update(rec, &hash, &id, &label, false)?.0
                 }
@@ -391,6 +404,19 @@ impl Loader<'_> {
             }
         };
         Ok((outcome, writes))
+    }
+
+    /// The parents of the edges the target makes with this object's create (Okta's
+    /// `groupIds`), resolved before the users' phase.
+    fn edges_with(&self, rec: &Record) -> Vec<String> {
+        match &self.create_edges {
+            Some(ce) if ce.of == rec.kind => ce
+                .parents
+                .get(&(rec.source.clone(), rec.id.clone()))
+                .cloned()
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
     }
 
     /// Read what the tenant holds, then update only when something differs.

@@ -211,6 +211,8 @@ pub struct App<'a> {
     pub sign_on: SignOn,
     pub description: Option<&'a str>,
     pub visible: bool,
+    /// Where the app is reached (a bookmark's URL, a sign-in page), when the source says.
+    pub url: Option<&'a str>,
     pub saml: Option<Saml<'a>>,
     pub oidc: Option<Oidc<'a>>,
 }

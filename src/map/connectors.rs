@@ -226,6 +226,7 @@ mod tests {
             sign_on: SignOn::Other,
             description: None,
             visible: true,
+            url: None,
             saml: None,
             oidc: None,
         }

@@ -41,18 +41,25 @@ pub use target::{Complex, TargetAdapter};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     Onelogin,
+    Okta,
 }
 
 impl Target {
     pub fn as_str(self) -> &'static str {
         match self {
             Target::Onelogin => "onelogin",
+            Target::Okta => "okta",
         }
     }
 
     /// Its payload adapter.
     pub fn adapter(self) -> Box<dyn TargetAdapter> {
-        target::adapter(self.as_str()).expect("every target has an adapter")
+        self.adapter_with(None)
+    }
+
+    /// Its payload adapter, with the domain that makes logins email addresses.
+    pub fn adapter_with(self, login_domain: Option<&str>) -> Box<dyn TargetAdapter> {
+        target::adapter(self.as_str(), login_domain).expect("every target has an adapter")
     }
 }
 
@@ -170,7 +177,7 @@ impl Mapper {
             source_opts: SourceOptions {
                 email_domain: opts.email_domain.clone(),
             },
-            target: opts.target.adapter(),
+            target: opts.target.adapter_with(opts.email_domain.as_deref()),
             opts,
             emails: index::EmailIndex::default(),
             excluded: BTreeMap::new(),

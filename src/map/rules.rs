@@ -269,7 +269,7 @@ mod tests {
     use serde_json::json;
 
     fn onelogin() -> Box<dyn TargetAdapter> {
-        crate::map::target::adapter("onelogin").unwrap()
+        crate::map::target::adapter("onelogin", None).unwrap()
     }
 
     #[test]

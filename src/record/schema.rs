@@ -27,6 +27,22 @@ use crate::journal::Event;
 
 /// Every embedded schema: its path under `schemas/` and its text.
 pub const FILES: &[(&str, &str)] = &[
+    (
+        OKTA_TARGET_USER,
+        include_str!("../../schemas/okta-target/user.schema.json"),
+    ),
+    (
+        OKTA_TARGET_GROUP,
+        include_str!("../../schemas/okta-target/group.schema.json"),
+    ),
+    (
+        OKTA_TARGET_APP,
+        include_str!("../../schemas/okta-target/app.schema.json"),
+    ),
+    (
+        OKTA_TARGET_ATTRIBUTE,
+        include_str!("../../schemas/okta-target/attribute.schema.json"),
+    ),
     (ENVELOPE, include_str!("../../schemas/envelope.schema.json")),
     (RESULT, include_str!("../../schemas/result.schema.json")),
     (
@@ -134,6 +150,10 @@ pub const ONELOGIN_USER: &str = "onelogin/user.schema.json";
 pub const ONELOGIN_ROLE: &str = "onelogin/role.schema.json";
 pub const ONELOGIN_APP: &str = "onelogin/app.schema.json";
 pub const ONELOGIN_ATTRIBUTE: &str = "onelogin/attribute.schema.json";
+pub const OKTA_TARGET_USER: &str = "okta-target/user.schema.json";
+pub const OKTA_TARGET_GROUP: &str = "okta-target/group.schema.json";
+pub const OKTA_TARGET_APP: &str = "okta-target/app.schema.json";
+pub const OKTA_TARGET_ATTRIBUTE: &str = "okta-target/attribute.schema.json";
 /// idm-map's `--mapping FILE` (not a record; check it with [`Schemas::check`]).
 pub const MAPPING_CONFIG: &str = "mapping.schema.json";
 /// idm-map's `--connectors FILE` (not a record; check it with [`Schemas::check`]).
@@ -170,6 +190,13 @@ pub fn data_schema(kind: &Kind, source: &str, target: Option<&str>) -> Option<&'
             Kind::Group => Some(ONELOGIN_ROLE),
             Kind::App => Some(ONELOGIN_APP),
             Kind::Attribute => Some(ONELOGIN_ATTRIBUTE),
+            _ => None,
+        },
+        (Some("okta"), _) if !edge => match kind {
+            Kind::User => Some(OKTA_TARGET_USER),
+            Kind::Group => Some(OKTA_TARGET_GROUP),
+            Kind::App => Some(OKTA_TARGET_APP),
+            Kind::Attribute => Some(OKTA_TARGET_ATTRIBUTE),
             _ => None,
         },
         (Some(_), _) if !edge => None,

@@ -496,6 +496,9 @@ pub fn app<'a>(id: &'a str, data: &'a Value) -> (App<'a>, Vec<String>) {
         sign_on,
         description,
         visible,
+        url: str_at(data, "/settings/app/url")
+            .or_else(|| str_at(data, "/settings/signOn/loginUrl"))
+            .or_else(|| str_at(data, "/settings/app/loginUrl")),
         saml,
         oidc,
     };

@@ -378,7 +378,7 @@ impl Target for OneLoginTarget<'_> {
             .map(|id| Some(id.to_string()))
     }
 
-    fn create(&self, kind: &Kind, data: &Value) -> Result<Created, ApiError> {
+    fn create(&self, kind: &Kind, data: &Value, _with: &[String]) -> Result<Created, ApiError> {
         let created = match kind {
             Kind::User => self.client.create_user(data)?,
             Kind::Group => self
