@@ -39,3 +39,4 @@ pub mod record;
 pub mod report;
 pub mod sandbox;
 pub mod secrets;
+pub mod verify;

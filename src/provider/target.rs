@@ -149,6 +149,18 @@ pub trait Target: Sync {
     /// The payload as the tenant holds it now, in the payload's own terms, for `changes`;
     /// `None` when unknown.
     fn current(&self, kind: &Kind, id: &str) -> Result<Option<Value>, ApiError>;
+    /// Every object of `kind` the tenant holds, in the payload's own terms (as
+    /// [`Target::current`] gives them), with its id: a paged listing, for idm-verify.
+    fn list_objects(
+        &self,
+        kind: &Kind,
+        each: &mut dyn FnMut(String, Value),
+    ) -> Result<(), ApiError>;
+    /// The part of a payload the tenant shows back: write-only fields (passwords, hashes)
+    /// left out, so that a comparison with the tenant's object is fair.
+    fn comparable(&self, _kind: &Kind, payload: &Value) -> Value {
+        payload.clone()
+    }
 
     /// How edges of `kind` are written, or why this target cannot take them from `end`
     /// (an Okta user assigned to an app directly is fine; OneLogin has no such call).

@@ -45,6 +45,7 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (ENVELOPE, include_str!("../../schemas/envelope.schema.json")),
     (RESULT, include_str!("../../schemas/result.schema.json")),
+    (VERIFY, include_str!("../../schemas/verify.schema.json")),
     (
         EVENT,
         include_str!("../../schemas/journal-event.schema.json"),
@@ -139,6 +140,7 @@ pub const FILES: &[(&str, &str)] = &[
 
 pub const ENVELOPE: &str = "envelope.schema.json";
 pub const RESULT: &str = "result.schema.json";
+pub const VERIFY: &str = "verify.schema.json";
 pub const EVENT: &str = "journal-event.schema.json";
 pub const OKTA_USER: &str = "okta/user.schema.json";
 pub const OKTA_GROUP: &str = "okta/group.schema.json";
@@ -182,6 +184,9 @@ pub const CSV_COLUMNS: &str = "csv/columns.schema.json";
 pub fn data_schema(kind: &Kind, source: &str, target: Option<&str>) -> Option<&'static str> {
     if *kind == Kind::Result {
         return Some(RESULT);
+    }
+    if *kind == Kind::Verify {
+        return Some(VERIFY);
     }
     let edge = matches!(kind, Kind::Membership | Kind::AppAssignment);
     match (target, source) {

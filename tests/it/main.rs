@@ -27,3 +27,4 @@ mod sdk_okta;
 mod sdk_onelogin;
 mod source_csv;
 mod source_stormpath;
+mod verify;

@@ -165,7 +165,6 @@ pub const USER_FIELDS: &[(&str, Field)] = &[
     ("username", Field::UserName),
     ("samaccountname", Field::SamAccountName),
     ("userprincipalname", Field::UserPrincipalName),
-    ("mobile_phone", Field::MobilePhone),
     ("phone", Field::Phone),
     ("company", Field::Organization),
     ("department", Field::Department),
@@ -176,7 +175,11 @@ pub const USER_FIELDS: &[(&str, Field)] = &[
 
 /// Custom attributes the reference always fills from standard profile fields ("named
 /// attributes"); they win over any other field that normalizes to the same shortname.
+///
+/// `mobile_phone` is one of them here, not a top-level field: OneLogin's v2 user has no
+/// `mobile_phone` (the reference toolkit sends one, and the number is dropped without a word).
 pub const NAMED_ATTRIBUTES: &[(&str, Field)] = &[
+    ("mobile_phone", Field::MobilePhone),
     ("second_email", Field::SecondEmail),
     ("street_address", Field::StreetAddress),
     ("city", Field::Locality),

@@ -842,6 +842,57 @@ impl Target for OktaTarget {
         Ok(Some(v))
     }
 
+    fn list_objects(
+        &self,
+        kind: &Kind,
+        each: &mut dyn FnMut(String, Value),
+    ) -> Result<(), ApiError> {
+        let mut emit = |mut v: Value| {
+            let Some(id) = nonempty(&v, "/id").map(str::to_string) else {
+                return;
+            };
+            if *kind == Kind::User
+                && let Some(s) = nonempty(&v, "/status").map(class)
+            {
+                v["status"] = json!(s);
+            }
+            each(id, v);
+        };
+        let (path, what, filters): (&str, &str, &[Option<&str>]) = match kind {
+            Kind::User => (
+                "/api/v1/users",
+                "GET /api/v1/users",
+                &[None, Some("status eq \"DEPROVISIONED\"")],
+            ),
+            Kind::Group => ("/api/v1/groups", "GET /api/v1/groups", &[None]),
+            Kind::App => ("/api/v1/apps", "GET /api/v1/apps", &[None]),
+            _ => return Ok(()),
+        };
+        for filter in filters {
+            let mut q = vec![("limit", "200")];
+            if let Some(f) = filter {
+                q.push(("filter", f));
+            }
+            self.list(what, self.url(path, &q), &mut emit)?;
+        }
+        Ok(())
+    }
+
+    fn comparable(&self, kind: &Kind, payload: &Value) -> Value {
+        let mut p = payload.clone();
+        if *kind == Kind::User
+            && let Some(obj) = p.as_object_mut()
+        {
+            // write-only: Okta shows `credentials.password` back as `{}`
+            obj.shift_remove("credentials");
+            if let Some(s) = obj.get("status").and_then(Value::as_str) {
+                let c = class(s);
+                obj.insert("status".into(), json!(c));
+            }
+        }
+        p
+    }
+
     fn edge_shape(&self, kind: &Kind, assignee: End) -> Result<EdgeShape, &'static str> {
         match (kind, assignee) {
             (Kind::Membership, _) => Ok(EdgeShape {
