@@ -440,8 +440,9 @@ fn unknown_kinds_results_and_mapped_records_pass_through() {
         assert!(matches!(mapper.map(rec), Disposition::Passed));
     }
     assert!(matches!(
-        mapper.map(Record::new(Kind::User, "stormpath", "a1", json!({}))),
-        Disposition::Rejected(r) if r.contains("no source adapter for `stormpath`")
+        mapper.map(Record::new(Kind::User, "ldap", "a1", json!({}))),
+        Disposition::Rejected(r) if r.contains("no source adapter for `ldap`")
+            && r.contains("`stormpath`, `csv`")
     ));
 }
 
