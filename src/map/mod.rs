@@ -159,7 +159,7 @@ pub struct Mapper {
     source_opts: SourceOptions,
     target: Box<dyn TargetAdapter>,
     emails: index::EmailIndex,
-    /// complex source field → users it was excluded from
+    /// complex source field (its path: `profile.address`) → users it was excluded from
     excluded: BTreeMap<String, u64>,
     skipped_groups: HashSet<String>,
     skipped_edges: u64,
@@ -168,6 +168,8 @@ pub struct Mapper {
     rejected: HashSet<(Kind, String)>,
     rejected_edges: u64,
     shared_prefixes: u64,
+    /// Users whose source password the target cannot take.
+    passwords_dropped: u64,
     explained: bool,
 }
 
@@ -186,6 +188,7 @@ impl Mapper {
             rejected: HashSet::new(),
             rejected_edges: 0,
             shared_prefixes: 0,
+            passwords_dropped: 0,
             explained: false,
         }
     }
@@ -305,6 +308,7 @@ impl Mapper {
             payload,
             mut warnings,
             excluded,
+            password_dropped,
         } = out;
         if let Some((what, key)) = self.target.unique_key(&payload) {
             match self.emails.insert(key, &rec.id) {
@@ -331,6 +335,7 @@ impl Mapper {
         for name in excluded {
             *self.excluded.entry(name).or_insert(0) += 1;
         }
+        self.passwords_dropped += u64::from(password_dropped);
         Ok(Disposition::Mapped(
             self.finish_record(rec, payload, warnings),
         ))
@@ -459,7 +464,7 @@ impl Mapper {
         let mut notes = Vec::new();
         for (field, count) in &self.excluded {
             notes.push(format!(
-                "excluded complex field `profile.{field}` from {count} user{} (use --complex flatten or stringify to keep it)",
+                "excluded complex field `{field}` from {count} user{} (use --complex flatten or stringify to keep it)",
                 if *count == 1 { "" } else { "s" }
             ));
         }
@@ -488,6 +493,17 @@ impl Mapper {
                 } else {
                     "s share"
                 }
+            ));
+        }
+        if self.passwords_dropped > 0 {
+            notes.push(format!(
+                "{} a password hash {} cannot take: they will set a password (see their warnings)",
+                if self.passwords_dropped == 1 {
+                    "1 user has".to_string()
+                } else {
+                    format!("{} users have", self.passwords_dropped)
+                },
+                self.target.name(),
             ));
         }
         if let Some(id) = &self.opts.explain

@@ -15,6 +15,7 @@ mod export;
 mod journal;
 mod load;
 mod map;
+mod map_sources;
 mod okta_target;
 mod pipeline;
 mod report;

@@ -36,6 +36,9 @@ pub struct UserOut {
     pub warnings: Vec<String>,
     /// Complex source fields left out by `--complex exclude` (for the per-field summary).
     pub excluded: Vec<String>,
+    /// The source had a password the target cannot take (a warning says why): the user will
+    /// set one (counted for idm-map's closing notes).
+    pub password_dropped: bool,
 }
 
 /// Everything a user payload needs besides the identity.

@@ -330,24 +330,26 @@ impl TargetAdapter for Okta {
                 Some(CustomRule::Rename(to)) => Some(to.clone()),
                 _ => None,
             };
-            let value = match cf.value {
+            let value = match &*cf.value {
                 Value::Null => continue,
                 Value::String(s) if s.trim().is_empty() => continue,
-                Value::Array(items) if scalar_array_type(items).is_some() => cf.value.clone(),
+                Value::Array(items) if scalar_array_type(items).is_some() => {
+                    cf.value.clone().into_owned()
+                }
                 Value::Array(_) | Value::Object(_) => match cx.complex {
                     Complex::Exclude => {
-                        out.excluded.push(cf.name.to_string());
+                        out.excluded.push(cf.path().to_string());
                         continue;
                     }
                     Complex::Stringify => {
                         stringified
                             .get_or_insert_with(Map::new)
-                            .insert(cf.name.to_string(), cf.value.clone());
+                            .insert(cf.name.to_string(), cf.value.clone().into_owned());
                         continue;
                     }
                     Complex::Flatten => {
                         let mut leaves = Vec::new();
-                        flatten(cf.name, cf.value, &mut |joined, text| {
+                        flatten(cf.name, &cf.value, &mut |joined, text| {
                             leaves.push((joined, text));
                         });
                         for (joined, text) in leaves {
@@ -356,7 +358,7 @@ impl TargetAdapter for Okta {
                             };
                             if !profile.contains_key(&name) {
                                 trace.note(&format!("profile.{name}"), || {
-                                    format!("`profile.{}` flattened as `{joined}`", cf.name)
+                                    format!("`{}` flattened as `{joined}`", cf.path())
                                 });
                                 profile.insert(name, Value::String(text));
                             }
@@ -388,7 +390,13 @@ impl TargetAdapter for Okta {
                     cf.name
                 ));
             }
-            trace.note(&format!("profile.{name}"), || format!("`{}`", cf.name));
+            trace.note(&format!("profile.{name}"), || {
+                if cf.secret {
+                    format!("`{}` (a secret, not shown)", cf.path())
+                } else {
+                    format!("`{}`", cf.path())
+                }
+            });
             profile.insert(name, value);
         }
         if let Some(obj) = stringified {
@@ -485,7 +493,11 @@ impl TargetAdapter for Okta {
         trace.note("profile.name", || name.from.to_string());
         let mut profile = Map::new();
         profile.insert("name".into(), Value::String(name.value.trim().to_string()));
-        if let Some(d) = group.description.filter(|d| !d.trim().is_empty()) {
+        if let Some(d) = group
+            .description
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+        {
             profile.insert("description".into(), Value::String(d.to_string()));
         }
         let mut p = Map::new();
