@@ -17,6 +17,7 @@ mod load;
 mod map;
 mod map_sources;
 mod okta_target;
+mod passwords;
 mod pipeline;
 mod report;
 mod sandbox_cli;

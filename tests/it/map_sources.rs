@@ -325,17 +325,17 @@ fn no_hash_salt_or_key_secret_reaches_stderr_or_explain() {
 
 // ---------- a staging file with one row per password form ----------
 
-struct Row {
-    login: &'static str,
+pub struct Row {
+    pub login: &'static str,
     /// `password_hash`, the five hash columns, or `password`.
-    cells: BTreeMap<&'static str, String>,
+    pub cells: BTreeMap<&'static str, String>,
     /// The cleartext the row's hash was made from.
-    password: &'static str,
+    pub password: &'static str,
     /// `Some(reason)`: OneLogin cannot take it, and the warning says this; `None`: it can.
-    refused: Option<&'static str>,
+    pub refused: Option<&'static str>,
 }
 
-const COLUMNS: [&str; 11] = [
+pub const COLUMNS: [&str; 11] = [
     "login",
     "email",
     "firstName",
@@ -384,7 +384,7 @@ fn mcf_cell(mcf: &str) -> BTreeMap<&'static str, String> {
     BTreeMap::from([("password_hash", mcf.to_string())])
 }
 
-fn rows() -> Vec<Row> {
+pub fn rows() -> Vec<Row> {
     let bcrypt = |variant| Algorithm::Bcrypt { variant, cost: 4 };
     vec![
         Row {

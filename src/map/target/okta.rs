@@ -417,15 +417,23 @@ impl TargetAdapter for Okta {
                     out.payload
                         .insert("credentials".into(), json!({"password": {"hash": h}}));
                 }
-                Err(e) => out.warnings.push(format!(
-                    "password hash not migrated: {e}; the user will set a password (no random one is made)"
-                )),
+                Err(e) => {
+                    out.password_dropped = true;
+                    out.warnings.push(format!(
+                        "password hash not migrated: {e}; the user will set a password (no random one is made)"
+                    ));
+                }
             },
-            Some(Password::Unreadable { from, why }) => out.warnings.push(format!(
-                "`{from}` is not a password hash idm reads ({why}): the user will set a password"
-            )),
+            Some(Password::Unreadable { from, why }) => {
+                out.password_dropped = true;
+                out.warnings.push(format!(
+                    "`{from}` is not a password hash idm reads ({why}): the user will set a password"
+                ));
+            }
             Some(Password::Clear { value, from }) => {
-                trace.note("credentials.password.value", || format!("`{from}` (masked)"));
+                trace.note("credentials.password.value", || {
+                    format!("`{from}` (masked)")
+                });
                 out.payload.insert(
                     "credentials".into(),
                     json!({"password": {"value": value.expose()}}),
