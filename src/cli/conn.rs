@@ -51,7 +51,8 @@ impl Svc {
         }
     }
 
-    /// The quota used when neither the flag nor the environment sets one.
+    /// The documented default quota: the pace of a server that never says its own limit
+    /// (learned mode), and what the server is assumed to allow before its first answer.
     fn default_rate(self) -> Rate {
         match self {
             Svc::Okta => Rate {
@@ -95,7 +96,9 @@ pub struct ConnArgs {
     pub onelogin_client_id: Option<String>,
     /// Client-side quota: `600/min`, `5000/hour`, or `none` to rely on the server's rate-limit
     /// headers alone. Default: IDM_OKTA_RATE_LIMIT or IDM_ONELOGIN_RATE_LIMIT for the service
-    /// talked to, else 600/min for Okta and 5000/hour for OneLogin.
+    /// talked to, else learned from the server: each Okta bucket's `X-Rate-Limit-*`,
+    /// OneLogin's `GET /auth/rate_limit` and `X-RateLimit-*`, used fully (within
+    /// --max-capacity); the first requests go one at a time until the first answer.
     #[arg(long, value_name = "N/PER|none", value_parser = parse_quota)]
     pub rate_limit: Option<Quota>,
     /// Use at most PCT % of the quota and of the server's window (leave the rest to
@@ -113,23 +116,39 @@ pub struct ConnArgs {
 }
 
 impl ConnArgs {
-    /// The quota for `svc`: the flag, else its environment variable, else its default.
+    /// The quota for `svc`: the flag, else its environment variable; `None` when neither
+    /// sets one: `none`, or (see [`ConnArgs::learns`]) the server's own limits.
     pub fn quota(&self, svc: Svc) -> anyhow::Result<Option<Rate>> {
+        Ok(self.setting(svc)?.and_then(|q| q.0))
+    }
+
+    /// True when the quota is learned from the server: neither the flag nor the environment
+    /// gives one (`none` is not learned: the server's headers alone, from the first request).
+    pub fn learns(&self, svc: Svc) -> anyhow::Result<bool> {
+        Ok(self.setting(svc)?.is_none())
+    }
+
+    /// `--rate-limit`, else the service's environment variable.
+    fn setting(&self, svc: Svc) -> anyhow::Result<Option<Quota>> {
         if let Some(q) = self.rate_limit {
-            return Ok(q.0);
+            return Ok(Some(q));
         }
         match std::env::var(svc.rate_env()) {
             Ok(v) if !v.trim().is_empty() => parse_quota(&v)
-                .map(|q| q.0)
+                .map(Some)
                 .map_err(|e| super::usage(format!("{}: {e}", svc.rate_env()))),
-            _ => Ok(Some(svc.default_rate())),
+            _ => Ok(None),
         }
     }
 
-    /// The shared HTTP client for `svc`.
+    /// The shared HTTP client for `svc`: the quota given, or learned from the server.
     pub fn http(&self, svc: Svc) -> anyhow::Result<Client> {
         let mut opts = ClientOptions::new(svc.http());
         opts.rate = self.quota(svc)?;
+        if self.learns(svc)? {
+            opts.learn = true;
+            opts.fallback = Some(svc.default_rate());
+        }
         opts.max_capacity_pct = self.max_capacity;
         opts.timeout = Duration::from_secs(self.timeout);
         opts.max_retries = self.retries;
@@ -207,5 +226,31 @@ mod tests {
             "600/min"
         );
         assert!(parse_quota("fast").unwrap_err().contains("`fast`"));
+    }
+
+    #[test]
+    fn without_a_quota_the_limits_are_learned() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            conn: ConnArgs,
+        }
+        // the environment of the test process may set a quota: the flag decides here
+        let given = T::parse_from(["t", "--rate-limit", "100/min"]).conn;
+        assert_eq!(given.quota(Svc::Okta).unwrap().unwrap().count, 100);
+        assert!(!given.learns(Svc::Okta).unwrap());
+        let none = T::parse_from(["t", "--rate-limit", "none"]).conn;
+        assert_eq!(none.quota(Svc::OneLogin).unwrap(), None);
+        assert!(!none.learns(Svc::OneLogin).unwrap());
+        let client = none.http(Svc::OneLogin).unwrap();
+        assert!(!client.options().learn);
+        if std::env::var_os("IDM_OKTA_RATE_LIMIT").is_none() {
+            let learned = T::parse_from(["t"]).conn;
+            assert!(learned.learns(Svc::Okta).unwrap());
+            let opts = learned.http(Svc::Okta).unwrap().options().clone();
+            assert!(opts.learn && opts.rate.is_none());
+            assert_eq!(opts.fallback.unwrap().to_string(), "600/min");
+        }
     }
 }

@@ -1,25 +1,37 @@
 //! The client-side quota, corrected by what the server says about its own window.
 //!
-//! Two gates, both shared by every thread that uses one [`crate::http::Client`]:
+//! Three gates, all shared by every thread that uses one [`crate::http::Client`]:
 //!
-//! 1. A governor GCRA quota of `rate × max_capacity_pct`. Requests are spaced evenly, so N
-//!    workers keep it fully used. The burst is 1 at 100%; below, it is small (2% of the quota,
-//!    at most 10) and never more than the share left to others, so a caller that lost time to
-//!    a slow answer catches up while no window can hold more than `rate`. Governor is
-//!    async-agnostic; from blocking code we loop on `check()` and sleep `wait_time_from(now)`.
+//! 1. A governor GCRA quota of `rate × max_capacity_pct`, when `--rate-limit` gives one.
+//!    Requests are spaced evenly, so N workers keep it fully used. The burst is 1 at 100%;
+//!    below, it is small (2% of the quota, at most 10) and never more than the share left to
+//!    others, so a caller that lost time to a slow answer catches up while no window can hold
+//!    more than `rate`. Governor is async-agnostic; from blocking code we loop on `check()` and
+//!    sleep `wait_time_from(now)`.
 //! 2. The server's window per bucket (`X-Rate-Limit-*` for Okta, `X-RateLimit-*` for OneLogin).
 //!    We keep `remaining - reserve` requests for ourselves, where `reserve` is the share of
 //!    the server's `limit` that `--max-capacity` leaves to others, spread what is left evenly
 //!    over the time to the reset (so we slow down before the quota runs out, not after a 429),
 //!    and wait for the reset when nothing is left. Each send counts down the estimate at once;
-//!    each response can only lower it (`min`), which stays right with requests in flight.
+//!    each response can only lower it (`min`), which stays right with requests in flight. One
+//!    request of each window is held back and the reset is taken a little late, so a clock a
+//!    few milliseconds off the server's never lands a request in a window already used up.
+//! 3. The server's limit on requests in flight. Okta answers 429 with `X-Rate-Limit-Limit: 0`
+//!    past its concurrent-request limit; each such answer lowers our own cap on requests in
+//!    flight to one less than were in flight then, so a fan-out of N connections settles at
+//!    what the org serves at once.
+//!
+//! **Learned quotas** (no `--rate-limit`): the limits are the server's, used fully. Until a
+//! bucket's first answer says what its window is, only one request of that bucket is out at a
+//! time (the first requests stay conservative); a bucket whose answers carry no rate-limit
+//! headers at all is paced by a conservative fallback rate (the documented default).
 //!
 //! Okta limits per endpoint bucket, so Okta windows are keyed by its bucket table (okta-api.md §8);
 //! OneLogin limits per account, so it has one window.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use governor::clock::Clock as GovernorClock;
@@ -43,6 +55,9 @@ impl GovernorClock for GovClock {
 
 type Gcra = RateLimiter<NotKeyed, InMemoryState, GovClock, NoOpMiddleware<Duration>>;
 
+/// How late, after the reset the server announced, a new window is taken to have begun.
+const RESET_MARGIN: Duration = Duration::from_millis(100);
+
 /// What the server said about one bucket, as seen from our clock.
 #[derive(Debug, Clone)]
 struct Window {
@@ -57,6 +72,29 @@ struct Window {
     next_send: Duration,
 }
 
+/// What we know of one bucket.
+#[derive(Debug, Default)]
+struct Bucket {
+    window: Option<Window>,
+    /// The limit of the last window seen (kept after the window ends), for estimates.
+    learned_limit: Option<u64>,
+    /// Learned mode: a request is out and nothing is known yet; the others wait for its answer.
+    probing: bool,
+    /// An answer came without rate-limit headers while no window was known: the fallback
+    /// paces the bucket until one is.
+    silent: bool,
+}
+
+/// Requests in flight and the cap the server taught us.
+#[derive(Debug)]
+struct Shared {
+    buckets: HashMap<String, Bucket>,
+    in_flight: usize,
+    cap: usize,
+    /// Callers waiting for a probe's answer (what the tests wait for).
+    awaiting_probe: usize,
+}
+
 /// Rate-limit headers of one response.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateHeaders {
@@ -65,13 +103,19 @@ pub struct RateHeaders {
     pub reset: u64,
 }
 
-/// The two gates. One per client, shared by its clones.
+/// The gates. One per client, shared by its clones.
 pub struct Limiter {
     service: Service,
     pct: u8,
     clock: Arc<dyn Clock>,
     gcra: Option<Gcra>,
-    windows: Mutex<HashMap<String, Window>>,
+    /// Learned mode: the first request of an unknown bucket goes alone.
+    learn: bool,
+    /// Learned mode: the pace of buckets the server says nothing about.
+    fallback: Option<Gcra>,
+    shared: Mutex<Shared>,
+    /// Signalled when a request is answered (a probe's answer, a slot in flight freed).
+    changed: Condvar,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -80,6 +124,7 @@ impl std::fmt::Debug for Limiter {
             .field("service", &self.service)
             .field("pct", &self.pct)
             .field("quota", &self.gcra.is_some())
+            .field("learn", &self.learn)
             .finish()
     }
 }
@@ -110,21 +155,88 @@ pub fn reserve(limit: u64, pct: u8) -> u64 {
     (limit * others).div_ceil(100)
 }
 
+fn gcra(rate: Rate, pct: u8, clock: &Arc<dyn Clock>) -> Option<Gcra> {
+    Quota::with_period(interval(rate, pct)).map(|q| {
+        let q = q.allow_burst(NonZeroU32::new(burst(rate, pct)).unwrap_or(NonZeroU32::MIN));
+        RateLimiter::direct_with_clock(q, GovClock(clock.clone()))
+    })
+}
+
+/// A request let out by [`Limiter::acquire`]. Say what its answer was with
+/// [`Permit::answered`]; dropping it unanswered (a transport error) frees its slot all the same.
+pub struct Permit<'a> {
+    limiter: &'a Limiter,
+    bucket: String,
+    probe: bool,
+}
+
+impl Permit<'_> {
+    /// The request was answered, with these rate-limit headers (if any; the window itself is
+    /// folded in by [`Limiter::observe`]). An answer without any while no window is known
+    /// makes the bucket one the server says nothing about: the fallback paces it until a
+    /// window is known again.
+    pub fn answered(self, headers: Option<&RateHeaders>) {
+        if headers.is_none() {
+            let mut shared = self.limiter.lock();
+            let b = shared.buckets.entry(self.bucket.clone()).or_default();
+            if b.window.is_none() && self.limiter.learn {
+                if !b.silent {
+                    tracing::debug!(
+                        "rate limit: `{}` answers without rate-limit headers; pacing it at the default",
+                        self.bucket
+                    );
+                }
+                b.silent = true;
+            }
+        }
+        // the slot and the probe are released on drop
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut shared = self.limiter.lock();
+        shared.in_flight = shared.in_flight.saturating_sub(1);
+        if self.probe
+            && let Some(b) = shared.buckets.get_mut(&self.bucket)
+        {
+            b.probing = false;
+        }
+        drop(shared);
+        self.limiter.changed.notify_all();
+    }
+}
+
 impl Limiter {
     pub fn new(service: Service, rate: Option<Rate>, pct: u8, clock: Arc<dyn Clock>) -> Limiter {
-        let gcra = rate.and_then(|r| {
-            Quota::with_period(interval(r, pct)).map(|q| {
-                let q = q.allow_burst(NonZeroU32::new(burst(r, pct)).unwrap_or(NonZeroU32::MIN));
-                RateLimiter::direct_with_clock(q, GovClock(clock.clone()))
-            })
-        });
+        let gcra = rate.and_then(|r| gcra(r, pct, &clock));
         Limiter {
             service,
             pct: pct.clamp(1, 100),
             clock,
             gcra,
-            windows: Mutex::new(HashMap::new()),
+            learn: false,
+            fallback: None,
+            shared: Mutex::new(Shared {
+                buckets: HashMap::new(),
+                in_flight: 0,
+                cap: usize::MAX,
+                awaiting_probe: 0,
+            }),
+            changed: Condvar::new(),
         }
+    }
+
+    /// Learned mode (no client quota): the first request of a bucket goes alone until the
+    /// server says what the window is; buckets whose answers never say are paced at `fallback`.
+    pub fn learning(mut self, fallback: Option<Rate>) -> Limiter {
+        self.learn = true;
+        self.fallback = fallback.and_then(|r| gcra(r, self.pct, &self.clock));
+        self
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The bucket a request counts against.
@@ -135,43 +247,78 @@ impl Limiter {
         }
     }
 
-    /// Block until a request to `bucket` may go out, and count it.
-    pub fn acquire(&self, bucket: &str) {
+    /// Block until a request to `bucket` may go out, and count it. Keep the permit until the
+    /// answer is in: it holds the request's slot in flight.
+    pub fn acquire(&self, bucket: &str) -> Permit<'_> {
         if let Some(gcra) = &self.gcra {
-            while let Err(not_until) = gcra.check() {
-                let wait = not_until.wait_time_from(self.clock.now());
-                self.clock.sleep(wait.max(Duration::from_micros(1)));
-            }
+            wait_gcra(gcra, &*self.clock);
         }
+        let mut paced_by_fallback = false;
         loop {
-            let wait = {
-                let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-                let now = self.clock.now();
-                match windows.get_mut(bucket) {
-                    None => None,
-                    Some(w) if now >= w.reset_at => {
-                        windows.remove(bucket);
+            let mut shared = self.lock();
+            // the server's cap on requests in flight
+            while shared.in_flight >= shared.cap {
+                shared = self.changed.wait(shared).unwrap_or_else(|e| e.into_inner());
+            }
+            let now = self.clock.now();
+            let b = shared.buckets.entry(bucket.to_string()).or_default();
+            if b.window.as_ref().is_some_and(|w| now >= w.reset_at) {
+                b.window = None;
+            }
+            let wait = match &mut b.window {
+                Some(w) => {
+                    // one request of the window is held back (see the module docs)
+                    let reserve = reserve(w.limit, self.pct) as i64 + 1;
+                    let available = w.remaining - reserve;
+                    if available <= 0 {
+                        Some(w.reset_at - now)
+                    } else if w.next_send > now {
+                        Some(w.next_send - now)
+                    } else {
+                        let gap = (w.reset_at - now) / available.min(u32::MAX as i64) as u32;
+                        w.next_send = now + gap;
+                        w.remaining -= 1;
                         None
                     }
-                    Some(w) => {
-                        let reserve = reserve(w.limit, self.pct) as i64;
-                        let available = w.remaining - reserve;
-                        if available <= 0 {
-                            Some(w.reset_at - now)
-                        } else if w.next_send > now {
-                            Some(w.next_send - now)
-                        } else {
-                            let gap = (w.reset_at - now) / available.min(u32::MAX as i64) as u32;
-                            w.next_send = now + gap;
-                            w.remaining -= 1;
-                            None
-                        }
+                }
+                None if !self.learn => None,
+                None if b.silent => {
+                    if !paced_by_fallback && let Some(f) = &self.fallback {
+                        drop(shared);
+                        wait_gcra(f, &*self.clock);
+                        paced_by_fallback = true;
+                        continue;
                     }
+                    None
+                }
+                None if b.probing => {
+                    // the first request of this bucket is out: wait for its answer
+                    shared.awaiting_probe += 1;
+                    let mut shared = self.changed.wait(shared).unwrap_or_else(|e| e.into_inner());
+                    shared.awaiting_probe -= 1;
+                    continue;
+                }
+                None => {
+                    b.probing = true;
+                    shared.in_flight += 1;
+                    return Permit {
+                        limiter: self,
+                        bucket: bucket.to_string(),
+                        probe: true,
+                    };
                 }
             };
             match wait {
-                None => return,
+                None => {
+                    shared.in_flight += 1;
+                    return Permit {
+                        limiter: self,
+                        bucket: bucket.to_string(),
+                        probe: false,
+                    };
+                }
                 Some(d) => {
+                    drop(shared);
                     tracing::debug!(
                         "rate limit: waiting {:.2}s for the server's window",
                         d.as_secs_f64()
@@ -182,16 +329,41 @@ impl Limiter {
         }
     }
 
+    /// A 429 said the server's limit on requests in flight was passed (Okta: `Limit: 0`):
+    /// from now on at most one request less than were in flight then.
+    pub fn concurrency_refused(&self) {
+        let mut shared = self.lock();
+        let cap = shared.in_flight.saturating_sub(1).max(1);
+        if cap < shared.cap {
+            tracing::info!("the server refused requests in flight: at most {cap} at once from now");
+            shared.cap = cap;
+        }
+    }
+
+    /// The cap on requests in flight learned from the server (`None`: none was needed).
+    pub fn concurrency_cap(&self) -> Option<usize> {
+        let cap = self.lock().cap;
+        (cap != usize::MAX).then_some(cap)
+    }
+
     /// True unless the window we were told about for `bucket` is used up (to our count). A
     /// bucket we know nothing about has room.
     pub fn has_room(&self, bucket: &str) -> bool {
-        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        match windows.get(bucket) {
+        let shared = self.lock();
+        match shared.buckets.get(bucket).and_then(|b| b.window.as_ref()) {
             Some(w) if self.clock.now() < w.reset_at => {
                 w.remaining > reserve(w.limit, self.pct) as i64
             }
             _ => true,
         }
+    }
+
+    /// The limit the server last gave for `bucket`, per its window.
+    pub fn learned_limit(&self, bucket: &str) -> Option<u64> {
+        self.lock()
+            .buckets
+            .get(bucket)
+            .and_then(|b| b.learned_limit)
     }
 
     /// Read the rate-limit headers of a response for `bucket`.
@@ -237,11 +409,18 @@ impl Limiter {
 
     /// Fold a response's rate-limit headers into the bucket's window.
     pub fn observe(&self, bucket: &str, h: &RateHeaders, server_date: Option<f64>) {
+        if h.limit == 0 {
+            // Okta's concurrent-request answer says nothing about the window
+            return;
+        }
         let now = self.clock.now();
-        let reset_at = now + self.until_reset(h, server_date);
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let reset_at = now + self.until_reset(h, server_date) + RESET_MARGIN;
+        let mut shared = self.lock();
+        let b = shared.buckets.entry(bucket.to_string()).or_default();
+        b.silent = false;
+        b.learned_limit = Some(h.limit);
         let remaining = i64::try_from(h.remaining).unwrap_or(i64::MAX);
-        if let Some(w) = windows.get_mut(bucket)
+        if let Some(w) = &mut b.window
             && now < w.reset_at
         {
             match self.compare_window(w, h, reset_at) {
@@ -255,16 +434,15 @@ impl Limiter {
                 std::cmp::Ordering::Greater => {}
             }
         }
-        windows.insert(
-            bucket.to_string(),
-            Window {
-                limit: h.limit,
-                remaining,
-                reset_at,
-                reset_raw: h.reset,
-                next_send: now,
-            },
-        );
+        b.window = Some(Window {
+            limit: h.limit,
+            remaining,
+            reset_at,
+            reset_raw: h.reset,
+            next_send: now,
+        });
+        drop(shared);
+        self.changed.notify_all();
     }
 
     /// Is the window of `h` older than, the same as, or newer than `w`? Okta names windows by
@@ -292,6 +470,14 @@ impl Limiter {
     }
 }
 
+/// Sleep until the GCRA lets one request out, and take it.
+fn wait_gcra(gcra: &Gcra, clock: &dyn Clock) {
+    while let Err(not_until) = gcra.check() {
+        let wait = not_until.wait_time_from(clock.now());
+        clock.sleep(wait.max(Duration::from_micros(1)));
+    }
+}
+
 /// Okta's rate-limit bucket of a request, after the table of okta-api.md §8: collections and
 /// `{id}` sub-trees of apps, groups and users are separate buckets (user reads and writes
 /// too); other `/api/v1` paths share one. Paths outside it are templated.
@@ -308,6 +494,8 @@ pub fn okta_bucket(method: &str, path: &str) -> String {
         }
         ["api", "v1", "users", ..] => "/api/v1/users/{id}",
         ["api", "v1", "logs", ..] => "/api/v1/logs",
+        // authentication has limits of its own (the sandbox models it so too)
+        ["api", "v1", "authn", ..] => "/api/v1/authn",
         ["api", "v1", ..] => "/api/v1",
         _ => return template_path(path),
     };
@@ -486,20 +674,97 @@ mod tests {
     }
 
     #[test]
+    fn learned_the_first_request_of_a_bucket_goes_alone_until_its_answer() {
+        let clock = Arc::new(FakeClock::new(1_000.0));
+        let lim = Limiter::new(Service::Okta, None, 100, clock.clone()).learning(None);
+        let probe = lim.acquire("/api/v1/users");
+        // another bucket is not held up by this one's probe
+        drop(lim.acquire("/api/v1/groups"));
+        std::thread::scope(|s| {
+            let second = s.spawn(|| {
+                let p = lim.acquire("/api/v1/users");
+                let left = lim.lock().buckets["/api/v1/users"]
+                    .window
+                    .as_ref()
+                    .map(|w| w.remaining);
+                drop(p);
+                left
+            });
+            while lim.lock().awaiting_probe == 0 {
+                std::thread::yield_now();
+            }
+            // the probe's answer says what the window is; the second request counts in it
+            let h = RateHeaders {
+                limit: 600,
+                remaining: 599,
+                reset: 1_060,
+            };
+            lim.observe("/api/v1/users", &h, None);
+            probe.answered(Some(&h));
+            assert_eq!(second.join().unwrap(), Some(598));
+        });
+        assert_eq!(lim.learned_limit("/api/v1/users"), Some(600));
+    }
+
+    #[test]
+    fn learned_a_bucket_that_never_says_is_paced_by_the_fallback() {
+        let clock = Arc::new(FakeClock::new(0.0));
+        let lim =
+            Limiter::new(Service::OneLogin, None, 100, clock.clone()).learning(Some(rate(60, 60)));
+        lim.acquire("").answered(None);
+        let start = clock.now();
+        for _ in 0..10 {
+            lim.acquire("").answered(None);
+        }
+        // one a second, not all at once (and the first request was not held back)
+        assert!(
+            clock.now() - start >= Duration::from_secs(9),
+            "{:?}",
+            clock.now()
+        );
+    }
+
+    #[test]
+    fn a_refused_request_in_flight_caps_the_requests_in_flight() {
+        let clock = Arc::new(FakeClock::new(0.0));
+        let lim = Limiter::new(Service::Okta, None, 100, clock.clone());
+        let held: Vec<Permit<'_>> = (0..5).map(|_| lim.acquire("b")).collect();
+        assert_eq!(lim.concurrency_cap(), None);
+        lim.concurrency_refused();
+        assert_eq!(lim.concurrency_cap(), Some(4));
+        std::thread::scope(|s| {
+            // 5 in flight, 4 allowed: the sixth goes out only once two were answered
+            let sixth = s.spawn(|| {
+                let p = lim.acquire("b");
+                let in_flight = lim.lock().in_flight;
+                drop(p);
+                in_flight
+            });
+            let mut held = held;
+            held.pop();
+            held.pop();
+            assert!(sixth.join().unwrap() <= 4);
+            drop(held);
+        });
+        assert_eq!(lim.lock().in_flight, 0);
+    }
+
+    #[test]
     fn remaining_at_the_reserve_waits_for_the_reset() {
         let clock = Arc::new(FakeClock::new(1_000.0));
         let lim = Limiter::new(Service::Okta, None, 50, clock.clone());
-        // Limit 600, 301 left: one request may still go, then we are at the 50% mark
+        // Limit 600, 302 left: one request may still go, then we are at the 50% mark (plus
+        // the one held back for a clock a little off the server's)
         let h = RateHeaders {
             limit: 600,
-            remaining: 301,
+            remaining: 302,
             reset: 1_030,
         };
         lim.observe("/api/v1/users", &h, None);
         lim.acquire("/api/v1/users");
         assert_eq!(clock.slept(), Duration::ZERO);
         lim.acquire("/api/v1/users");
-        assert_eq!(clock.slept(), Duration::from_secs(30));
+        assert_eq!(clock.slept(), Duration::from_secs(30) + RESET_MARGIN);
         // other buckets are not held up
         let before = clock.slept();
         lim.acquire("/api/v1/groups");
@@ -510,10 +775,10 @@ mod tests {
     fn requests_are_spread_over_what_is_left_of_the_window() {
         let clock = Arc::new(FakeClock::new(0.0));
         let lim = Limiter::new(Service::OneLogin, None, 100, clock.clone());
-        // 10 requests left and 20 s to go: one every 2 s, not 10 at once
+        // 10 requests left (and one held back) and 20 s to go: one every 2 s, not 10 at once
         let h = RateHeaders {
             limit: 5000,
-            remaining: 10,
+            remaining: 11,
             reset: 20,
         };
         lim.observe("", &h, None);
@@ -533,14 +798,13 @@ mod tests {
             remaining,
             reset: 60,
         };
-        lim.observe("b", &h(3), None);
-        lim.acquire("b"); // estimate 2
-        lim.observe("b", &h(3), None); // a stale answer sent before ours
+        lim.observe("b", &h(4), None); // 3 for us, 1 held back
+        lim.acquire("b"); // estimate 3
+        lim.observe("b", &h(4), None); // a stale answer sent before ours
         lim.acquire("b");
-        lim.acquire("b"); // estimate 0 now
-        let before = clock.now();
+        lim.acquire("b"); // estimate 1 now: the one held back
         lim.acquire("b");
-        assert_eq!(clock.now(), Duration::from_secs(60).max(before));
+        assert_eq!(clock.now(), Duration::from_secs(60) + RESET_MARGIN);
         // a later epoch starts a new window
         lim.observe("b", &h(9).clone_with_reset(120), None);
         let t = clock.now();

@@ -1,7 +1,8 @@
 //! The one blocking HTTP client every tool uses.
 //!
 //! Every request goes through [`Client::execute`]: wait on the limiter (a governor quota of
-//! `--rate-limit × --max-capacity`, slowed further by the server's own rate-limit headers),
+//! `--rate-limit × --max-capacity` when one is given, the server's own rate-limit windows
+//! always, and the server's limit on requests in flight once it told us; see [`limiter`]),
 //! send with a timeout, classify the outcome, and retry what is transient:
 //!
 //! | outcome | what happens |
@@ -38,6 +39,7 @@ use serde::de::DeserializeOwned;
 pub use clock::{Clock, FakeClock, RealClock};
 pub use error::{ErrorBody, HttpError, TransportKind, parse_error_body};
 use limiter::Limiter;
+pub use limiter::RateHeaders;
 
 use crate::secrets::Secret;
 
@@ -131,6 +133,11 @@ pub struct ClientOptions {
     pub service: Service,
     /// The client-side quota; `None` relies on the server's headers alone.
     pub rate: Option<Rate>,
+    /// Learned quotas (no `--rate-limit`): the first request of a bucket goes alone until the
+    /// server says what its window is (see [`limiter`]).
+    pub learn: bool,
+    /// With `learn`: the pace of a service whose answers carry no rate-limit headers.
+    pub fallback: Option<Rate>,
     /// Use at most this share (1..=100) of the quota and of the server's window.
     pub max_capacity_pct: u8,
     /// Timeout of each attempt (connect + send + whole response).
@@ -149,6 +156,8 @@ impl ClientOptions {
         ClientOptions {
             service,
             rate: None,
+            learn: false,
+            fallback: None,
             max_capacity_pct: 100,
             timeout: Duration::from_secs(30),
             max_retries: 6,
@@ -169,6 +178,8 @@ impl fmt::Debug for ClientOptions {
         f.debug_struct("ClientOptions")
             .field("service", &self.service)
             .field("rate", &self.rate)
+            .field("learn", &self.learn)
+            .field("fallback", &self.fallback)
             .field("max_capacity_pct", &self.max_capacity_pct)
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
@@ -406,12 +417,15 @@ impl Client {
             Some(t) => t.clone(),
             None => Arc::new(ReqwestTransport::new(opts.timeout)?),
         };
-        let limiter = Limiter::new(
+        let mut limiter = Limiter::new(
             opts.service,
             opts.rate,
             opts.max_capacity_pct,
             opts.clock.clone(),
         );
+        if opts.learn {
+            limiter = limiter.learning(opts.fallback);
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 opts,
@@ -423,6 +437,32 @@ impl Client {
 
     pub fn options(&self) -> &ClientOptions {
         &self.inner.opts
+    }
+
+    /// Fold what the server said about its window outside a response's headers (OneLogin's
+    /// `GET /auth/rate_limit` body) into the window of the bucket `method path` counts against.
+    pub fn learn_window(&self, method: &str, path: &str, h: &RateHeaders) {
+        let bucket = self.inner.limiter.bucket(method, path);
+        self.inner.limiter.observe(&bucket, h, None);
+    }
+
+    /// The rate the server gave for requests like `method path` (its last window's limit per
+    /// the service's window length: a minute for Okta, an hour for OneLogin), once known.
+    pub fn learned_rate(&self, method: &str, path: &str) -> Option<Rate> {
+        let bucket = self.inner.limiter.bucket(method, path);
+        let limit = self.inner.limiter.learned_limit(&bucket)?;
+        Some(Rate {
+            count: u32::try_from(limit).ok()?.max(1),
+            per: Duration::from_secs(match self.inner.opts.service {
+                Service::Okta => 60,
+                Service::OneLogin => 3_600,
+            }),
+        })
+    }
+
+    /// The limit on requests in flight the server taught this client, if it had to.
+    pub fn concurrency_cap(&self) -> Option<usize> {
+        self.inner.limiter.concurrency_cap()
     }
 
     /// Send a request: wait on the quota, retry what is transient, return the response or
@@ -478,7 +518,7 @@ impl Client {
         loop {
             attempt += 1;
             let retries_left = max.saturating_sub(attempt - 1);
-            inner.limiter.acquire(&bucket);
+            let permit = inner.limiter.acquire(&bucket);
             let outcome = inner.transport.send(&wire);
             let (wait, reason) = match outcome {
                 Ok(resp) => {
@@ -493,6 +533,14 @@ impl Client {
                     {
                         inner.limiter.observe(&bucket, h, date);
                     }
+                    // Okta's answer past its limit on requests in flight: Limit 0
+                    if status == 429
+                        && inner.opts.service == Service::Okta
+                        && rate.is_some_and(|h| h.limit == 0)
+                    {
+                        inner.limiter.concurrency_refused();
+                    }
+                    permit.answered(rate.as_ref());
                     if status < 400 {
                         return Ok(Response {
                             status,
@@ -550,6 +598,7 @@ impl Client {
                     }
                 }
                 Err(e) => {
+                    drop(permit);
                     in_a_row_429 = 0;
                     let nothing_sent =
                         matches!(e.kind, TransportKind::Connect | TransportKind::Invalid);

@@ -111,6 +111,8 @@ pub struct Summary {
     pub rejected: u64,
     /// API calls made by this run.
     pub calls: u64,
+    /// The quota of the time estimate: `--rate-limit`, else what the server said.
+    pub rate: Option<Rate>,
     /// Things a person should read, one line each.
     pub warnings: Vec<String>,
     /// Objects that need a person's decision (pre-existing accounts an update would only
@@ -182,8 +184,8 @@ pub fn report(summary: &Summary, opts: &Options) -> Vec<String> {
             "estimate: {total} write calls (the plan read the tenant with {} calls)",
             summary.calls
         );
-        if let Some(t) = estimate(total, opts.rate, opts.max_capacity_pct) {
-            let rate = opts.rate.map(|r| r.to_string()).unwrap_or_default();
+        if let Some(t) = estimate(total, summary.rate, opts.max_capacity_pct) {
+            let rate = summary.rate.map(|r| r.to_string()).unwrap_or_default();
             line.push_str(&format!(
                 ", about {} at {rate} with {} % of the quota",
                 human(t),
@@ -457,6 +459,7 @@ pub fn run<R: BufRead>(
     emitter.bar.finish_and_clear();
     summary.planned_writes = writes;
     summary.calls = target.calls();
+    summary.rate = opts.rate.or_else(|| target.learned_rate());
     if spool.ignored > 0 {
         tracing::info!("{} records of other kinds ignored", spool.ignored);
     }

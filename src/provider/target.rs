@@ -96,6 +96,11 @@ pub trait Target: Sync {
     fn base_url(&self) -> &str;
     /// API calls made so far.
     fn calls(&self) -> u64;
+    /// The write rate the server gave, once learned (for a plan's time estimate when no
+    /// `--rate-limit` says it); `None` when the target cannot tell.
+    fn learned_rate(&self) -> Option<crate::http::Rate> {
+        None
+    }
     /// Check the credentials (a cheap call) before any record is read.
     fn authenticate(&self) -> Result<(), ApiError>;
 

@@ -838,3 +838,23 @@ fn cleanup_roles_replaces_a_same_named_role_idm_did_not_create() {
         .expect_code(0);
     assert_eq!(env.writes(), writes);
 }
+
+#[test]
+fn without_a_quota_the_account_says_its_limit_and_the_plan_is_estimated_by_it() {
+    let mut cfg = config();
+    cfg.onelogin_rate_limit = Some("1200/hour".parse().unwrap());
+    let env = Env::new(cfg);
+    let m = Migration::new(10, 2, 1, env.connector_id());
+    let input = env.path("in.ndjson");
+    m.write(&input, true);
+    // no --rate-limit, no IDM_ONELOGIN_RATE_LIMIT: the limit is learned
+    let mut cmd = env.command(&["--input", input.to_str().unwrap()]);
+    cmd.env_remove("IDM_ONELOGIN_RATE_LIMIT");
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("at 1200/hour"), "{stderr}");
+    let stats = env.sb.stats(Side::OneLogin);
+    assert_eq!(route_counts(&stats)["GET /auth/rate_limit"], 1, "{stats}");
+    assert_eq!(stats["over_limit"], 0, "{stats}");
+}

@@ -114,9 +114,52 @@ impl OneLoginClient {
 
     // ---- token -------------------------------------------------------------------------
 
-    /// Fetch a token now (checks the credentials early, before any record is read).
+    /// Fetch a token now (checks the credentials early, before any record is read). When the
+    /// quota is learned (no `--rate-limit`), also ask the account for its limit
+    /// (`GET /auth/rate_limit`), so the first calls are paced by it rather than by a guess.
     pub fn authenticate(&self) -> Result<(), ApiError> {
-        self.token().map(|_| ())
+        self.token()?;
+        if self.http.options().learn {
+            self.learn_rate_limit();
+        }
+        Ok(())
+    }
+
+    /// `GET /auth/rate_limit`: the account's limit, what is left and the seconds to the reset,
+    /// in the v1 envelope's `data` (onelogin-api.md §5). Folded into the client's window; a
+    /// failure only means the response headers (or the fallback rate) pace us instead.
+    pub fn learn_rate_limit(&self) -> Option<crate::http::RateHeaders> {
+        const WHAT: &str = "GET /auth/rate_limit";
+        let body = match self.get_json("/auth/rate_limit", WHAT) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!("{WHAT}: {e}; pacing by the response headers");
+                return None;
+            }
+        };
+        let data = body.get("data")?;
+        let num = |k: &str| data.get(k).and_then(id_of);
+        let h = crate::http::RateHeaders {
+            limit: num("X-RateLimit-Limit")?,
+            remaining: num("X-RateLimit-Remaining")?,
+            reset: num("X-RateLimit-Reset")?,
+        };
+        if h.limit == 0 {
+            return None;
+        }
+        tracing::info!(
+            "onelogin: the account allows {} calls per window, {} left, {} s to the reset",
+            h.limit,
+            h.remaining,
+            h.reset
+        );
+        self.http.learn_window("GET", "/auth/rate_limit", &h);
+        Some(h)
+    }
+
+    /// The account's rate as the server gave it (per hour), once learned.
+    pub fn learned_rate(&self) -> Option<crate::http::Rate> {
+        self.http.learned_rate("GET", "/api/2/users")
     }
 
     /// The current token and its generation; fetches one when there is none or it is about

@@ -232,6 +232,10 @@ impl Target for OneLoginTarget<'_> {
         self.client.calls()
     }
 
+    fn learned_rate(&self) -> Option<crate::http::Rate> {
+        self.client.learned_rate()
+    }
+
     fn authenticate(&self) -> Result<(), ApiError> {
         self.client.authenticate()
     }
