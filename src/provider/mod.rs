@@ -56,6 +56,20 @@ pub trait Sink {
     fn record(&mut self, record: Record) -> Result<(), SourceError>;
     /// For kinds listed per parent (memberships per group): `done` of `total` parents.
     fn parents(&mut self, _done: u64, _total: u64) {}
+    /// For kinds listed per parent: a sink for one parent's records that another thread may
+    /// fill while this one goes on. What parts hold comes out after what this sink took before
+    /// the part, in the order the parts were taken, and before what it takes after. A part
+    /// counts only once [`Part::done`]: one dropped without it (its listing failed) makes the
+    /// export fail. `None` (the default): list every parent into this sink, one by one.
+    fn part(&mut self) -> Option<Box<dyn Part>> {
+        None
+    }
+}
+
+/// One parent's share of a [`Sink`], filled on another thread.
+pub trait Part: Sink + Send {
+    /// Every record of the parent is in.
+    fn done(self: Box<Self>) -> Result<(), SourceError>;
 }
 
 /// A system objects are exported from.
@@ -86,6 +100,12 @@ pub trait Source {
     /// file): the export then ends with exit code 3. Zero by default.
     fn rejected(&self) -> u64 {
         0
+    }
+    /// Another handle on the same source, sharing its connection and quota, so idm-export can
+    /// read independent kinds at the same time (an API's users while its groups' members are
+    /// listed). `None` (the default): kinds are read one after another on this handle.
+    fn fork(&self) -> Option<Box<dyn Source + Send>> {
+        None
     }
 }
 

@@ -98,19 +98,36 @@ impl RecordWriter {
         self.line_buf.clear();
         serde_json::to_writer(&mut self.line_buf, record).map_err(io::Error::other)?;
         self.line_buf.push(b'\n');
-        self.count()?;
+        self.count(1)?;
         self.out.write_all(&self.line_buf)
     }
 
     /// Write a line as it is (pass-through), adding the newline.
     pub fn write_raw(&mut self, line: &[u8]) -> io::Result<()> {
-        self.count()?;
+        self.count(1)?;
         self.out.write_all(line)?;
         self.out.write_all(b"\n")
     }
 
-    /// Count a record of a marked stream, writing the begin marker before the first.
-    fn count(&mut self) -> io::Result<()> {
+    /// Write `lines` whole records already serialized, each ending in its newline (a chunk of
+    /// a spool, a batch serialized by a worker thread).
+    pub fn write_lines(&mut self, bytes: &[u8], lines: u64) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.count(lines)?;
+        self.out.write_all(bytes)
+    }
+
+    /// Write the begin marker of a marked stream now if no record did yet: a tool that
+    /// read part of its input and then failed says its stream is cut short even when it had
+    /// not written any of it yet.
+    pub fn begin(&mut self) -> io::Result<()> {
+        self.count(0)
+    }
+
+    /// Count `n` records of a marked stream, writing the begin marker before the first.
+    fn count(&mut self, records: u64) -> io::Result<()> {
         if let Some((tool, n, pending)) = &mut self.marked {
             if *pending {
                 *pending = false;
@@ -119,7 +136,7 @@ impl RecordWriter {
                 line.push(b'\n');
                 self.out.write_all(&line)?;
             }
-            *n += 1;
+            *n += records;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ mod cli;
 mod creds;
 mod csv;
 mod export;
+mod export_parallel;
 mod journal;
 mod load;
 mod map;
