@@ -33,6 +33,20 @@ use crate::record::schema::Schemas;
 use crate::record::{Kind, Record, RecordReader, RecordWriter, Rejects};
 
 pub use connectors::Connectors;
+
+/// A configuration file of idm-map (`--mapping`, `--connectors`) that cannot be used, naming
+/// the file and what is wrong in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{path}`: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{what} `{path}`: {reason}")]
+    Invalid {
+        what: &'static str,
+        path: String,
+        reason: String,
+    },
+}
 pub use rules::Rules;
 pub use source::SourceOptions;
 pub use target::{Complex, TargetAdapter};
