@@ -31,6 +31,7 @@
 
 pub mod attrs;
 pub mod cli;
+pub mod config;
 pub mod creds;
 pub mod csv_out;
 pub mod export;

@@ -101,6 +101,10 @@ pub struct LogArgs {
     /// Fewer diagnostics: errors only.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// The project file (default: ./idm.toml when there is one). Flags and environment
+    /// variables override what it says.
+    #[arg(long, value_name = "FILE", env = "IDM_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
 }
 
 /// Input, output and rejects files of a streaming tool.
@@ -141,7 +145,13 @@ where
     A: Parser + HasLogArgs,
 {
     let _ = TOOL.set(tool);
-    let args = match A::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // the project file fills the environment before clap reads it (flags > env > file)
+    if let Err(err) = crate::config::apply(&argv) {
+        eprintln!("{tool}: {err}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let args = match A::try_parse_from(&argv) {
         Ok(args) => args,
         Err(err) => {
             let code = if err.use_stderr() {

@@ -22,6 +22,7 @@ pub mod index;
 pub mod normalize;
 pub mod rules;
 pub mod source;
+pub mod suggest;
 pub mod target;
 
 use std::collections::{BTreeMap, HashSet};

@@ -9,6 +9,8 @@ mod util;
 
 mod attrs;
 mod cli;
+mod config;
+mod connectors;
 mod creds;
 mod csv;
 mod export;
