@@ -135,7 +135,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         }
     }
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
-    let mut reader = open_input(args.io.input.as_deref())?;
+    let mut reader = open_input(args.io.input())?;
     let mut spool = Spooler::new().context("temporary spool file")?;
     spool
         .read_all(&mut reader, &mut rejects, &args.to)

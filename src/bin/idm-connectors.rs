@@ -40,6 +40,9 @@ struct Args {
     /// Read records from FILE (`-` or nothing: stdin).
     #[arg(short, long, value_name = "FILE")]
     input: Option<PathBuf>,
+    /// The input file, as with --input.
+    #[arg(value_name = "FILE", conflicts_with = "input")]
+    file: Option<PathBuf>,
     /// Write the draft to FILE, created 0600 (`-` or nothing: stdout).
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -117,7 +120,7 @@ fn read_catalog(args: &Args) -> anyhow::Result<Vec<CatalogEntry>> {
 
 fn run(args: Args) -> anyhow::Result<cli::Status> {
     let suggester = Suggester::new(read_catalog(&args)?);
-    let mut input = open_input(args.input.as_deref())?;
+    let mut input = open_input(args.input.as_deref().or(args.file.as_deref()))?;
     let mut rejects = Rejects::open(args.rejects.as_deref())?;
     let mut draft = Draft::default();
     while let Some(entry) = input.next_good(&mut rejects)? {

@@ -80,7 +80,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         chunk_entries: 0,
     };
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
-    let mut reader = open_input(args.io.input.as_deref())?;
+    let mut reader = open_input(args.io.input())?;
     let spool = csv_out::spool(&mut reader, &mut rejects, &options)?;
     if let idm::record::stream::Completeness::Incomplete(why) = reader.completeness() {
         anyhow::bail!("the input is incomplete: {why}; no CSV written");

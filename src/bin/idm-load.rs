@@ -121,7 +121,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             &OneLoginTarget::new(&onelogin)
         }
     };
-    let mut input = open_input(args.io.input.as_deref())?;
+    let mut input = open_input(args.io.input())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let path = &args.state.state;
     // A plan only reads the journal (and does not create it); an apply owns it.

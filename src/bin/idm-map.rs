@@ -93,7 +93,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         connectors,
         explain: args.explain,
     });
-    let mut reader = open_input(args.io.input.as_deref())?;
+    let mut reader = open_input(args.io.input())?;
     let mut writer = RecordWriter::create(args.io.output.as_deref())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let progress = cli::progress("mapping", None);

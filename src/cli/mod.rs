@@ -113,12 +113,22 @@ pub struct IoArgs {
     /// Read records from FILE (`-` or nothing: stdin).
     #[arg(short, long, value_name = "FILE")]
     pub input: Option<PathBuf>,
+    /// The input file, as with --input (`idm-map export.ndjson`).
+    #[arg(value_name = "FILE", conflicts_with = "input")]
+    pub file: Option<PathBuf>,
     /// Write records to FILE, created 0600 (`-` or nothing: stdout).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Write every rejected input line, whole, to FILE (created 0600).
     #[arg(long, value_name = "FILE", env = "IDM_REJECTS")]
     pub rejects: Option<PathBuf>,
+}
+
+impl IoArgs {
+    /// The input file, given as `--input FILE` or as the positional FILE; `None`: stdin.
+    pub fn input(&self) -> Option<&Path> {
+        self.input.as_deref().or(self.file.as_deref())
+    }
 }
 
 /// The state journal of the migration.
@@ -146,6 +156,9 @@ where
 {
     let _ = TOOL.set(tool);
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = generate::<A>(tool, &argv) {
+        return code;
+    }
     // the project file fills the environment before clap reads it (flags > env > file)
     if let Err(err) = crate::config::apply(&argv) {
         eprintln!("{tool}: {err}");
@@ -169,6 +182,36 @@ where
         Ok(Status::Partial) => ExitCode::from(EXIT_PARTIAL),
         Err(err) => ExitCode::from(report_error(tool, &err)),
     }
+}
+
+/// What `make install` asks of each tool (hidden from `--help`): `--generate-man DIR` writes
+/// its man pages (one per subcommand too) into DIR, `--generate-completions SHELL` prints its
+/// completion script for bash, zsh, fish, elvish or powershell. Both come from the same
+/// clap definitions as `--help`, so they cannot drift from it.
+fn generate<A: Parser>(tool: &str, argv: &[std::ffi::OsString]) -> Option<ExitCode> {
+    let what = argv.get(1)?.to_str()?;
+    let value = argv.get(2).and_then(|v| v.to_str());
+    let result: Result<(), String> = match (what, value) {
+        ("--generate-man", Some(dir)) => {
+            clap_mangen::generate_to(A::command(), dir).map_err(|e| format!("{dir}: {e}"))
+        }
+        ("--generate-completions", Some(shell)) => match shell.parse::<clap_complete::Shell>() {
+            Ok(shell) => {
+                clap_complete::generate(shell, &mut A::command(), tool, &mut io::stdout());
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        ("--generate-man" | "--generate-completions", None) => Err(format!("{what} needs a value")),
+        _ => return None,
+    };
+    Some(match result {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    })
 }
 
 /// Print a fatal error as one line and pick its exit code.
