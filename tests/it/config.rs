@@ -41,7 +41,7 @@ fn a_project_file_alone_drives_an_export_and_env_and_flags_override_it() {
         )
         .unwrap()
     };
-    write(&sb.okta_url());
+    write(sb.okta_url());
     // the secret is the one thing a project file never holds
     let export = || bare("idm-export", dir.path()).env("IDM_OKTA_TOKEN", sb.okta_token());
     let ran = export().run();
@@ -74,7 +74,7 @@ fn a_project_file_alone_drives_an_export_and_env_and_flags_override_it() {
     // and a flag wins over both
     export()
         .env("IDM_OKTA_URL", DEAD)
-        .args(["--okta-url", &sb.okta_url()])
+        .args(["--okta-url", sb.okta_url()])
         .run()
         .expect(0);
     // --config names another file
