@@ -3,6 +3,7 @@
 //! Stormpath next); none knows any target.
 
 pub mod okta;
+pub mod onelogin;
 
 use serde_json::Value;
 
@@ -54,9 +55,10 @@ pub trait SourceAdapter: Send + Sync {
 pub fn adapter(name: &str) -> Option<&'static dyn SourceAdapter> {
     match name {
         "okta" => Some(&okta::Okta),
+        "onelogin" => Some(&onelogin::OneLogin),
         _ => None,
     }
 }
 
 /// The sources idm-map reads, for messages.
-pub const NAMES: &[&str] = &["okta"];
+pub const NAMES: &[&str] = &["okta", "onelogin"];
