@@ -10,8 +10,10 @@
 //!   warning: an account the source would not let sign in is not migrated as one that can.
 //!   The table is in docs/map.md. An unknown number rejects the user.
 //! - **Username and email.** OneLogin usernames need not be emails; `username` is the sign-in
-//!   name as it is, the email falls back to the username when that is an address, and
-//!   `--email-domain` turns a username that is not one into `username@DOMAIN` (both fields).
+//!   name as it is, always. A user without an email gets the username when that is an address,
+//!   else, with `--email-domain`, `username@DOMAIN` (warned). Rewriting every username that is
+//!   not an address (what the option does to Okta logins) would rename people in a
+//!   tenant-to-tenant copy; a target that needs address-shaped logins decides that itself.
 //! - **Custom fields** are the values of `custom_attributes` (by shortname), nulls and blanks
 //!   left out. Other top-level fields (ids of this account, AD links, timestamps) are not
 //!   identity data and are not carried.
@@ -163,7 +165,9 @@ pub fn status(data: &Value) -> Result<(AccountStatus, Option<String>), String> {
     if let Some(why) = why {
         let word = match status {
             AccountStatus::Staged => "staged",
-            AccountStatus::Deprovisioned => "deprovisioned (suspended where the target has no such state)",
+            AccountStatus::Deprovisioned => {
+                "deprovisioned (suspended where the target has no such state)"
+            }
             _ => "suspended",
         };
         note = Some(format!(
@@ -192,21 +196,8 @@ pub fn identity<'a>(
         }
     }
 
-    // username as it is; with --email-domain, one that is not an address gets the domain
-    let username: Option<Sourced<'a>> = match scalar(data.get("username")) {
-        None => None,
-        Some(u) if is_email(&u) => Some(Sourced::new(u, "username")),
-        Some(u) => match &opts.email_domain {
-            Some(domain) => {
-                let fixed = format!("{}@{domain}", u.trim());
-                who.warnings.push(format!(
-                    "username `{u}` is not an email address: used `{fixed}`"
-                ));
-                Some(Sourced::new(fixed, "username + --email-domain"))
-            }
-            None => Some(Sourced::new(u, "username")),
-        },
-    };
+    // the username as it is: OneLogin usernames need not be addresses
+    let username = scalar(data.get("username")).map(|u| Sourced::new(u, "username"));
     let mut email: Option<Sourced<'a>> = None;
     match scalar(data.get("email")) {
         Some(e) if is_email(&e) => email = Some(Sourced::new(e, "email")),
@@ -217,9 +208,16 @@ pub fn identity<'a>(
     }
     if email.is_none()
         && let Some(u) = &username
-        && is_email(&u.value)
     {
-        email = Some(u.clone());
+        if is_email(&u.value) {
+            email = Some(u.clone());
+        } else if let Some(domain) = &opts.email_domain {
+            let made = format!("{}@{domain}", u.value.trim());
+            who.warnings.push(format!(
+                "no email address: used `{made}` (username + --email-domain)"
+            ));
+            email = Some(Sourced::new(made, "username + --email-domain"));
+        }
     }
     if email.is_none() {
         who.warnings
@@ -454,7 +452,11 @@ mod tests {
             let data = json!({"status": st, "state": state});
             let (got, note) = status(&data).unwrap();
             assert_eq!(got, want, "status {st} state {state}");
-            assert_eq!(note.is_some(), warned, "status {st} state {state}: {note:?}");
+            assert_eq!(
+                note.is_some(),
+                warned,
+                "status {st} state {state}: {note:?}"
+            );
         }
         let (_, note) = status(&json!({"status": 1, "state": 3})).unwrap();
         assert_eq!(
@@ -462,11 +464,20 @@ mod tests {
             "onelogin state 3 (unlicensed) with status 1: migrated as suspended"
         );
         for (data, want) in [
-            (json!({"status": 6, "state": 1}), "unknown onelogin status `6`"),
-            (json!({"status": 1, "state": 4}), "unknown onelogin state `4`"),
+            (
+                json!({"status": 6, "state": 1}),
+                "unknown onelogin status `6`",
+            ),
+            (
+                json!({"status": 1, "state": 4}),
+                "unknown onelogin state `4`",
+            ),
             (json!({"state": 1}), "missing field `status`"),
             (json!({"status": 1}), "missing field `state`"),
-            (json!({"status": "1", "state": 1}), "field `status` is not an integer"),
+            (
+                json!({"status": "1", "state": 1}),
+                "field `status` is not an integer",
+            ),
         ] {
             let err = status(&data).unwrap_err();
             assert!(err.contains(want), "{data}: {err}");
@@ -475,9 +486,11 @@ mod tests {
 
     #[test]
     fn standard_fields_come_from_their_one_key() {
-        let data = user(json!({"title": "Engineer", "department": "R&D", "company": "Acme",
+        let data = user(
+            json!({"title": "Engineer", "department": "R&D", "company": "Acme",
             "comment": "note", "phone": "+15551234567", "preferred_locale_code": "fr",
-            "samaccountname": "jdoe", "userprincipalname": "jdoe@corp.x.io", "member_of": "x"}));
+            "samaccountname": "jdoe", "userprincipalname": "jdoe@corp.x.io", "member_of": "x"}),
+        );
         let who = identity("7", &data, &SourceOptions::default()).unwrap();
         for (f, want) in [
             (Field::GivenName, ("Jane", "firstname")),
@@ -491,7 +504,10 @@ mod tests {
             (Field::Phone, ("+15551234567", "phone")),
             (Field::Locale, ("fr", "preferred_locale_code")),
             (Field::SamAccountName, ("jdoe", "samaccountname")),
-            (Field::UserPrincipalName, ("jdoe@corp.x.io", "userprincipalname")),
+            (
+                Field::UserPrincipalName,
+                ("jdoe@corp.x.io", "userprincipalname"),
+            ),
         ] {
             assert_eq!(
                 field(&who, f),
@@ -506,13 +522,18 @@ mod tests {
 
     #[test]
     fn custom_attribute_values_are_custom_fields_without_nulls_and_blanks() {
-        let data = user(json!({"custom_attributes": {"badge_number": "B-1", "legacy_uid": null,
-            "parking_spot": "  ", "cost_center": "10"}}));
+        let data = user(
+            json!({"custom_attributes": {"badge_number": "B-1", "legacy_uid": null,
+            "parking_spot": "  ", "cost_center": "10"}}),
+        );
         let who = identity("7", &data, &SourceOptions::default()).unwrap();
         let got: Vec<(&str, &Value)> = who.custom.iter().map(|c| (c.name, c.value)).collect();
         assert_eq!(
             got,
-            vec![("badge_number", &json!("B-1")), ("cost_center", &json!("10"))]
+            vec![
+                ("badge_number", &json!("B-1")),
+                ("cost_center", &json!("10"))
+            ]
         );
     }
 
@@ -522,20 +543,39 @@ mod tests {
         // no email, username an address: it is the email too
         let data = user(json!({"email": null, "username": "sam@x.io"}));
         let who = identity("7", &data, &plain).unwrap();
-        assert_eq!(field(&who, Field::Email), Some(("sam@x.io".into(), "username".into())));
+        assert_eq!(
+            field(&who, Field::Email),
+            Some(("sam@x.io".into(), "username".into()))
+        );
         // no email, plain username: kept as it is, email missing (warned)
         let data = user(json!({"email": "", "username": "user00042"}));
         let who = identity("7", &data, &plain).unwrap();
         assert_eq!(field(&who, Field::UserName).unwrap().0, "user00042");
         assert_eq!(field(&who, Field::Email), None);
         assert!(who.warnings.iter().any(|w| w.starts_with("missing email")));
-        // with --email-domain both become username@domain
+        // with --email-domain the email is made from the username, which stays as it is
         let opts = SourceOptions {
             email_domain: Some("example.net".into()),
         };
         let who = identity("7", &data, &opts).unwrap();
-        assert_eq!(field(&who, Field::UserName).unwrap().0, "user00042@example.net");
-        assert_eq!(field(&who, Field::Email).unwrap().0, "user00042@example.net");
+        assert_eq!(field(&who, Field::UserName).unwrap().0, "user00042");
+        assert_eq!(
+            field(&who, Field::Email),
+            Some((
+                "user00042@example.net".into(),
+                "username + --email-domain".into()
+            ))
+        );
+        assert!(
+            who.warnings
+                .iter()
+                .any(|w| w.contains("`user00042@example.net`"))
+        );
+        // ... and a user with an email keeps both
+        let whole = user(json!({}));
+        let who = identity("7", &whole, &opts).unwrap();
+        assert_eq!(field(&who, Field::UserName).unwrap().0, "jdoe");
+        assert_eq!(field(&who, Field::Email).unwrap().0, "jane@x.io");
         // an email that is not one is said, and the username is tried
         let data = user(json!({"email": "not-an-address", "username": "a@x.io"}));
         let who = identity("7", &data, &plain).unwrap();
@@ -544,7 +584,10 @@ mod tests {
         // username-less users sign in with their email
         let data = user(json!({"username": null}));
         let who = identity("7", &data, &plain).unwrap();
-        assert_eq!(field(&who, Field::UserName), Some(("jane@x.io".into(), "email".into())));
+        assert_eq!(
+            field(&who, Field::UserName),
+            Some(("jane@x.io".into(), "email".into()))
+        );
         // nothing at all
         let data = user(json!({"username": null, "email": null}));
         let err = identity("7", &data, &plain).unwrap_err();
@@ -597,11 +640,24 @@ mod tests {
         // the SP's ACS from configuration, never OneLogin's own from `sso`
         assert_eq!(s.acs_url, Some("https://sp.example/acs"));
         assert_eq!(
-            (s.audience, s.relay_state, s.logout_url, s.signature_algorithm),
-            (Some("sp"), Some("/home"), Some("https://sp.example/slo"), Some("SHA-256"))
+            (
+                s.audience,
+                s.relay_state,
+                s.logout_url,
+                s.signature_algorithm
+            ),
+            (
+                Some("sp"),
+                Some("/home"),
+                Some("https://sp.example/slo"),
+                Some("SHA-256")
+            )
         );
-        let attrs: Vec<(&str, Option<UserRef<'_>>)> =
-            s.attributes.iter().map(|a| (a.name, a.user_field.clone())).collect();
+        let attrs: Vec<(&str, Option<UserRef<'_>>)> = s
+            .attributes
+            .iter()
+            .map(|a| (a.name, a.user_field.clone()))
+            .collect();
         assert_eq!(
             attrs,
             vec![
@@ -621,7 +677,10 @@ mod tests {
             "sso": {"client_id": "abc"}});
         let (a, _) = app("2", &data);
         let o = a.oidc.unwrap();
-        assert_eq!(o.redirect_uris, vec!["https://a.example/cb", "https://b.example/cb"]);
+        assert_eq!(
+            o.redirect_uris,
+            vec!["https://a.example/cb", "https://b.example/cb"]
+        );
         assert_eq!(o.post_logout_redirect_uris, vec!["https://a.example/bye"]);
         assert_eq!(o.login_url, Some("https://a.example/login"));
         assert_eq!(o.application_type, Some("native"));

@@ -24,6 +24,8 @@
 //!   role assignment does not move a user's `updated_at` either).
 //! - **Read-only**, and a role or app deleted while the export runs is skipped with a warning
 //!   rather than failing the whole export.
+//! - **No secrets in records.** An app's `sso.client_secret` (OneLogin shows it only when the app
+//!   is created) is left out should an account return it, with a warning on the record.
 
 use serde_json::{Value, json};
 
@@ -261,13 +263,17 @@ impl OneLoginSource {
         Ok(())
     }
 
-    fn export_apps(&mut self, opts: &ExportOptions, sink: &mut dyn Sink) -> Result<(), SourceError> {
+    fn export_apps(
+        &mut self,
+        opts: &ExportOptions,
+        sink: &mut dyn Sink,
+    ) -> Result<(), SourceError> {
         let limit = opts.page_size.clamp(1, MAX_APPS);
         let mut pairs: Option<Vec<(u64, u64)>> = Some(Vec::new());
         for summary in self.client.list_apps().limit(limit) {
             let summary = summary.map_err(api)?;
             let id = object_id(&summary, "app")?;
-            let app = match self.client.get_object(&format!("/api/2/apps/{id}")) {
+            let mut app = match self.client.get_object(&format!("/api/2/apps/{id}")) {
                 Ok(app) => app,
                 Err(e) if e.status == Some(404) => {
                     tracing::warn!("app `{id}` was deleted during the export: not exported");
@@ -289,7 +295,19 @@ impl OneLoginSource {
                 // an app without `role_ids`: its roles are listed per role instead
                 _ => pairs = None,
             }
-            sink.record(Record::new(Kind::App, "onelogin", id.to_string(), app))?;
+            // OneLogin shows an OIDC client secret only in the create answer; should an
+            // account show it here too, it stays out of the records all the same
+            let secret = app
+                .get_mut("sso")
+                .and_then(Value::as_object_mut)
+                .and_then(|sso| sso.remove("client_secret"));
+            let mut record = Record::new(Kind::App, "onelogin", id.to_string(), app);
+            if secret.is_some() {
+                record
+                    .warnings
+                    .push("`sso.client_secret` left out: secrets never go into records".into());
+            }
+            sink.record(record)?;
         }
         self.app_roles = pairs;
         Ok(())
@@ -325,7 +343,9 @@ impl OneLoginSource {
                 };
                 // objects per the docs; bare ids per the migration wizard's reading
                 let aid = id_of(app.get("id").unwrap_or(&app)).ok_or_else(|| {
-                    SourceError::Invalid(format!("onelogin role `{rid}` lists an app without an `id`"))
+                    SourceError::Invalid(format!(
+                        "onelogin role `{rid}` lists an app without an `id`"
+                    ))
                 })?;
                 sink.record(assignment(aid, *rid))?;
             }
@@ -439,9 +459,7 @@ fn whole_seconds(at: &str) -> String {
 /// in the error: it holds people's names and emails.
 fn object_id(obj: &Value, what: &str) -> Result<u64, SourceError> {
     obj.get("id").and_then(id_of).ok_or_else(|| {
-        SourceError::Invalid(format!(
-            "onelogin returned a {what} without a numeric `id`"
-        ))
+        SourceError::Invalid(format!("onelogin returned a {what} without a numeric `id`"))
     })
 }
 
@@ -463,7 +481,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::http::{Client, ClientOptions, Service, Transport, WireError, WireRequest, WireResponse};
+    use crate::http::{
+        Client, ClientOptions, Service, Transport, WireError, WireRequest, WireResponse,
+    };
     use crate::secrets::Secret;
 
     /// How the scripted account lists users.
@@ -511,7 +531,11 @@ mod tests {
         }
     }
 
-    fn reply(status: u16, headers: Vec<(&str, String)>, body: &Value) -> Result<WireResponse, WireError> {
+    fn reply(
+        status: u16,
+        headers: Vec<(&str, String)>,
+        body: &Value,
+    ) -> Result<WireResponse, WireError> {
         Ok(WireResponse {
             status,
             headers: headers
@@ -544,7 +568,11 @@ mod tests {
                 .unwrap()
                 .push(format!("{} {path}{q}", req.method));
             if path == "/auth/oauth2/v2/token" {
-                return reply(200, vec![], &json!({"access_token": "t", "expires_in": 36000}));
+                return reply(
+                    200,
+                    vec![],
+                    &json!({"access_token": "t", "expires_in": 36000}),
+                );
             }
             let fields = param("fields").unwrap_or_default();
             match path.as_str() {
@@ -562,17 +590,46 @@ mod tests {
                         Lists::OnlyWhenAsked => fields.split(',').any(|f| f == "custom_attributes"),
                         Lists::Never => false,
                     };
-                    let users = (1..=5).map(|i| self.user(i, custom && self.attributes)).collect();
+                    let users = (1..=5)
+                        .map(|i| self.user(i, custom && self.attributes))
+                        .collect();
                     paged(users, param("cursor").as_deref())
                 }
-                "/api/2/roles" => paged(vec![json!({"id": 7, "name": "Gone"}), json!({"id": 8, "name": "Kept"})], param("cursor").as_deref()),
-                "/api/2/roles/7/users" => reply(404, vec![], &json!({"message": "The resource with the given id could not be found", "name": "NotFoundError", "statusCode": 404})),
-                "/api/2/roles/8/users" => paged(vec![json!({"id": 1, "assigned": true}), json!({"id": 2, "assigned": true}), json!({"id": 3, "assigned": false})], param("cursor").as_deref()),
-                "/api/2/roles/8/apps" => paged(vec![json!({"id": 50, "name": "A"}), json!(51)], param("cursor").as_deref()),
-                "/api/2/apps" => paged(vec![json!({"id": 50, "name": "A"}), json!({"id": 51, "name": "B"})], param("cursor").as_deref()),
+                "/api/2/roles" => paged(
+                    vec![
+                        json!({"id": 7, "name": "Gone"}),
+                        json!({"id": 8, "name": "Kept"}),
+                    ],
+                    param("cursor").as_deref(),
+                ),
+                "/api/2/roles/7/users" => reply(
+                    404,
+                    vec![],
+                    &json!({"message": "The resource with the given id could not be found", "name": "NotFoundError", "statusCode": 404}),
+                ),
+                "/api/2/roles/8/users" => paged(
+                    vec![
+                        json!({"id": 1, "assigned": true}),
+                        json!({"id": 2, "assigned": true}),
+                        json!({"id": 3, "assigned": false}),
+                    ],
+                    param("cursor").as_deref(),
+                ),
+                "/api/2/roles/8/apps" => paged(
+                    vec![json!({"id": 50, "name": "A"}), json!(51)],
+                    param("cursor").as_deref(),
+                ),
+                "/api/2/apps" => paged(
+                    vec![
+                        json!({"id": 50, "name": "A"}),
+                        json!({"id": 51, "name": "B"}),
+                    ],
+                    param("cursor").as_deref(),
+                ),
                 "/api/2/apps/50" | "/api/2/apps/51" => {
                     let id: u64 = path.rsplit('/').next().unwrap().parse().unwrap();
-                    let mut app = json!({"id": id, "name": "x", "connector_id": 1});
+                    let mut app = json!({"id": id, "name": "x", "connector_id": 1,
+                                         "sso": {"client_id": "c", "client_secret": "s3cr3t"}});
                     if self.app_role_ids {
                         app["role_ids"] = json!([8]);
                     }
@@ -592,7 +649,12 @@ mod tests {
         opts.transport = Some(fake);
         opts.max_retries = 0;
         let http = Client::new(opts).unwrap();
-        OneLoginSource::new(OneLoginClient::new("http://onelogin.test", "id", Secret::new("s"), http))
+        OneLoginSource::new(OneLoginClient::new(
+            "http://onelogin.test",
+            "id",
+            Secret::new("s"),
+            http,
+        ))
     }
 
     #[derive(Default)]
@@ -616,7 +678,10 @@ mod tests {
     }
 
     fn user_gets(fake: &Fake) -> usize {
-        fake.seen().iter().filter(|s| s.starts_with("GET /api/2/users/") && !s.contains("custom_attributes")).count()
+        fake.seen()
+            .iter()
+            .filter(|s| s.starts_with("GET /api/2/users/") && !s.contains("custom_attributes"))
+            .count()
     }
 
     #[test]
@@ -630,8 +695,17 @@ mod tests {
             assert_eq!(u.data["extra_field"], "kept");
         }
         // the second listing names every documented field and the unknown one the first showed
-        let asked = fake.seen().into_iter().find(|s| s.contains("fields=")).unwrap();
-        for f in ["custom_attributes", "extra_field", "preferred_locale_code", "role_ids"] {
+        let asked = fake
+            .seen()
+            .into_iter()
+            .find(|s| s.contains("fields="))
+            .unwrap();
+        for f in [
+            "custom_attributes",
+            "extra_field",
+            "preferred_locale_code",
+            "role_ids",
+        ] {
             assert!(asked.contains(f), "{asked}");
         }
         assert_eq!(user_gets(&fake), 0);
@@ -644,7 +718,11 @@ mod tests {
         let users = export(&mut src, Kind::User);
         let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
         assert_eq!(ids, ["1", "2", "3", "4", "5"]);
-        assert!(users.iter().all(|u| u.data["custom_attributes"]["badge"].is_string()));
+        assert!(
+            users
+                .iter()
+                .all(|u| u.data["custom_attributes"]["badge"].is_string())
+        );
         assert_eq!(user_gets(&fake), 5);
     }
 
@@ -654,7 +732,11 @@ mod tests {
             let fake = Fake::new(lists, attributes);
             let mut src = source(fake.clone());
             assert_eq!(export(&mut src, Kind::User).len(), 5);
-            let listings = fake.seen().iter().filter(|s| s.starts_with("GET /api/2/users?")).count();
+            let listings = fake
+                .seen()
+                .iter()
+                .filter(|s| s.starts_with("GET /api/2/users?"))
+                .count();
             // 5 users in pages of 2, listed once
             assert_eq!(listings, 3, "{:?}", fake.seen());
             assert!(!fake.seen().iter().any(|s| s.contains("fields=")));
@@ -685,10 +767,21 @@ mod tests {
         // after the app pass: from `role_ids`, no role apps call
         let fake = Fake::new(Lists::Whole, true);
         let mut src = source(fake.clone());
-        assert_eq!(export(&mut src, Kind::App).len(), 2);
-        let ids: Vec<String> = export(&mut src, Kind::AppAssignment).into_iter().map(|r| r.id).collect();
+        let apps = export(&mut src, Kind::App);
+        assert_eq!(apps.len(), 2);
+        assert_eq!(apps[0].data["sso"], json!({"client_id": "c"}));
+        assert!(apps[0].warnings[0].contains("`sso.client_secret` left out"));
+        let ids: Vec<String> = export(&mut src, Kind::AppAssignment)
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         assert_eq!(ids, ["50/8", "51/8"]);
-        assert!(!fake.seen().iter().any(|s| s.contains("/apps?") && s.contains("roles")));
+        assert!(
+            !fake
+                .seen()
+                .iter()
+                .any(|s| s.contains("/apps?") && s.contains("roles"))
+        );
         // without it (or with an app lacking `role_ids`): per role, objects and bare ids alike
         for app_role_ids in [true, false] {
             let fake = Arc::new(Fake {
@@ -705,14 +798,24 @@ mod tests {
             let ids: Vec<&str> = recs.iter().map(|r| r.id.as_str()).collect();
             assert_eq!(ids, ["50/8", "51/8"]);
             assert_eq!(recs[0].data, json!({"app_id": "50", "group_id": "8"}));
-            assert!(fake.seen().iter().any(|s| s.starts_with("GET /api/2/roles/8/apps")));
+            assert!(
+                fake.seen()
+                    .iter()
+                    .any(|s| s.starts_with("GET /api/2/roles/8/apps"))
+            );
         }
     }
 
     #[test]
     fn since_is_sent_as_whole_seconds() {
-        assert_eq!(whole_seconds("2026-03-04T05:06:07.890Z"), "2026-03-04T05:06:07Z");
-        assert_eq!(whole_seconds("2026-03-04T06:06:07+01:00"), "2026-03-04T05:06:07Z");
+        assert_eq!(
+            whole_seconds("2026-03-04T05:06:07.890Z"),
+            "2026-03-04T05:06:07Z"
+        );
+        assert_eq!(
+            whole_seconds("2026-03-04T06:06:07+01:00"),
+            "2026-03-04T05:06:07Z"
+        );
         let fake = Fake::new(Lists::Whole, true);
         let mut src = source(fake.clone());
         let mut sink = Collect::default();
@@ -721,6 +824,12 @@ mod tests {
             ..ExportOptions::default()
         };
         src.export(&Kind::User, &opts, &mut sink).unwrap();
-        assert!(fake.seen().iter().any(|s| s.contains("updated_since=2026-03-04T05%3A06%3A07Z")), "{:?}", fake.seen());
+        assert!(
+            fake.seen()
+                .iter()
+                .any(|s| s.contains("updated_since=2026-03-04T05%3A06%3A07Z")),
+            "{:?}",
+            fake.seen()
+        );
     }
 }
