@@ -146,11 +146,7 @@ impl OneLoginSource {
         }
         let limit = opts.page_size.clamp(1, MAX_ROLES);
         let mut ids = Vec::new();
-        for role in self
-            .client
-            .pages("/api/2/roles", &[("fields", "id")])
-            .limit(limit)
-        {
+        for role in self.client.list_roles().limit(limit) {
             ids.push(object_id(&role.map_err(api)?, "role")?);
         }
         self.role_ids = Some(ids.clone());
@@ -245,7 +241,8 @@ impl OneLoginSource {
                     }
                     Err(e) => return Err(api(e)),
                 };
-                // `include_unassigned` is off, so every entry is a member; say so explicitly
+                // without `include_unassigned` every entry should be assigned; one that says
+                // otherwise is no member
                 if member.get("assigned") == Some(&Value::Bool(false)) {
                     continue;
                 }
