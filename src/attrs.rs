@@ -38,6 +38,88 @@ pub struct AttrStats {
     pub sample: Option<String>,
     /// The `source` of the first user that has it.
     pub source: String,
+    /// The JSON type of its values (`string`, `boolean`, `integer`, `number`, `array`), as
+    /// declared by an `attribute` record or inferred from the values.
+    pub value_type: Option<&'static str>,
+    /// For arrays: the items' type.
+    pub item_type: Option<&'static str>,
+    /// Values of more than one type were seen: made a string.
+    pub mixed: bool,
+    /// The type came from an `attribute` record (values are not inferred over it).
+    pub declared: bool,
+}
+
+impl AttrStats {
+    /// Fold the type of one more value in.
+    fn see(&mut self, value: &Value) {
+        if self.declared {
+            return;
+        }
+        let (ty, items) = value_type(value);
+        match (self.value_type, ty) {
+            (None, t) => {
+                self.value_type = Some(t);
+                self.item_type = items;
+            }
+            (Some(a), b) if a == b => {
+                if self.item_type != items {
+                    self.item_type = Some("string");
+                }
+            }
+            (Some("integer"), "number") | (Some("number"), "integer") => {
+                self.value_type = Some("number");
+            }
+            _ => {
+                self.mixed = true;
+                self.value_type = Some("string");
+                self.item_type = None;
+            }
+        }
+    }
+}
+
+/// The type of a value as a schema property would declare it, and its items' type.
+fn value_type(value: &Value) -> (&'static str, Option<&'static str>) {
+    match value {
+        Value::Bool(_) => ("boolean", None),
+        Value::Number(n) if n.is_i64() || n.is_u64() => ("integer", None),
+        Value::Number(_) => ("number", None),
+        Value::Array(items) => {
+            let item = items
+                .iter()
+                .map(|v| value_type(v).0)
+                .fold(None, |acc, t| match (acc, t) {
+                    (None, t) => Some(t),
+                    (Some(a), b) if a == b => Some(a),
+                    (Some("integer"), "number") | (Some("number"), "integer") => Some("number"),
+                    _ => Some("string"),
+                });
+            ("array", Some(item.unwrap_or("string")))
+        }
+        _ => ("string", None),
+    }
+}
+
+/// The custom attributes of a mapped user payload, as `target` holds them: OneLogin's
+/// `custom_attributes` object; the profile properties Okta has no base property for.
+pub fn custom_fields<'a>(target: &str, data: &'a Value) -> Vec<(&'a str, &'a Value)> {
+    match target {
+        "okta" => data
+            .get("profile")
+            .and_then(Value::as_object)
+            .map(|p| {
+                p.iter()
+                    .filter(|(k, _)| !crate::provider::okta::BASE_PROPERTIES.contains(&k.as_str()))
+                    .map(|(k, v)| (k.as_str(), v))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => data
+            .get("custom_attributes")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            .unwrap_or_default(),
+    }
 }
 
 /// The custom attributes that mapped users carry.
@@ -52,8 +134,34 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    /// Look at one record: users mapped for `target` contribute their custom attributes.
+    /// Look at one record: users mapped for `target` contribute their custom attributes;
+    /// the `attribute` records of idm-map declare types.
     pub fn observe(&mut self, rec: &Record, target: &str) {
+        if rec.kind == Kind::Attribute && rec.target.as_deref() == Some(target) {
+            let name = rec
+                .data
+                .get("name")
+                .or_else(|| rec.data.get("shortname"))
+                .and_then(Value::as_str);
+            let ty = rec.data.get("type").and_then(Value::as_str);
+            if let (Some(name), Some(ty)) = (name, ty) {
+                let (value_type, item_type) = declared_type(ty, rec.data.pointer("/items/type"));
+                if let Some(value_type) = value_type {
+                    let stats = self
+                        .attrs
+                        .entry(name.to_string())
+                        .or_insert_with(|| AttrStats {
+                            source: rec.source.clone(),
+                            ..AttrStats::default()
+                        });
+                    stats.value_type = Some(value_type);
+                    stats.item_type = item_type;
+                    stats.declared = true;
+                    stats.mixed = false;
+                }
+            }
+            return;
+        }
         if rec.kind != Kind::User {
             return;
         }
@@ -62,21 +170,22 @@ impl Discovery {
             return;
         }
         self.users += 1;
-        let Some(attrs) = rec.data.get("custom_attributes").and_then(Value::as_object) else {
-            return;
-        };
-        for (name, value) in attrs {
+        for (name, value) in custom_fields(target, &rec.data) {
             if value.is_null() || name.trim().is_empty() {
                 continue;
             }
             let stats = match self.attrs.get_mut(name) {
                 Some(s) => s,
-                None => self.attrs.entry(name.clone()).or_insert_with(|| AttrStats {
-                    source: rec.source.clone(),
-                    ..AttrStats::default()
-                }),
+                None => self
+                    .attrs
+                    .entry(name.to_string())
+                    .or_insert_with(|| AttrStats {
+                        source: rec.source.clone(),
+                        ..AttrStats::default()
+                    }),
             };
             stats.users += 1;
+            stats.see(value);
             if stats.sample.is_none() {
                 let text = match value {
                     Value::String(s) => s.clone(),
@@ -96,6 +205,17 @@ impl Discovery {
         }
         (stats.users as f64 * 1000.0 / self.users as f64).round() / 10.0
     }
+}
+
+/// A declared type as idm knows them (`None`: not one).
+fn declared_type(ty: &str, items: Option<&Value>) -> (Option<&'static str>, Option<&'static str>) {
+    let known = |t: &str| -> Option<&'static str> {
+        ["string", "boolean", "integer", "number", "array"]
+            .into_iter()
+            .find(|k| *k == t)
+    };
+    let item = items.and_then(Value::as_str).and_then(known);
+    (known(ty), item)
 }
 
 /// The display name OneLogin shows for a shortname: words split on `_`, each capitalized
@@ -119,56 +239,7 @@ pub fn display_name(shortname: &str) -> String {
     }
 }
 
-/// Words in a shortname that say its values are secrets.
-const SECRET_WORDS: [&str; 12] = [
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "token",
-    "key",
-    "pin",
-    "ssn",
-    "salt",
-    "hash",
-    "credential",
-    "otp",
-];
-
-/// True when a sample should not be shown: the shortname names a secret, or the value looks
-/// like one (long, no spaces, letters and digits mixed like a token, key or hash).
-pub fn looks_secret(shortname: &str, value: &str) -> bool {
-    let lower = shortname.to_ascii_lowercase();
-    if lower.split('_').any(|w| {
-        SECRET_WORDS
-            .iter()
-            .any(|s| w == *s || (w.starts_with(s) && *s != "pin"))
-    }) {
-        return true;
-    }
-    let v = value.trim();
-    if v.len() >= 20 && !v.contains(char::is_whitespace) && !v.contains('@') {
-        let letters = v.chars().filter(char::is_ascii_alphabetic).count();
-        let digits = v.chars().filter(char::is_ascii_digit).count();
-        let symbols = v.chars().filter(|c| "+/=_-.$".contains(*c)).count();
-        // a token, a base64 key, a hex digest or a bcrypt hash
-        return digits >= 3 && letters >= 3 && letters + digits + symbols == v.chars().count();
-    }
-    false
-}
-
-/// A sample value as the report shows it: masked if it looks like a secret, cut to 40
-/// characters, line breaks escaped.
-pub fn shown_sample(shortname: &str, value: &str) -> String {
-    if looks_secret(shortname, value) {
-        return crate::secrets::mask(value);
-    }
-    let mut s: String = value.chars().take(40).collect();
-    if value.chars().count() > 40 {
-        s.push('…');
-    }
-    s.escape_debug().to_string()
-}
+pub use crate::secrets::{looks_secret, shown_sample};
 
 /// A custom attribute definition in the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +265,7 @@ pub trait AttrTarget {
     /// Every definition the tenant has. A failure here is fatal (it is the check itself).
     fn list(&mut self) -> anyhow::Result<Vec<Existing>>;
     /// Create one definition; its id on success.
-    fn create(&mut self, shortname: &str, name: &str) -> Result<Option<String>, CreateError>;
+    fn create(&mut self, def: &AttributeDef) -> Result<Option<String>, CreateError>;
 }
 
 /// A load [`Target`]'s custom attribute definitions as an [`AttrTarget`], through its shared
@@ -227,14 +298,8 @@ impl AttrTarget for TargetAttrs<'_> {
             .collect())
     }
 
-    fn create(&mut self, shortname: &str, name: &str) -> Result<Option<String>, CreateError> {
-        let def = AttributeDef {
-            name: shortname.to_string(),
-            title: name.to_string(),
-            value_type: "string",
-            item_type: None,
-        };
-        self.target.create_attribute(&def).map_err(|e| CreateError {
+    fn create(&mut self, def: &AttributeDef) -> Result<Option<String>, CreateError> {
+        self.target.create_attribute(def).map_err(|e| CreateError {
             fatal: e.is_fatal(),
             status: e.status,
             message: e.message,
@@ -266,6 +331,11 @@ pub struct AttrReport {
     pub coverage: f64,
     pub sample: Option<String>,
     pub source: String,
+    /// The type a create declares (targets with typed properties, such as Okta).
+    pub value_type: &'static str,
+    pub item_type: Option<&'static str>,
+    /// Values of more than one type were seen.
+    pub mixed: bool,
     pub outcome: AttrState,
 }
 
@@ -347,6 +417,9 @@ pub fn provision(
             coverage: discovery.coverage(stats),
             sample: stats.sample.as_ref().map(|s| shown_sample(shortname, s)),
             source: stats.source.clone(),
+            value_type: stats.value_type.unwrap_or("string"),
+            item_type: stats.item_type,
+            mixed: stats.mixed,
             outcome: AttrState::Unknown,
         })
         .collect();
@@ -378,7 +451,13 @@ pub fn provision(
         } else if !apply {
             report.outcome = AttrState::WouldCreate;
         } else {
-            report.outcome = match target.create(&report.shortname, &report.name) {
+            let def = AttributeDef {
+                name: report.shortname.clone(),
+                title: report.name.clone(),
+                value_type: report.value_type,
+                item_type: report.item_type,
+            };
+            report.outcome = match target.create(&def) {
                 Ok(id) => {
                     existing.insert(report.shortname.clone(), id.clone());
                     AttrState::Created { id }
@@ -687,7 +766,8 @@ mod tests {
         fn list(&mut self) -> anyhow::Result<Vec<Existing>> {
             Ok(self.defs.clone())
         }
-        fn create(&mut self, shortname: &str, _name: &str) -> Result<Option<String>, CreateError> {
+        fn create(&mut self, def: &AttributeDef) -> Result<Option<String>, CreateError> {
+            let shortname = def.name.as_str();
             if let Some((s, e)) = &self.fail
                 && *s == shortname
             {

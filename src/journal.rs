@@ -358,6 +358,24 @@ impl State {
         self.bookmarks.get(source).map(String::as_str)
     }
 
+    /// Every mapping into `target`: `(kind, source, id, mapping)`.
+    pub fn mappings<'s>(
+        &'s self,
+        target: &'s str,
+    ) -> impl Iterator<Item = (&'s str, &'s str, &'s str, &'s Mapping)> + 's {
+        self.ids.iter().flat_map(move |(kind, by_target)| {
+            by_target
+                .get(target)
+                .into_iter()
+                .flat_map(move |by_source| {
+                    by_source.iter().flat_map(move |(source, ids)| {
+                        ids.iter()
+                            .map(move |(id, m)| (kind.as_str(), source.as_str(), id.as_str(), m))
+                    })
+                })
+        })
+    }
+
     /// How many id mappings are known.
     pub fn mapping_count(&self) -> usize {
         self.ids

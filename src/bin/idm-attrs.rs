@@ -35,7 +35,7 @@ use idm::record::{RecordWriter, Rejects, reader::open_input};
 )]
 struct Args {
     /// The target system.
-    #[arg(long, default_value = "onelogin", value_parser = ["onelogin"])]
+    #[arg(long, default_value = "onelogin", env = "IDM_TARGET", value_parser = ["onelogin", "okta"])]
     to: String,
     /// Create the missing attributes. Without it nothing is written to the tenant.
     #[arg(long)]
@@ -88,22 +88,36 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         return Err(cli::usage("`--force` only makes sense with `--apply`"));
     }
     // fail early: flags and credentials before the first record
-    let client = if args.conn.has_onelogin() {
-        Some(args.conn.onelogin()?)
-    } else if args.apply {
-        return Err(cli::usage(
-            "`--apply` needs a OneLogin connection: `--onelogin-url` and `--onelogin-client-id` (or IDM_ONELOGIN_URL and IDM_ONELOGIN_CLIENT_ID)",
-        ));
-    } else {
-        None
+    let onelogin;
+    let okta;
+    let target: Option<&dyn Target> = match args.to.as_str() {
+        "okta" if args.conn.okta_url.is_some() => {
+            okta = args.conn.okta_target(false)?;
+            Some(&okta)
+        }
+        "okta" if args.apply => {
+            return Err(cli::usage(
+                "`--apply` needs an Okta connection: `--okta-url` (or IDM_OKTA_URL)",
+            ));
+        }
+        "okta" => None,
+        _ if args.conn.has_onelogin() => {
+            onelogin = args.conn.onelogin()?;
+            Some(&OneLoginTarget::new(&onelogin))
+        }
+        _ if args.apply => {
+            return Err(cli::usage(
+                "`--apply` needs a OneLogin connection: `--onelogin-url` and `--onelogin-client-id` (or IDM_ONELOGIN_URL and IDM_ONELOGIN_CLIENT_ID)",
+            ));
+        }
+        _ => None,
     };
-    let target = client.as_ref().map(OneLoginTarget::new);
     let journal = if args.apply {
         Some(Journal::open(&args.state.state)?.0)
     } else {
         None
     };
-    if let Some(t) = &target {
+    if let Some(t) = target {
         let state = match &journal {
             Some(j) => j.replay()?,
             None => Journal::read(&args.state.state)?,
@@ -154,7 +168,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             return Err(anyhow::Error::new(idm::load::preflight::Refused(causes)));
         }
     }
-    let mut adapter = target.as_ref().map(|t| attrs::TargetAttrs::new(t));
+    let mut adapter = target.map(attrs::TargetAttrs::new);
     let target = adapter.as_mut().map(|a| a as &mut dyn AttrTarget);
     let reports = attrs::provision(&spool.discovery, target, journal.as_ref(), args.apply)?;
     if !args.log.quiet {

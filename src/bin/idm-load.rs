@@ -32,8 +32,12 @@ use idm::record::{RecordWriter, Rejects, reader::open_input};
 )]
 struct Args {
     /// The target system.
-    #[arg(long, default_value = "onelogin", value_parser = ["onelogin"])]
+    #[arg(long, default_value = "onelogin", env = "IDM_TARGET", value_parser = ["onelogin", "okta"])]
     to: String,
+    /// `--to okta`: leave created users STAGED (activate them later) instead of bringing them
+    /// to the status they are mapped to. No activation email is sent either way.
+    #[arg(long)]
+    keep_staged: bool,
     /// Carry the plan out. Without it nothing is written.
     #[arg(long)]
     apply: bool,
@@ -79,8 +83,9 @@ Examples:
   $ idm-load --apply --workers 8 < ready.ndjson > results.ndjson
   $ jq -c 'select(.data.status == \"failed\")' results.ndjson
   $ idm-load --apply --retry-from results.ndjson < ready.ndjson > retry.ndjson
+  $ idm-map --to okta < export.ndjson | idm-attrs --to okta --apply | idm-load --to okta --apply
 
-Credentials: IDM_ONELOGIN_CLIENT_SECRET or the keyring (`idm-creds set onelogin client_secret`).";
+Credentials: IDM_ONELOGIN_CLIENT_SECRET or IDM_OKTA_TOKEN, or the keyring (`idm-creds set …`).";
 
 impl cli::HasLogArgs for Args {
     fn log_args(&self) -> &cli::LogArgs {
@@ -101,9 +106,21 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             Some(keys)
         }
     };
-    let client = args.conn.onelogin()?;
-    let target = OneLoginTarget::new(&client);
-    let target: &dyn Target = &target;
+    let onelogin;
+    let okta;
+    let target: &dyn Target = match args.to.as_str() {
+        "okta" => {
+            okta = args.conn.okta_target(args.keep_staged)?;
+            &okta
+        }
+        _ => {
+            if args.keep_staged {
+                return Err(cli::usage("`--keep-staged` goes with `--to okta`"));
+            }
+            onelogin = args.conn.onelogin()?;
+            &OneLoginTarget::new(&onelogin)
+        }
+    };
     let mut input = open_input(args.io.input.as_deref())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let path = &args.state.state;
@@ -138,7 +155,9 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         update_existing: args.update_existing,
         cleanup_groups: args.cleanup_roles,
         only,
-        rate: args.conn.quota(Svc::OneLogin)?,
+        rate: args
+            .conn
+            .quota(Svc::named(&args.to).unwrap_or(Svc::OneLogin))?,
         max_capacity_pct: args.conn.max_capacity,
     };
     let mut out = RecordWriter::create(args.io.output.as_deref())?;

@@ -71,11 +71,11 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     // a checked plan before the first record
     idm::record::schema::Schemas::try_get()?;
     let rules = match &args.mapping {
-        Some(path) => Rules::load(path, args.to.adapter().as_mut()).map_err(anyhow::Error::msg)?,
+        Some(path) => Rules::load(path, args.to.adapter().as_mut())?,
         None => Rules::default(),
     };
     let connectors = match &args.connectors {
-        Some(path) => Connectors::load(path).map_err(anyhow::Error::msg)?,
+        Some(path) => Connectors::load(path)?,
         None => Connectors::default(),
     };
     let email_domain = match args.email_domain.as_deref().map(str::trim) {

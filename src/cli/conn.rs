@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::http::{Client, ClientOptions, Rate, Service};
-use crate::provider::okta::Okta;
+use crate::provider::okta::{Okta, OktaTarget};
 use crate::provider::onelogin::OneLoginClient;
 
 /// `--rate-limit`: a rate, or `none` (the server's headers alone).
@@ -35,6 +35,15 @@ pub enum Svc {
 }
 
 impl Svc {
+    /// The service of a `--to`/`--from` name.
+    pub fn named(name: &str) -> Option<Svc> {
+        match name {
+            "okta" => Some(Svc::Okta),
+            "onelogin" => Some(Svc::OneLogin),
+            _ => None,
+        }
+    }
+
     fn rate_env(self) -> &'static str {
         match self {
             Svc::Okta => "IDM_OKTA_RATE_LIMIT",
@@ -162,6 +171,18 @@ impl ConnArgs {
             secret,
             self.http(Svc::OneLogin)?,
         ))
+    }
+
+    /// Okta as a load target (`keep_staged`: created users stay STAGED).
+    pub fn okta_target(&self, keep_staged: bool) -> anyhow::Result<OktaTarget> {
+        let url = self.okta_url()?;
+        let (token, _) = crate::secrets::resolve("okta", "token", Some(url))?;
+        Ok(OktaTarget::new(
+            url,
+            &token,
+            self.http(Svc::Okta)?,
+            keep_staged,
+        )?)
     }
 
     /// An Okta client: URL from the flag or environment, the token from the environment or

@@ -23,6 +23,9 @@ use crate::provider::target::End;
 use crate::record::Kind;
 use crate::record::result::{Failure, Op, Outcome, Status};
 
+/// The reason of an edge made with its child's create.
+const WITH_CREATE: &str = "with the user's create (groupIds)";
+
 /// One edge waiting to be written.
 struct Pending {
     child: String,
@@ -40,6 +43,17 @@ impl Loader<'_> {
             target: self.target.name().into(),
             target_id: Some(ends.to_string()),
         }
+    }
+
+    /// Whether the target makes this edge with the create of `child` (a source id).
+    fn made_with_create(&self, kind: &Kind, source: &str, child: &str, parent: &str) -> bool {
+        self.create_edges.as_ref().is_some_and(|ce| {
+            ce.edge == *kind
+                && ce
+                    .parents
+                    .get(&(source.to_string(), child.to_string()))
+                    .is_some_and(|ps| ps.iter().any(|p| p == parent))
+        })
     }
 
     fn word(&self, end: End) -> &'static str {
@@ -105,6 +119,17 @@ impl Loader<'_> {
             }
             let parent_at = usize::from(ends[0].0 != shape.parent);
             let (parent, child) = (&resolved[parent_at].0, &resolved[1 - parent_at].0);
+            // planned with the child's create (Okta's `groupIds`): no call of its own
+            if let (Res::Id { id: pid, .. }, Res::Pending) = (parent, child)
+                && self.made_with_create(&kind, &rec.source, &ends[1 - parent_at].1, pid)
+            {
+                emitter.emit(
+                    new(Op::Assign, Status::Planned)
+                        .label(label)
+                        .reason(WITH_CREATE),
+                )?;
+                continue;
+            }
             let (Res::Id { id: pid, new: pnew }, Res::Id { id: cid, new: cnew }) = (parent, child)
             else {
                 // an end is only planned: so is the edge
@@ -115,6 +140,18 @@ impl Loader<'_> {
                 continue;
             };
             let ends_id = format!("{pid}/{cid}");
+            if self.target.edge_made_at_create(&kind, pid, cid) {
+                if self.opts.apply {
+                    self.note(&[self.edge_event(&kind, &rec.source, &rec.id, &ends_id)])?;
+                }
+                emitter.emit(
+                    new(Op::Assign, self.status())
+                        .label(label)
+                        .target(Some(ends_id))
+                        .reason(WITH_CREATE),
+                )?;
+                continue;
+            }
             let in_tenant = self.target.has_edge(&kind, pid, cid);
             let done = match self.state.edge(kind.as_str(), name, &rec.source, &rec.id) {
                 Some(Some(t)) => t == ends_id && in_tenant != Some(false),

@@ -173,7 +173,7 @@ impl Target for Fake {
             .insert(attr.name.clone());
         Ok(None)
     }
-    fn create(&self, kind: &Kind, data: &Value) -> Result<Created, ApiError> {
+    fn create(&self, kind: &Kind, data: &Value, _with: &[String]) -> Result<Created, ApiError> {
         self.write();
         if s(data, "name") == Some("refuse me") {
             return Err(ApiError::new("POST /x", Some(422), "refused"));
@@ -196,6 +196,20 @@ impl Target for Fake {
         self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(self.get(kind.as_str(), id))
     }
+    fn list_objects(
+        &self,
+        kind: &Kind,
+        each: &mut dyn FnMut(String, Value),
+    ) -> Result<(), ApiError> {
+        let t = self.tenant.lock().unwrap();
+        for ((k, id), v) in &t.objects {
+            if k == kind.as_str() {
+                each(id.clone(), v.clone());
+            }
+        }
+        Ok(())
+    }
+
     fn edge_shape(&self, kind: &Kind, assignee: End) -> Result<EdgeShape, &'static str> {
         match (kind, assignee) {
             (Kind::Membership, _) => Ok(EdgeShape {

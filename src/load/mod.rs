@@ -286,6 +286,21 @@ impl Emitter<'_> {
     }
 }
 
+/// The edges a target makes with a create (Okta's `groupIds`): for each child of this run
+/// (by source and id), the target ids of its first parents, in input order.
+#[derive(Debug)]
+pub struct CreateEdges {
+    /// The kind of object whose create makes them (`user`).
+    pub of: Kind,
+    /// The kind of edge (`membership`).
+    pub edge: Kind,
+    pub parents: HashMap<(String, String), Vec<String>>,
+}
+
+/// Above this many edges the index of [`CreateEdges`] is not built (its memory would grow with
+/// the input): every edge is then written on its own.
+const CREATE_EDGES_MAX: usize = 2_000_000;
+
 /// What every phase shares.
 pub struct Loader<'a> {
     pub target: &'a dyn Target,
@@ -299,6 +314,7 @@ pub struct Loader<'a> {
     missing_attrs: Mutex<BTreeSet<String>>,
     owners: Mutex<Vec<String>>,
     decisions: Mutex<Vec<String>>,
+    create_edges: Option<CreateEdges>,
 }
 
 impl Loader<'_> {
@@ -389,7 +405,9 @@ pub fn run<R: BufRead>(
         missing_attrs: Mutex::new(BTreeSet::new()),
         owners: Mutex::new(Vec::new()),
         decisions: Mutex::new(Vec::new()),
+        create_edges: None,
     };
+    let mut loader = loader;
     if opts.apply && !opts.force {
         let found = preflight::check(&loader, &spool, summary.rejected)?;
         if !found.is_empty() {
@@ -412,6 +430,12 @@ pub fn run<R: BufRead>(
         (Phase::Users, Kind::User),
         (Phase::Apps, Kind::App),
     ] {
+        if phase == Phase::Users
+            && let Some((edge, max)) = target.create_edges(&Kind::User)
+            && edge == Kind::Membership
+        {
+            loader.create_edges = create_edges_index(&loader, &spool, &overlay, max)?;
+        }
         if phase == Phase::Apps {
             // memberships need groups and users only; apps come after them
             writes += loader.edges(
@@ -459,6 +483,44 @@ pub fn run<R: BufRead>(
         .into_inner()
         .unwrap_or_else(|p| p.into_inner());
     Ok(summary)
+}
+
+/// For each user of the input, the target ids of its first `max` groups that are known by
+/// now (memberships in input order); `None` when there are too many edges to index.
+fn create_edges_index(
+    loader: &Loader,
+    spool: &Spool,
+    overlay: &Overlay,
+    max: usize,
+) -> anyhow::Result<Option<CreateEdges>> {
+    if spool.count(Phase::Memberships) as usize > CREATE_EDGES_MAX {
+        tracing::info!(
+            "more than {CREATE_EDGES_MAX} memberships: each is written on its own, none with its user's create"
+        );
+        return Ok(None);
+    }
+    let mut parents: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for item in spool.records(Phase::Memberships)? {
+        let item = item?;
+        if item.superseded_by.is_some() {
+            continue;
+        }
+        let rec = &item.record;
+        let Some((g, u)) = spool::membership_ends(rec) else {
+            continue;
+        };
+        if let (Res::Id { id, .. }, _) = loader.resolve(overlay, &Kind::Group, &rec.source, &g) {
+            let list = parents.entry((rec.source.clone(), u)).or_default();
+            if list.len() < max && !list.contains(&id) {
+                list.push(id);
+            }
+        }
+    }
+    Ok(Some(CreateEdges {
+        of: Kind::User,
+        edge: Kind::Membership,
+        parents,
+    }))
 }
 
 /// An API error that ends the run (exit 1).

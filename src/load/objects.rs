@@ -14,14 +14,13 @@
 use std::collections::HashMap;
 
 use anyhow::Context as _;
-use serde_json::{Map, Value, json};
 
 use super::spool::{SpoolRecords, Spooled};
 use super::{Emitter, Loader, Overlay, Res, fatal};
 use crate::journal::{Event, payload_hash};
 use crate::provider::target::Found;
 use crate::provider::{ApiError, Created};
-use crate::record::result::{Changes, Failure, Op, Outcome, Status};
+use crate::record::result::{Failure, Op, Outcome, Status, changes};
 use crate::record::{Kind, Record};
 
 /// How an object was decided.
@@ -52,70 +51,6 @@ impl Decision {
             Decision::Skip { .. } | Decision::Conflict(_) => 0,
         }
     }
-}
-
-/// Mask what must not be shown in `changes`.
-fn shown(field: &str, v: &Value) -> Value {
-    let f = field.to_ascii_lowercase();
-    let secret = ["password", "salt", "secret", "hash", "credentials", "token"]
-        .iter()
-        .any(|s| f.contains(s));
-    match v {
-        Value::Null => Value::Null,
-        _ if secret => json!("********"),
-        Value::String(s) if crate::attrs::looks_secret(field, s) => json!("********"),
-        other => other.clone(),
-    }
-}
-
-/// Two values the same for a person: equal JSON, or equal text for scalars (an API that
-/// answers `"42"` for `42`), with null and absent alike.
-fn same(a: &Value, b: Option<&Value>) -> bool {
-    let b = b.unwrap_or(&Value::Null);
-    if a == b {
-        return true;
-    }
-    let text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(x) => Some(x.to_string()),
-        Value::Null => Some(String::new()),
-        _ => None,
-    };
-    matches!((text(a), text(b)), (Some(x), Some(y)) if x == y)
-}
-
-/// Each field of `payload` whose value differs from `current`, one level into objects
-/// (`custom_attributes.cost_center`, `profile.title`).
-pub fn changes(payload: &Value, current: &Value) -> Changes {
-    let mut out = Map::new();
-    let Some(p) = payload.as_object() else {
-        return out;
-    };
-    for (k, v) in p {
-        let cur = current.get(k);
-        match (v, cur) {
-            (Value::Object(inner), Some(Value::Object(cur_inner))) => {
-                for (ik, iv) in inner {
-                    if !same(iv, cur_inner.get(ik)) {
-                        let name = format!("{k}.{ik}");
-                        out.insert(
-                            name.clone(),
-                            json!({"from": shown(&name, cur_inner.get(ik).unwrap_or(&Value::Null)), "to": shown(&name, iv)}),
-                        );
-                    }
-                }
-            }
-            _ if same(v, cur) => {}
-            _ => {
-                out.insert(
-                    k.clone(),
-                    json!({"from": shown(k, cur.unwrap_or(&Value::Null)), "to": shown(k, v)}),
-                );
-            }
-        }
-    }
-    out
 }
 
 impl Loader<'_> {
@@ -355,7 +290,7 @@ impl Loader<'_> {
                         }
                         _ => {}
                     }
-                    match self.target.create(kind, &rec.data) {
+                    match self.target.create(kind, &rec.data, &[]) {
                         Ok(c) => {
                             let id = c.id();
                             self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
@@ -365,11 +300,24 @@ impl Loader<'_> {
                     }
                 }
             }
-            Decision::Create => match self.target.create(kind, &rec.data) {
-                Ok(Created::New(id)) => {
-                    self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
-                    new(Op::Create, Status::Ok).target(Some(id))
-                }
+            Decision::Create => match self.target.create(kind, &rec.data, &self.edges_with(rec)) {
+                Ok(Created::New(id)) => match self.target.settle(kind, &id, &rec.data) {
+                    Ok(()) => {
+                        self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
+                        new(Op::Create, Status::Ok).target(Some(id))
+                    }
+                    Err(e) if e.is_fatal() => return Err(fatal(e)),
+                    Err(e) => {
+                        // created, not settled: journaled without a hash, so the next run
+                        // finds it changed and finishes the job with an update
+                        self.note(&[self.map_event(rec, &id, None, true)])?;
+                        let mut o = new(Op::Create, Status::Failed).target(Some(id));
+                        let mut f = Failure::from(&e);
+                        f.message = format!("created, but {}: {}", e.what, f.message);
+                        o.error = Some(f);
+                        o
+                    }
+                },
                 Ok(Created::Existing(id)) if self.opts.update_existing => {
                     self.update(rec, &hash, &id, &label, false)?.0
                 }
@@ -391,6 +339,19 @@ impl Loader<'_> {
             }
         };
         Ok((outcome, writes))
+    }
+
+    /// The parents of the edges the target makes with this object's create (Okta's
+    /// `groupIds`), resolved before the users' phase.
+    fn edges_with(&self, rec: &Record) -> Vec<String> {
+        match &self.create_edges {
+            Some(ce) if ce.of == rec.kind => ce
+                .parents
+                .get(&(rec.source.clone(), rec.id.clone()))
+                .cloned()
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
     }
 
     /// Read what the tenant holds, then update only when something differs.

@@ -119,11 +119,78 @@ impl<'a> Sourced<'a> {
 
 /// A source field that is not one of [`Field`]: it becomes a custom attribute (or, if complex,
 /// is handled by the `--complex` strategy).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct CustomField<'a> {
     /// The field's name in the source (`costCenter`).
     pub name: &'a str,
-    pub value: &'a Value,
+    /// Borrowed from the record, or made by the adapter when the source keeps it in pieces (a
+    /// Stormpath API key's `id:secret`).
+    pub value: Cow<'a, Value>,
+    /// Where it sits in the record, for `--explain` and warnings.
+    pub at: CustomPath,
+    /// A secret (an API key): written like any value, but never shown in a message, in
+    /// `--explain` or by `Debug`.
+    pub secret: bool,
+}
+
+/// Where a custom field sits in its source record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomPath {
+    /// Its name under this prefix: `profile.` (Okta), `_idm.customData.` (Stormpath), or
+    /// nothing (a CSV row).
+    Under(&'static str),
+    /// This path, whatever its name (Stormpath's `stormpathHref` is the account's `href`).
+    At(&'static str),
+}
+
+impl<'a> CustomField<'a> {
+    /// A field whose value is in the record.
+    pub fn new(name: &'a str, value: &'a Value, at: CustomPath) -> Self {
+        CustomField {
+            name,
+            value: Cow::Borrowed(value),
+            at,
+            secret: false,
+        }
+    }
+
+    /// A secret the adapter put together.
+    pub fn secret(name: &'a str, value: String, at: CustomPath) -> Self {
+        CustomField {
+            name,
+            value: Cow::Owned(Value::String(value)),
+            at,
+            secret: true,
+        }
+    }
+
+    /// Its path in the source record (`profile.costCenter`), for messages.
+    pub fn path(&self) -> impl std::fmt::Display + '_ {
+        struct Path<'f>(CustomPath, &'f str);
+        impl std::fmt::Display for Path<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self.0 {
+                    CustomPath::Under(prefix) => write!(f, "{prefix}{}", self.1),
+                    CustomPath::At(path) => f.write_str(path),
+                }
+            }
+        }
+        Path(self.at, self.name)
+    }
+}
+
+/// Like the derived one, but a secret's value is not shown.
+impl std::fmt::Debug for CustomField<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("CustomField");
+        d.field("name", &self.name);
+        if self.secret {
+            d.field("value", &format_args!("<secret>"));
+        } else {
+            d.field("value", &self.value);
+        }
+        d.field("at", &self.at).finish()
+    }
 }
 
 /// What a source knows of a user's password.
@@ -185,7 +252,8 @@ impl<'a> Identity<'a> {
 pub struct Group<'a> {
     pub id: &'a str,
     pub name: Option<Sourced<'a>>,
-    pub description: Option<&'a str>,
+    /// Borrowed, or made by the adapter (Stormpath's `Stormpath directoryId=…: …`).
+    pub description: Option<Cow<'a, str>>,
     /// The source's own all-users group (Okta's BUILT_IN `Everyone`).
     pub built_in: bool,
 }
@@ -211,6 +279,8 @@ pub struct App<'a> {
     pub sign_on: SignOn,
     pub description: Option<&'a str>,
     pub visible: bool,
+    /// Where the app is reached (a bookmark's URL, a sign-in page), when the source says.
+    pub url: Option<&'a str>,
     pub saml: Option<Saml<'a>>,
     pub oidc: Option<Oidc<'a>>,
 }

@@ -145,10 +145,16 @@ impl Connectors {
     }
 
     /// Read and parse a connector map file.
-    pub fn load(path: &Path) -> Result<Connectors, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        Connectors::parse(&text).map_err(|e| format!("connector map `{}`: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Connectors, super::ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| super::ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Connectors::parse(&text).map_err(|reason| super::ConfigError::Invalid {
+            what: "connector map",
+            path: path.display().to_string(),
+            reason,
+        })
     }
 
     /// The number of app labels in the map.
@@ -226,6 +232,7 @@ mod tests {
             sign_on: SignOn::Other,
             description: None,
             visible: true,
+            url: None,
             saml: None,
             oidc: None,
         }

@@ -33,6 +33,20 @@ use crate::record::schema::Schemas;
 use crate::record::{Kind, Record, RecordReader, RecordWriter, Rejects};
 
 pub use connectors::Connectors;
+
+/// A configuration file of idm-map (`--mapping`, `--connectors`) that cannot be used, naming
+/// the file and what is wrong in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{path}`: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{what} `{path}`: {reason}")]
+    Invalid {
+        what: &'static str,
+        path: String,
+        reason: String,
+    },
+}
 pub use rules::Rules;
 pub use source::SourceOptions;
 pub use target::{Complex, TargetAdapter};
@@ -41,18 +55,25 @@ pub use target::{Complex, TargetAdapter};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     Onelogin,
+    Okta,
 }
 
 impl Target {
     pub fn as_str(self) -> &'static str {
         match self {
             Target::Onelogin => "onelogin",
+            Target::Okta => "okta",
         }
     }
 
     /// Its payload adapter.
     pub fn adapter(self) -> Box<dyn TargetAdapter> {
-        target::adapter(self.as_str()).expect("every target has an adapter")
+        self.adapter_with(None)
+    }
+
+    /// Its payload adapter, with the domain that makes logins email addresses.
+    pub fn adapter_with(self, login_domain: Option<&str>) -> Box<dyn TargetAdapter> {
+        target::adapter(self.as_str(), login_domain).expect("every target has an adapter")
     }
 }
 
@@ -152,7 +173,7 @@ pub struct Mapper {
     source_opts: SourceOptions,
     target: Box<dyn TargetAdapter>,
     emails: index::EmailIndex,
-    /// complex source field → users it was excluded from
+    /// complex source field (its path: `profile.address`) → users it was excluded from
     excluded: BTreeMap<String, u64>,
     skipped_groups: HashSet<String>,
     skipped_edges: u64,
@@ -161,6 +182,8 @@ pub struct Mapper {
     rejected: HashSet<(Kind, String)>,
     rejected_edges: u64,
     shared_prefixes: u64,
+    /// Users whose source password the target cannot take.
+    passwords_dropped: u64,
     explained: bool,
 }
 
@@ -170,7 +193,7 @@ impl Mapper {
             source_opts: SourceOptions {
                 email_domain: opts.email_domain.clone(),
             },
-            target: opts.target.adapter(),
+            target: opts.target.adapter_with(opts.email_domain.as_deref()),
             opts,
             emails: index::EmailIndex::default(),
             excluded: BTreeMap::new(),
@@ -179,6 +202,7 @@ impl Mapper {
             rejected: HashSet::new(),
             rejected_edges: 0,
             shared_prefixes: 0,
+            passwords_dropped: 0,
             explained: false,
         }
     }
@@ -298,6 +322,7 @@ impl Mapper {
             payload,
             mut warnings,
             excluded,
+            password_dropped,
         } = out;
         if let Some((what, key)) = self.target.unique_key(&payload) {
             match self.emails.insert(key, &rec.id) {
@@ -324,6 +349,7 @@ impl Mapper {
         for name in excluded {
             *self.excluded.entry(name).or_insert(0) += 1;
         }
+        self.passwords_dropped += u64::from(password_dropped);
         Ok(Disposition::Mapped(
             self.finish_record(rec, payload, warnings),
         ))
@@ -452,7 +478,7 @@ impl Mapper {
         let mut notes = Vec::new();
         for (field, count) in &self.excluded {
             notes.push(format!(
-                "excluded complex field `profile.{field}` from {count} user{} (use --complex flatten or stringify to keep it)",
+                "excluded complex field `{field}` from {count} user{} (use --complex flatten or stringify to keep it)",
                 if *count == 1 { "" } else { "s" }
             ));
         }
@@ -481,6 +507,17 @@ impl Mapper {
                 } else {
                     "s share"
                 }
+            ));
+        }
+        if self.passwords_dropped > 0 {
+            notes.push(format!(
+                "{} a password hash {} cannot take: they will set a password (see their warnings)",
+                if self.passwords_dropped == 1 {
+                    "1 user has".to_string()
+                } else {
+                    format!("{} users have", self.passwords_dropped)
+                },
+                self.target.name(),
             ));
         }
         if let Some(id) = &self.opts.explain

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::normalize::{flatten, is_valid_shortname, normalize_name};
 use super::*;
+use crate::password::{Algorithm, BcryptVariant, Digest, Hash, SaltOrder};
 
 fn user(id: &str, status: &str, profile: Value) -> Record {
     Record::new(
@@ -62,8 +63,17 @@ fn standard_fields_follow_the_reference_table() {
             "userprincipalname",
             json!("e@x.io"),
         ),
-        (json!({"mobilePhone": "1"}), "mobile_phone", json!("1")),
-        (json!({"mobile_phone": "2"}), "mobile_phone", json!("2")),
+        // OneLogin's v2 user has no mobile_phone: the number is kept as a named attribute
+        (
+            json!({"mobilePhone": "1"}),
+            "custom_attributes.mobile_phone",
+            json!("1"),
+        ),
+        (
+            json!({"mobile_phone": "2"}),
+            "custom_attributes.mobile_phone",
+            json!("2"),
+        ),
         (
             json!({"primaryPhone": "1", "phone": "2"}),
             "phone",
@@ -104,8 +114,16 @@ fn standard_fields_follow_the_reference_table() {
         (json!({"title": null}), "title", Value::Null),
         (json!({"title": ""}), "title", Value::Null),
         // false and 0 are not "non-empty" (Python truthiness)
-        (json!({"mobile_phone": false}), "mobile_phone", Value::Null),
-        (json!({"mobile_phone": 0}), "mobile_phone", Value::Null),
+        (
+            json!({"mobile_phone": false}),
+            "custom_attributes.mobile_phone",
+            Value::Null,
+        ),
+        (
+            json!({"mobile_phone": 0}),
+            "custom_attributes.mobile_phone",
+            Value::Null,
+        ),
         (json!({}), "external_id", json!("00u1")),
     ];
     for (mut profile, field, want) in cases {
@@ -115,8 +133,9 @@ fn standard_fields_follow_the_reference_table() {
             .entry("login")
             .or_insert(json!("a@x.io"));
         let rec = map_user(Options::default(), profile.clone());
+        let at = format!("/{}", field.replace('.', "/"));
         assert_eq!(
-            rec.data.get(field).cloned().unwrap_or(Value::Null),
+            rec.data.pointer(&at).cloned().unwrap_or(Value::Null),
             want,
             "{field} from {profile}"
         );
@@ -440,8 +459,9 @@ fn unknown_kinds_results_and_mapped_records_pass_through() {
         assert!(matches!(mapper.map(rec), Disposition::Passed));
     }
     assert!(matches!(
-        mapper.map(Record::new(Kind::User, "stormpath", "a1", json!({}))),
-        Disposition::Rejected(r) if r.contains("no source adapter for `stormpath`")
+        mapper.map(Record::new(Kind::User, "ldap", "a1", json!({}))),
+        Disposition::Rejected(r) if r.contains("no source adapter for `ldap`")
+            && r.contains("`stormpath`, `csv`")
     ));
 }
 
@@ -780,4 +800,223 @@ fn a_derived_field_that_comes_out_empty_is_left_out_not_rejected() {
     );
     assert!(rec.data.get("samaccountname").is_none(), "{}", rec.data);
     assert_eq!(rec.data["email"], "ops@corp.example");
+}
+
+// ---------- passwords and the Stormpath and CSV sources ----------
+
+fn csv_user(id: &str, extra: Value) -> Record {
+    let mut data = json!({"login": id, "email": id, "firstName": "Ann", "lastName": "Lee"});
+    for (k, v) in extra.as_object().unwrap() {
+        data[k] = v.clone();
+    }
+    Record::new(Kind::User, "csv", id, data)
+}
+
+fn salted(digest: Digest, order: SaltOrder) -> Algorithm {
+    Algorithm::Salted {
+        digest,
+        order,
+        iterations: 1,
+    }
+}
+
+#[test]
+fn onelogin_takes_the_hashes_it_can_verify_and_counts_the_rest() {
+    let pw = "Correct-Horse-1";
+    let sha = |salt: &[u8]| Hash::compute(salted(Digest::Sha256, SaltOrder::Prefix), salt, pw);
+    let stormpath2 = sha(b"pepper").unwrap().to_mcf().unwrap();
+    let unsalted = sha(b"").unwrap().to_okta().unwrap();
+    let bcrypt = Hash::compute(
+        Algorithm::Bcrypt {
+            variant: BcryptVariant::B,
+            cost: 4,
+        },
+        &[7; 16],
+        pw,
+    )
+    .unwrap()
+    .to_mcf()
+    .unwrap();
+    let postfix = Hash::compute(salted(Digest::Sha256, SaltOrder::Postfix), b"pepper", pw)
+        .unwrap()
+        .to_okta()
+        .unwrap();
+    let okta_fields = |h: &Value| {
+        let mut out = json!({"password_algorithm": h["algorithm"], "password_value": h["value"]});
+        if let Some(s) = h.get("salt") {
+            out["password_salt"] = s.clone();
+            out["password_salt_order"] = h["saltOrder"].clone();
+        }
+        out
+    };
+    let mut mapper = Mapper::new(Options::default());
+    let mut map = |id: &str, extra: Value| mapped(mapper.map(csv_user(id, extra)));
+
+    // taken: the digest in hex, the salt as text, and it still accepts the password
+    for (id, extra, salt) in [
+        (
+            "a@x.io",
+            json!({"password_hash": stormpath2}),
+            Some("pepper"),
+        ),
+        ("b@x.io", okta_fields(&unsalted), None),
+    ] {
+        let rec = map(id, extra);
+        let d = &rec.data;
+        assert_eq!(d["password_algorithm"], "salt+sha256", "{d}");
+        assert_eq!(d["password"], d["password_confirmation"]);
+        assert_eq!(d.get("salt").and_then(Value::as_str), salt);
+        let back = Hash::from_onelogin(
+            "salt+sha256",
+            d["password"].as_str().unwrap(),
+            salt.unwrap_or(""),
+        )
+        .unwrap();
+        assert!(back.verify(pw) && !back.verify("correct-horse-1"));
+        assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
+    }
+    // not taken: no password field at all, and a warning that says why
+    for (id, extra, why) in [
+        (
+            "c@x.io",
+            json!({"password_hash": bcrypt}),
+            "bcrypt ($2b$, cost 4)",
+        ),
+        ("d@x.io", okta_fields(&postfix), "the salt is appended"),
+        (
+            "e@x.io",
+            json!({"password_hash": "$md5$x$y"}),
+            "cannot be read (unknown modular-crypt identifier `md5`)",
+        ),
+    ] {
+        let rec = map(id, extra);
+        for f in [
+            "password",
+            "password_confirmation",
+            "password_algorithm",
+            "salt",
+        ] {
+            assert!(rec.data.get(f).is_none(), "{f} in {}", rec.data);
+        }
+        assert!(
+            rec.warnings
+                .iter()
+                .any(|w| w.starts_with("password not migrated")
+                    && w.contains(why)
+                    && w.ends_with("the user will set a password")),
+            "{:?}",
+            rec.warnings
+        );
+    }
+    // cleartext, as given
+    let rec = map("f@x.io", json!({"password": " Spaces kept "}));
+    assert_eq!(rec.data["password"], " Spaces kept ");
+    assert_eq!(rec.data["password_confirmation"], " Spaces kept ");
+    assert!(rec.data.get("password_algorithm").is_none());
+    let notes = mapper.closing_notes();
+    assert!(
+        notes.contains(
+            &"3 users have a password hash onelogin cannot take: they will set a password (see their warnings)"
+                .to_string()
+        ),
+        "{notes:?}"
+    );
+}
+
+fn stormpath_user(password: Value) -> Record {
+    Record::new(
+        Kind::User,
+        "stormpath",
+        "acc1",
+        json!({
+            "id": "acc1", "href": "https://api.stormpath.com/v1/accounts/acc1",
+            "username": "ann@x.io", "email": "ann@x.io", "givenName": "Ann", "surname": "Lee",
+            "status": "ENABLED", "emailVerificationStatus": "VERIFIED", "password": password,
+            "customData": {},
+            "_idm": {
+                "login": "ann@x.io", "loginConverted": false, "loginSource": "username",
+                "merged": {"username": "ann@x.io", "givenName": "Ann", "middleName": null,
+                           "surname": "Lee", "fullName": "Ann Lee", "email": "ann@x.io"},
+                "directoryIds": ["dir1"],
+                "customData": {"plan_tier": "gold"},
+                "apiKeys": [{"id": "KEYID0001", "secret": "TopSecretKeyMaterial+/0001", "status": "ENABLED"}]
+            }
+        }),
+    )
+}
+
+#[test]
+fn secrets_stay_out_of_explain_warnings_and_debug() {
+    let h = Hash::compute(
+        salted(Digest::Sha256, SaltOrder::Prefix),
+        b"SaltText",
+        "Pw-1",
+    )
+    .unwrap();
+    let hex_digest = h.to_onelogin().unwrap().hash_hex;
+    let rec = stormpath_user(json!(h.to_mcf().unwrap()));
+    let source = rec.data.clone();
+    let mut trace = Trace::on();
+    let mut mapper = Mapper::new(Options::default());
+    let out = match mapper.map_traced(rec, &mut trace) {
+        Disposition::Mapped(r) => r,
+        other => panic!("{other:?}"),
+    };
+    // the payload has them: the target needs them
+    assert_eq!(
+        out.data["custom_attributes"]["stormpath_api_key_1"],
+        "KEYID0001:TopSecretKeyMaterial+/0001"
+    );
+    assert_eq!(out.data["password"], hex_digest.as_str());
+    let shown = format!("{:?}\n{:?}", trace.lines(), out.warnings);
+    let mcf = h.to_mcf().unwrap();
+    for secret in [
+        "TopSecretKeyMaterial",
+        hex_digest.as_str(),
+        "SaltText",
+        mcf.as_str(),
+        mcf.rsplit('$').next().unwrap(),
+    ] {
+        assert!(!shown.contains(secret), "`{secret}` in {shown}");
+    }
+    let lines: Vec<(&str, &str)> = trace
+        .lines()
+        .iter()
+        .map(|(f, s)| (f.as_str(), s.as_str()))
+        .collect();
+    assert!(
+        lines.contains(&(
+            "custom_attributes.stormpath_api_key_1",
+            "`_idm.apiKeys[0]` (a secret, not shown)"
+        )),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&(
+            "password_algorithm",
+            "`password`: SHA-256 (8-byte prefix salt, 1 iteration) is `salt+sha256`"
+        )),
+        "{lines:?}"
+    );
+    // the identity's Debug (as a panic or a log might print it) hides the key and the hash
+    let who = source::stormpath::identity("acc1", &source).unwrap();
+    let debug = format!("{who:?}");
+    assert!(!debug.contains("TopSecretKeyMaterial"), "{debug}");
+    assert!(!debug.contains("SaltText") && !debug.contains(&hex_digest));
+}
+
+#[test]
+fn stormpath_users_without_a_surname_have_no_lastname_in_onelogin() {
+    // the importer's `not_provided` is for targets that require a surname; OneLogin does not
+    let mut rec = stormpath_user(Value::Null);
+    rec.data["_idm"]["merged"]["surname"] = Value::Null;
+    let out = mapped(Mapper::new(Options::default()).map(rec));
+    assert!(out.data.get("lastname").is_none(), "{}", out.data);
+    assert_eq!(out.data["firstname"], "Ann");
+    assert!(out.data.get("password").is_none());
+    assert!(
+        !out.warnings.iter().any(|w| w.contains("password")),
+        "no password is not a dropped password: {:?}",
+        out.warnings
+    );
 }

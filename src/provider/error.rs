@@ -76,9 +76,18 @@ impl ApiError {
         self.message.to_ascii_lowercase().contains("account owner")
     }
 
-    /// 401 or 403: the credentials are wrong or lack the needed permission.
+    /// 401 or 403: the credentials are wrong or lack the needed permission. Okta answers 403
+    /// about one object too (an operation its status does not allow: `E0000038`, `E0000016`,
+    /// `E0000032`): those are no reason to stop the run.
     pub fn is_auth(&self) -> bool {
-        matches!(self.status, Some(401 | 403))
+        match self.status {
+            Some(401) => true,
+            Some(403) => !matches!(
+                self.code.as_deref(),
+                Some("E0000038" | "E0000016" | "E0000032")
+            ),
+            _ => false,
+        }
     }
 
     /// No answer at all and nothing sent that could have been applied: the API cannot be
@@ -156,6 +165,9 @@ mod tests {
         assert!(okta_dup.is_duplicate());
         let auth = ApiError::new("GET /api/2/users", Some(401), "Unauthorized");
         assert!(auth.is_fatal() && !auth.is_per_object());
+        let mut status = ApiError::new("POST /api/v1/users/{id}/lifecycle/suspend", Some(403), "x");
+        status.code = Some("E0000038".into());
+        assert!(!status.is_fatal() && status.is_per_object());
         let gone = ApiError::new("GET /api/2/users", None, "connection refused");
         assert!(gone.is_fatal() && gone.is_unreachable());
         let mut lost = ApiError::new("POST /api/2/users", None, "no answer");

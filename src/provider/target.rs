@@ -124,8 +124,24 @@ pub trait Target: Sync {
     fn create_attribute(&self, attr: &AttributeDef) -> Result<Option<String>, ApiError>;
 
     /// Create an object; looked up before any retry of a create whose answer was lost, and
-    /// after a duplicate error, so it is never created twice.
-    fn create(&self, kind: &Kind, data: &Value) -> Result<super::Created, ApiError>;
+    /// after a duplicate error, so it is never created twice. `with`: the ids of the parents
+    /// of edges made with the create ([`Target::create_edges`]), empty for most targets.
+    fn create(
+        &self,
+        kind: &Kind,
+        data: &Value,
+        with: &[String],
+    ) -> Result<super::Created, ApiError>;
+    /// Edges this target makes with the create of an object of `kind` (Okta's `groupIds`):
+    /// their kind and how many one create takes.
+    fn create_edges(&self, _kind: &Kind) -> Option<(Kind, usize)> {
+        None
+    }
+    /// After a create: bring the object to the state its payload asks for (Okta's lifecycle
+    /// calls). A failure leaves the object created, and the next run finishes the job.
+    fn settle(&self, _kind: &Kind, _id: &str, _data: &Value) -> Result<(), ApiError> {
+        Ok(())
+    }
     /// Update an existing object with the payload.
     fn update(&self, kind: &Kind, id: &str, data: &Value) -> Result<(), ApiError>;
     /// Delete an object (OneLogin's `--cleanup-roles`).
@@ -133,12 +149,28 @@ pub trait Target: Sync {
     /// The payload as the tenant holds it now, in the payload's own terms, for `changes`;
     /// `None` when unknown.
     fn current(&self, kind: &Kind, id: &str) -> Result<Option<Value>, ApiError>;
+    /// Every object of `kind` the tenant holds, in the payload's own terms (as
+    /// [`Target::current`] gives them), with its id: a paged listing, for idm-verify.
+    fn list_objects(
+        &self,
+        kind: &Kind,
+        each: &mut dyn FnMut(String, Value),
+    ) -> Result<(), ApiError>;
+    /// The part of a payload the tenant shows back: write-only fields (passwords, hashes)
+    /// left out, so that a comparison with the tenant's object is fair.
+    fn comparable(&self, _kind: &Kind, payload: &Value) -> Value {
+        payload.clone()
+    }
 
     /// How edges of `kind` are written, or why this target cannot take them from `end`
     /// (an Okta user assigned to an app directly is fine; OneLogin has no such call).
     fn edge_shape(&self, kind: &Kind, assignee: End) -> Result<EdgeShape, &'static str>;
     /// Whether the tenant has the edge, as read: `None` when it was not read for this parent.
     fn has_edge(&self, kind: &Kind, parent: &str, child: &str) -> Option<bool>;
+    /// Whether this run made the edge with the child's create.
+    fn edge_made_at_create(&self, _kind: &Kind, _parent: &str, _child: &str) -> bool {
+        false
+    }
     /// The parent's children now, read live (before a replacing write).
     fn edges_of(&self, kind: &Kind, parent: &str) -> Result<HashSet<String>, ApiError>;
     /// Add children to a parent (at most `batch` of them). `parent_is_new`: the parent was

@@ -34,6 +34,7 @@ pub enum Kind {
     AppAssignment,
     Attribute,
     Result,
+    Verify,
     Other(String),
 }
 
@@ -48,6 +49,7 @@ impl Kind {
             Kind::AppAssignment => "app_assignment",
             Kind::Attribute => "attribute",
             Kind::Result => "result",
+            Kind::Verify => "verify",
             Kind::Other(name) => name,
         }
     }
@@ -63,6 +65,7 @@ impl From<String> for Kind {
             "app_assignment" => Kind::AppAssignment,
             "attribute" => Kind::Attribute,
             "result" => Kind::Result,
+            "verify" => Kind::Verify,
             _ => Kind::Other(s),
         }
     }

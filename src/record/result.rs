@@ -199,13 +199,91 @@ impl Outcome {
     }
 }
 
+/// Mask what must not be shown in `changes`.
+fn shown(field: &str, v: &Value) -> Value {
+    let f = field.to_ascii_lowercase();
+    let secret = ["password", "salt", "secret", "hash", "credentials", "token"]
+        .iter()
+        .any(|s| f.contains(s));
+    match v {
+        Value::Null => Value::Null,
+        _ if secret => json!("********"),
+        Value::String(s) if crate::secrets::looks_secret(field, s) => json!("********"),
+        other => other.clone(),
+    }
+}
+
+/// Two values the same for a person: equal JSON, or equal text for scalars (an API that
+/// answers `"42"` for `42`), with null and absent alike.
+fn same(a: &Value, b: Option<&Value>) -> bool {
+    let b = b.unwrap_or(&Value::Null);
+    if a == b {
+        return true;
+    }
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(x) => Some(x.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    };
+    matches!((text(a), text(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Each field of `payload` whose value differs from `current`, by its dotted path
+/// (`custom_attributes.cost_center`, `profile.title`, `settings.signOn.ssoAcsUrl`). Objects are
+/// compared field by field, recursively: a field `current` has and the payload does not (a
+/// default the server added) is no difference.
+pub fn changes(payload: &Value, current: &Value) -> Changes {
+    let mut out = Map::new();
+    diff_into(&mut out, "", payload, Some(current));
+    out
+}
+
+fn diff_into(out: &mut Changes, path: &str, want: &Value, have: Option<&Value>) {
+    match (want, have) {
+        (Value::Object(w), Some(Value::Object(h))) => {
+            for (k, v) in w {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff_into(out, &p, v, h.get(k));
+            }
+        }
+        (Value::Object(w), _) if path.is_empty() => {
+            for (k, v) in w {
+                diff_into(out, k, v, None);
+            }
+        }
+        _ if same(want, have) => {}
+        _ => {
+            let from = have.unwrap_or(&Value::Null);
+            out.insert(
+                path.to_string(),
+                json!({"from": shown(path, from), "to": shown(path, want)}),
+            );
+        }
+    }
+}
+
+/// Why a results file cannot be used for `--retry-from`.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    #[error(transparent)]
+    Read(#[from] crate::record::ReadError),
+    #[error("line {0}: a failed result without `of`")]
+    NoKind(u64),
+}
+
 /// The `(kind, source, id)` of every failed result in a results file, for `--retry-from`.
 pub fn failed_keys<R: BufRead>(
     reader: RecordReader<R>,
-) -> Result<HashSet<(String, String, String)>, String> {
+) -> Result<HashSet<(String, String, String)>, ResultsError> {
     let mut keys = HashSet::new();
     for entry in reader {
-        let entry = entry.map_err(|e| e.to_string())?;
+        let entry = entry?;
         let rec = entry.record;
         if rec.kind != Kind::Result {
             continue;
@@ -215,7 +293,7 @@ pub fn failed_keys<R: BufRead>(
             let of = data
                 .get("of")
                 .and_then(Value::as_str)
-                .ok_or_else(|| format!("line {}: failed result without `of`", entry.line))?;
+                .ok_or(ResultsError::NoKind(entry.line))?;
             keys.insert((of.to_string(), rec.source, rec.id));
         }
     }

@@ -27,8 +27,25 @@ use crate::journal::Event;
 
 /// Every embedded schema: its path under `schemas/` and its text.
 pub const FILES: &[(&str, &str)] = &[
+    (
+        OKTA_TARGET_USER,
+        include_str!("../../schemas/okta-target/user.schema.json"),
+    ),
+    (
+        OKTA_TARGET_GROUP,
+        include_str!("../../schemas/okta-target/group.schema.json"),
+    ),
+    (
+        OKTA_TARGET_APP,
+        include_str!("../../schemas/okta-target/app.schema.json"),
+    ),
+    (
+        OKTA_TARGET_ATTRIBUTE,
+        include_str!("../../schemas/okta-target/attribute.schema.json"),
+    ),
     (ENVELOPE, include_str!("../../schemas/envelope.schema.json")),
     (RESULT, include_str!("../../schemas/result.schema.json")),
+    (VERIFY, include_str!("../../schemas/verify.schema.json")),
     (
         EVENT,
         include_str!("../../schemas/journal-event.schema.json"),
@@ -147,6 +164,7 @@ pub const FILES: &[(&str, &str)] = &[
 
 pub const ENVELOPE: &str = "envelope.schema.json";
 pub const RESULT: &str = "result.schema.json";
+pub const VERIFY: &str = "verify.schema.json";
 pub const EVENT: &str = "journal-event.schema.json";
 pub const OKTA_USER: &str = "okta/user.schema.json";
 pub const OKTA_GROUP: &str = "okta/group.schema.json";
@@ -165,6 +183,10 @@ pub const ONELOGIN_EXPORT_MEMBERSHIP: &str = "onelogin/export/membership.schema.
 pub const ONELOGIN_EXPORT_APP: &str = "onelogin/export/app.schema.json";
 pub const ONELOGIN_EXPORT_APP_ASSIGNMENT: &str = "onelogin/export/app_assignment.schema.json";
 pub const ONELOGIN_EXPORT_ATTRIBUTE: &str = "onelogin/export/attribute.schema.json";
+pub const OKTA_TARGET_USER: &str = "okta-target/user.schema.json";
+pub const OKTA_TARGET_GROUP: &str = "okta-target/group.schema.json";
+pub const OKTA_TARGET_APP: &str = "okta-target/app.schema.json";
+pub const OKTA_TARGET_ATTRIBUTE: &str = "okta-target/attribute.schema.json";
 /// idm-map's `--mapping FILE` (not a record; check it with [`Schemas::check`]).
 pub const MAPPING_CONFIG: &str = "mapping.schema.json";
 /// idm-map's `--connectors FILE` (not a record; check it with [`Schemas::check`]).
@@ -195,6 +217,9 @@ pub fn data_schema(kind: &Kind, source: &str, target: Option<&str>) -> Option<&'
     if *kind == Kind::Result {
         return Some(RESULT);
     }
+    if *kind == Kind::Verify {
+        return Some(VERIFY);
+    }
     let edge = matches!(kind, Kind::Membership | Kind::AppAssignment);
     match (target, source) {
         (Some("onelogin"), _) if !edge => match kind {
@@ -202,6 +227,13 @@ pub fn data_schema(kind: &Kind, source: &str, target: Option<&str>) -> Option<&'
             Kind::Group => Some(ONELOGIN_ROLE),
             Kind::App => Some(ONELOGIN_APP),
             Kind::Attribute => Some(ONELOGIN_ATTRIBUTE),
+            _ => None,
+        },
+        (Some("okta"), _) if !edge => match kind {
+            Kind::User => Some(OKTA_TARGET_USER),
+            Kind::Group => Some(OKTA_TARGET_GROUP),
+            Kind::App => Some(OKTA_TARGET_APP),
+            Kind::Attribute => Some(OKTA_TARGET_ATTRIBUTE),
             _ => None,
         },
         (Some(_), _) if !edge => None,

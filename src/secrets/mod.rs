@@ -466,6 +466,57 @@ pub fn resolve_in(
     })
 }
 
+/// Words in a shortname that say its values are secrets.
+const SECRET_WORDS: [&str; 12] = [
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "pin",
+    "ssn",
+    "salt",
+    "hash",
+    "credential",
+    "otp",
+];
+
+/// True when a sample should not be shown: the shortname names a secret, or the value looks
+/// like one (long, no spaces, letters and digits mixed like a token, key or hash).
+pub fn looks_secret(shortname: &str, value: &str) -> bool {
+    let lower = shortname.to_ascii_lowercase();
+    if lower.split('_').any(|w| {
+        SECRET_WORDS
+            .iter()
+            .any(|s| w == *s || (w.starts_with(s) && *s != "pin"))
+    }) {
+        return true;
+    }
+    let v = value.trim();
+    if v.len() >= 20 && !v.contains(char::is_whitespace) && !v.contains('@') {
+        let letters = v.chars().filter(char::is_ascii_alphabetic).count();
+        let digits = v.chars().filter(char::is_ascii_digit).count();
+        let symbols = v.chars().filter(|c| "+/=_-.$".contains(*c)).count();
+        // a token, a base64 key, a hex digest or a bcrypt hash
+        return digits >= 3 && letters >= 3 && letters + digits + symbols == v.chars().count();
+    }
+    false
+}
+
+/// A sample value as a person sees it in a report: masked if it looks like a secret, cut to
+/// 40 characters, line breaks escaped.
+pub fn shown_sample(shortname: &str, value: &str) -> String {
+    if looks_secret(shortname, value) {
+        return mask(value);
+    }
+    let mut s: String = value.chars().take(40).collect();
+    if value.chars().count() > 40 {
+        s.push('…');
+    }
+    s.escape_debug().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -177,7 +177,7 @@ fn bad_flags_and_files_fail_before_the_first_record() {
     for args in [
         &["--email-domain", "a@b"][..],
         &["--complex", "squash"][..],
-        &["--to", "okta"][..],
+        &["--to", "ldap"][..],
     ] {
         let out = run(args, "");
         assert_eq!(out.status.code(), Some(2), "{}", show(args, &out));

@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 use crate::util::{Ran, Tool};
 
 /// One migration's working directory and its sandbox (Okta source, OneLogin target).
-struct Mig {
-    dir: tempfile::TempDir,
-    sb: Sandbox,
-    state: PathBuf,
+pub struct Mig {
+    pub dir: tempfile::TempDir,
+    pub sb: Sandbox,
+    pub state: PathBuf,
 }
 
 fn seeded(users: u64) -> Sandbox {
@@ -28,7 +28,7 @@ fn seeded(users: u64) -> Sandbox {
 }
 
 impl Mig {
-    fn new(users: u64) -> Mig {
+    pub fn new(users: u64) -> Mig {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("idm-state.ndjson");
         Mig {
@@ -38,11 +38,11 @@ impl Mig {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn tool(&self, name: &str) -> Tool {
+    pub fn tool(&self, name: &str) -> Tool {
         Tool::new(name)
             .okta(&self.sb)
             .onelogin(&self.sb)
@@ -52,7 +52,7 @@ impl Mig {
     }
 
     /// export → map (with a connector for every app) → attrs --apply: `ready.ndjson`.
-    fn prepare(&self) {
+    pub fn prepare(&self) {
         self.tool("idm-export")
             .args(["-o", "export.ndjson"])
             .run()
@@ -94,7 +94,7 @@ impl Mig {
             .expect(0);
     }
 
-    fn load(&self, args: &[&str]) -> Ran {
+    pub fn load(&self, args: &[&str]) -> Ran {
         self.tool("idm-load")
             .args(["-i", "ready.ndjson"])
             .args(args)
@@ -263,7 +263,7 @@ fn okta(sb: &Sandbox, method: &str, path: &str, body: Option<Value>) -> Value {
 }
 
 /// A OneLogin API call with a fresh token.
-fn onelogin(sb: &Sandbox, method: &str, path: &str) -> reqwest::blocking::Response {
+pub fn onelogin(sb: &Sandbox, method: &str, path: &str) -> reqwest::blocking::Response {
     let client = reqwest::blocking::Client::new();
     let token: Value = client
         .post(format!("{}/auth/oauth2/v2/token", sb.onelogin_url()))

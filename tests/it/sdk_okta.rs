@@ -267,3 +267,56 @@ fn okta_sdk_migrates_into_an_empty_org_and_the_users_sign_in() {
     let custom = dump.iter().filter(|r| r["kind"] == "attribute").count();
     assert_eq!(custom, 3);
 }
+
+#[test]
+#[ignore = "needs the Python SDK venv: `make test` runs it with IDM_TEST_PYTHON set"]
+fn okta_sdk_lists_the_migrated_org_as_idm_load_reported() {
+    // an org-to-org migration into an empty org, then the official SDK reads the target
+    let python = python();
+    let o = crate::okta_target::OrgToOrg::new(60, |_| {});
+    o.prepare();
+    let run = o.load(&["--apply"]);
+    run.expect(0);
+    let dir = tempfile::tempdir().unwrap();
+    let expect = dir.path().join("expect.json");
+    let want = expectations(&o.target, 7);
+    std::fs::write(&expect, want.to_string()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/okta_sdk.py");
+    let out = Command::new(&python)
+        .arg(script)
+        .arg(&expect)
+        .env("IDM_OKTA_URL", o.target.okta_url())
+        .env("IDM_OKTA_TOKEN", o.target.okta_token())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{python}`: {e} (run `make pyenv`)"));
+    assert!(
+        out.status.success(),
+        "okta_sdk.py failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // what the SDK saw is what idm-load reported: every user and group it created, by id
+    let results = run.records();
+    let reported = |of: &str| -> std::collections::BTreeSet<String> {
+        results
+            .iter()
+            .filter(|r| r["data"]["of"] == of && r["data"]["op"] == "create")
+            .map(|r| r["data"]["target_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let users: std::collections::BTreeSet<String> = want["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reported("user"), users);
+    let groups: std::collections::BTreeSet<String> = want["groups"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, g)| g["type"] != "BUILT_IN")
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(reported("group"), groups);
+}

@@ -34,6 +34,7 @@ pub fn bin(name: &str) -> &'static str {
         "idm-map" => env!("CARGO_BIN_EXE_idm-map"),
         "idm-report" => env!("CARGO_BIN_EXE_idm-report"),
         "idm-sandbox" => env!("CARGO_BIN_EXE_idm-sandbox"),
+        "idm-verify" => env!("CARGO_BIN_EXE_idm-verify"),
         other => panic!("no binary `{other}`"),
     }
 }

@@ -1,13 +1,16 @@
 //! Source adapters: each source's objects, as its export writes them, read into the canonical
-//! model of [`super::canonical`]. One per source (Okta now; OneLogin, CSV staging files and
-//! Stormpath next); none knows any target.
+//! model of [`super::canonical`]. One per source (Okta, OneLogin, Stormpath exports, CSV
+//! staging files); none knows any target.
 
+pub mod csv;
 pub mod okta;
 pub mod onelogin;
+pub mod stormpath;
 
 use serde_json::Value;
 
-use super::canonical::{App, Group, Identity};
+use super::canonical::{App, Group, Identity, Password};
+use crate::password::Hash;
 
 /// Options that change how users are read, whatever the source.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +31,8 @@ pub struct AttributeIn<'a> {
     pub value_type: Option<&'a str>,
     /// For arrays: the items' type.
     pub item_type: Option<&'a str>,
+    /// The source hides it from the user (Okta's `HIDE` permission; Stormpath API keys).
+    pub hidden: bool,
 }
 
 /// Reads one source's records into the canonical model.
@@ -56,9 +61,32 @@ pub fn adapter(name: &str) -> Option<&'static dyn SourceAdapter> {
     match name {
         "okta" => Some(&okta::Okta),
         "onelogin" => Some(&onelogin::OneLogin),
+        "stormpath" => Some(&stormpath::Stormpath),
+        "csv" => Some(&csv::Csv),
         _ => None,
     }
 }
 
 /// The sources idm-map reads, for messages.
-pub const NAMES: &[&str] = &["okta", "onelogin"];
+pub const NAMES: &[&str] = &["okta", "onelogin", "stormpath", "csv"];
+
+/// The modular-crypt string at `from` (a Stormpath account's `password`, a staging file's
+/// `password_hash`), parsed; `None` when there is none. What cannot be read says why, never
+/// quoting the value.
+pub fn mcf_password(value: Option<&Value>, from: &'static str) -> Option<Password> {
+    match value {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(match Hash::parse_mcf(s) {
+            Ok(hash) => Password::Hash { hash, from },
+            Err(e) => Password::Unreadable {
+                from,
+                why: e.to_string(),
+            },
+        }),
+        Some(_) => Some(Password::Unreadable {
+            from,
+            why: "not a string".into(),
+        }),
+    }
+}

@@ -15,12 +15,12 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{AttributeIn, SourceAdapter, SourceOptions};
 use crate::map::canonical::{
-    AccountStatus, App, CustomField, Field, Group, Identity, Oidc, Saml, SamlAttribute, SignOn,
-    Sourced, UserRef,
+    AccountStatus, App, CustomField, CustomPath, Field, Group, Identity, Oidc, Saml, SamlAttribute,
+    SignOn, Sourced, UserRef,
 };
 
 /// The Okta export as a [`SourceAdapter`].
@@ -55,6 +55,13 @@ impl SourceAdapter for Okta {
             title: data.get("title").and_then(Value::as_str),
             value_type: data.get("type").and_then(Value::as_str),
             item_type: data.pointer("/items/type").and_then(Value::as_str),
+            hidden: data
+                .get("permissions")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| {
+                    ps.iter()
+                        .any(|p| p.get("action").and_then(Value::as_str) == Some("HIDE"))
+                }),
         }
     }
 
@@ -161,6 +168,8 @@ fn truthy_text(value: &Value) -> Option<Cow<'_, str>> {
 /// of every user).
 fn profile_path(key: &'static str) -> Cow<'static, str> {
     Cow::Borrowed(match key {
+        "login" => "profile.login",
+        "email" => "profile.email",
         "firstName" => "profile.firstName",
         "lastName" => "profile.lastName",
         "mobilePhone" => "profile.mobilePhone",
@@ -249,7 +258,62 @@ pub fn identity<'a>(
         Some(_) => return Err("field `profile` is not an object".into()),
         None => return Err("missing field `profile`".into()),
     };
-    let mut who = Identity::new(id, status(data.get("status"))?);
+    let status = status(data.get("status"))?;
+    let emails = data.pointer("/credentials/emails");
+    let mut who = read_profile(id, profile, ProfileAt::Profile, status, emails, opts)?;
+    if who.status == AccountStatus::Deprovisioned {
+        who.warnings
+            .push("okta status `DEPROVISIONED`: migrated as suspended".into());
+    }
+    Ok(who)
+}
+
+/// Where a record keeps its Okta profile names: in `profile` (an Okta user) or at its top (a
+/// CSV staging row). Only the paths `--explain` and warnings show depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileAt {
+    Profile,
+    Top,
+}
+
+impl ProfileAt {
+    fn prefix(self) -> &'static str {
+        match self {
+            ProfileAt::Profile => "profile.",
+            ProfileAt::Top => "",
+        }
+    }
+
+    /// The path of `key` (no allocation for the keys the chains read).
+    fn path(self, key: &'static str) -> Cow<'static, str> {
+        match self {
+            ProfileAt::Profile => profile_path(key),
+            ProfileAt::Top => Cow::Borrowed(key),
+        }
+    }
+
+    fn login_before_at(self) -> &'static str {
+        match self {
+            ProfileAt::Profile => "profile.login before @",
+            ProfileAt::Top => "login before @",
+        }
+    }
+}
+
+/// Read a profile with Okta's attribute names into a canonical identity: the fallback chains,
+/// login and email (`emails`: Okta's `credentials.emails`, when the source has them),
+/// samaccountname and userprincipalname, and every key no standard field consumes as a custom
+/// field. Shared by the Okta and CSV adapters (a staging row uses Okta's names).
+pub fn read_profile<'a>(
+    id: &'a str,
+    profile: &'a Map<String, Value>,
+    at: ProfileAt,
+    status: AccountStatus,
+    emails: Option<&'a Value>,
+    opts: &SourceOptions,
+) -> Result<Identity<'a>, String> {
+    let p = at.prefix();
+    let mut who = Identity::new(id, status);
 
     for (field, keys) in PROFILE_CHAINS {
         let mut chosen: Option<(&'static str, Cow<'a, str>)> = None;
@@ -260,13 +324,13 @@ pub fn identity<'a>(
             match &chosen {
                 None => chosen = Some((key, text)),
                 Some((won, value)) if *value != text => who.warnings.push(format!(
-                    "`profile.{key}` (`{text}`) not migrated: `profile.{won}` (`{value}`) was used"
+                    "`{p}{key}` (`{text}`) not migrated: `{p}{won}` (`{value}`) was used"
                 )),
                 Some(_) => {}
             }
         }
         if let Some((key, text)) = chosen {
-            who.set(*field, Some(Sourced::new(text, profile_path(key))));
+            who.set(*field, Some(Sourced::new(text, at.path(key))));
         }
     }
 
@@ -274,34 +338,34 @@ pub fn identity<'a>(
     let raw_login = profile.get("login").and_then(truthy_text);
     let login: Option<Sourced<'a>> = match raw_login.clone() {
         None => None,
-        Some(l) if is_email(&l) => Some(Sourced::new(l, "profile.login")),
+        Some(l) if is_email(&l) => Some(Sourced::new(l, at.path("login"))),
         Some(l) => match &opts.email_domain {
             Some(domain) => {
                 let fixed = format!("{}@{domain}", l.trim());
                 who.warnings.push(format!(
                     "login `{l}` is not an email address: used `{fixed}`"
                 ));
-                Some(Sourced::new(fixed, "profile.login + --email-domain"))
+                Some(Sourced::new(fixed, format!("{p}login + --email-domain")))
             }
             None => {
                 who.warnings
                     .push(format!("login `{l}` is not an email address"));
-                Some(Sourced::new(l, "profile.login"))
+                Some(Sourced::new(l, at.path("login")))
             }
         },
     };
 
-    // email: first address among profile.email, credentials.emails[*], secondEmail, login
+    // email: first address among email, credentials.emails[*], secondEmail, login
     let mut email: Option<Sourced<'a>> = None;
     match profile.get("email").and_then(truthy_text) {
-        Some(e) if is_email(&e) => email = Some(Sourced::new(e, "profile.email")),
+        Some(e) if is_email(&e) => email = Some(Sourced::new(e, at.path("email"))),
         Some(e) => who
             .warnings
-            .push(format!("`profile.email` `{e}` is not an email address")),
+            .push(format!("`{p}email` `{e}` is not an email address")),
         None => {}
     }
     if email.is_none()
-        && let Some(Value::Array(emails)) = data.pointer("/credentials/emails")
+        && let Some(Value::Array(emails)) = emails
     {
         for (i, entry) in emails.iter().enumerate() {
             if let Some(e) = entry.get("value").and_then(truthy_text)
@@ -341,7 +405,7 @@ pub fn identity<'a>(
             profile
                 .get(k)
                 .and_then(truthy_text)
-                .map(|t| Sourced::new(t, profile_path(k)))
+                .map(|t| Sourced::new(t, at.path(k)))
         })
         .or_else(|| {
             // a login such as `@corp.example` has nothing before `@`: no samaccountname
@@ -350,11 +414,11 @@ pub fn identity<'a>(
                 match l {
                     Cow::Borrowed(s) if before(s) > 0 => Some(Sourced::new(
                         s.split('@').next().unwrap_or(s),
-                        "profile.login before @",
+                        at.login_before_at(),
                     )),
                     Cow::Owned(s) if before(s) > 0 => Some(Sourced::new(
                         s.split('@').next().unwrap_or(s).to_string(),
-                        "profile.login before @",
+                        at.login_before_at(),
                     )),
                     _ => None,
                 }
@@ -368,7 +432,7 @@ pub fn identity<'a>(
             profile
                 .get(k)
                 .and_then(truthy_text)
-                .map(|t| Sourced::new(t, profile_path(k)))
+                .map(|t| Sourced::new(t, at.path(k)))
         })
         .or_else(|| email.clone())
         .or_else(|| login.clone());
@@ -386,12 +450,9 @@ pub fn identity<'a>(
             _ => !is_consumed_key(name),
         };
         if keep {
-            who.custom.push(CustomField { name, value });
+            who.custom
+                .push(CustomField::new(name, value, CustomPath::Under(p)));
         }
-    }
-    if who.status == AccountStatus::Deprovisioned {
-        who.warnings
-            .push("okta status `DEPROVISIONED`: migrated as suspended".into());
     }
     Ok(who)
 }
@@ -422,7 +483,7 @@ pub fn group<'a>(id: &'a str, data: &'a Value) -> Group<'a> {
     Group {
         id,
         name,
-        description: str_at(data, "/profile/description"),
+        description: str_at(data, "/profile/description").map(Cow::Borrowed),
         built_in: data.get("type").and_then(Value::as_str) == Some("BUILT_IN"),
     }
 }
@@ -496,6 +557,9 @@ pub fn app<'a>(id: &'a str, data: &'a Value) -> (App<'a>, Vec<String>) {
         sign_on,
         description,
         visible,
+        url: str_at(data, "/settings/app/url")
+            .or_else(|| str_at(data, "/settings/signOn/loginUrl"))
+            .or_else(|| str_at(data, "/settings/app/loginUrl")),
         saml,
         oidc,
     };

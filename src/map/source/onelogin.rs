@@ -15,7 +15,9 @@
 //!   not an address (what the option does to Okta logins) would rename people in a
 //!   tenant-to-tenant copy; a target that needs address-shaped logins decides that itself.
 //! - **Custom fields** are the values of `custom_attributes` (by shortname), nulls and blanks
-//!   left out. Other top-level fields (ids of this account, AD links, timestamps) are not
+//!   left out, except the "named attributes" (`city`, `mobile_phone`, `employee_number`, …):
+//!   the OneLogin target writes those standard fields there, so they are read back as the
+//!   fields. Other top-level fields (ids of this account, AD links, timestamps) are not
 //!   identity data and are not carried.
 //! - **Apps** keep their name and sign-on kind (`auth_method`); SAML and OIDC settings come
 //!   from `configuration` and the SAML attribute statements from `parameters` that are sent in
@@ -28,8 +30,8 @@ use serde_json::Value;
 
 use super::{AttributeIn, SourceAdapter, SourceOptions};
 use crate::map::canonical::{
-    AccountStatus, App, CustomField, Field, Group, Identity, Oidc, Saml, SamlAttribute, SignOn,
-    Sourced, UserRef,
+    AccountStatus, App, CustomField, CustomPath, Field, Group, Identity, Oidc, Saml, SamlAttribute,
+    SignOn, Sourced, UserRef,
 };
 
 /// The OneLogin export as a [`SourceAdapter`].
@@ -71,12 +73,13 @@ impl SourceAdapter for OneLogin {
             // OneLogin custom attributes hold text
             value_type: Some("string"),
             item_type: None,
+            hidden: false,
         }
     }
 
-    fn is_consumed_key(&self, _key: &str) -> bool {
-        // custom attributes live apart from the standard fields: none feeds one
-        false
+    fn is_consumed_key(&self, key: &str) -> bool {
+        // only the named attributes feed standard fields; every other custom attribute is one
+        named_field(key).is_some()
     }
 }
 
@@ -94,6 +97,54 @@ const TEXT_FIELDS: &[(Field, &str)] = &[
     (Field::SamAccountName, "samaccountname"),
     (Field::UserPrincipalName, "userprincipalname"),
 ];
+
+/// Custom attributes that hold a standard field: the names the OneLogin target (and the
+/// reference toolkit) writes those fields to, read back as the fields, so an account filled
+/// from Okta gives Okta its `city` again, and a OneLogin copy writes the same attribute.
+const NAMED_ATTRIBUTES: &[(&str, Field, &str)] = &[
+    (
+        "mobile_phone",
+        Field::MobilePhone,
+        "custom_attributes.mobile_phone",
+    ),
+    (
+        "second_email",
+        Field::SecondEmail,
+        "custom_attributes.second_email",
+    ),
+    (
+        "street_address",
+        Field::StreetAddress,
+        "custom_attributes.street_address",
+    ),
+    ("city", Field::Locality, "custom_attributes.city"),
+    ("state", Field::Region, "custom_attributes.state"),
+    ("zip_code", Field::PostalCode, "custom_attributes.zip_code"),
+    ("country", Field::Country, "custom_attributes.country"),
+    (
+        "country_code",
+        Field::CountryCode,
+        "custom_attributes.country_code",
+    ),
+    (
+        "display_name",
+        Field::DisplayName,
+        "custom_attributes.display_name",
+    ),
+    (
+        "employee_number",
+        Field::EmployeeNumber,
+        "custom_attributes.employee_number",
+    ),
+];
+
+/// The standard field a custom attribute holds, and the path it is read from.
+fn named_field(shortname: &str) -> Option<(Field, &'static str)> {
+    NAMED_ATTRIBUTES
+        .iter()
+        .find(|(n, _, _)| *n == shortname)
+        .map(|(_, f, from)| (*f, *from))
+}
 
 /// A non-blank string (numbers as their text, in case a field comes as one).
 fn scalar<'a>(value: Option<&'a Value>) -> Option<Cow<'a, str>> {
@@ -233,13 +284,29 @@ pub fn identity<'a>(
     match data.get("custom_attributes") {
         Some(Value::Object(values)) => {
             for (name, value) in values {
+                if let Some((field, from)) = named_field(name) {
+                    // a standard field set at the top level wins; both are said
+                    match (who.get(field), scalar(Some(value))) {
+                        (None, Some(v)) => who.set(field, Some(Sourced::new(v, from))),
+                        (Some(top), Some(v)) if top.value != v => who.warnings.push(format!(
+                            "`{from}` (`{v}`) not migrated: `{}` (`{}`) was used",
+                            top.from, top.value
+                        )),
+                        _ => {}
+                    }
+                    continue;
+                }
                 let keep = match value {
                     Value::Null => false,
                     Value::String(s) => !s.trim().is_empty(),
                     _ => true,
                 };
                 if keep {
-                    who.custom.push(CustomField { name, value });
+                    who.custom.push(CustomField::new(
+                        name,
+                        value,
+                        CustomPath::Under("custom_attributes."),
+                    ));
                 }
             }
         }
@@ -401,6 +468,8 @@ pub fn app<'a>(id: &'a str, data: &'a Value) -> (App<'a>, Vec<String>) {
         sign_on,
         description: text(data, "description").or_else(|| text(data, "notes")),
         visible,
+        // the app resource has no documented URL of the app itself
+        url: None,
         saml,
         oidc,
     };
@@ -527,14 +596,45 @@ mod tests {
             "parking_spot": "  ", "cost_center": "10"}}),
         );
         let who = identity("7", &data, &SourceOptions::default()).unwrap();
-        let got: Vec<(&str, &Value)> = who.custom.iter().map(|c| (c.name, c.value)).collect();
+        let got: Vec<(String, &Value)> = who
+            .custom
+            .iter()
+            .map(|c| (c.path().to_string(), c.value.as_ref()))
+            .collect();
         assert_eq!(
             got,
             vec![
-                ("badge_number", &json!("B-1")),
-                ("cost_center", &json!("10"))
+                ("custom_attributes.badge_number".into(), &json!("B-1")),
+                ("custom_attributes.cost_center".into(), &json!("10"))
             ]
         );
+    }
+
+    #[test]
+    fn named_attributes_are_read_back_as_their_fields() {
+        let data = user(json!({"mobile_phone": "+1 555 0100", "custom_attributes": {
+            "city": "Zürich", "mobile_phone": "+1 555 0199", "employee_number": "E-7",
+            "badge_number": "B-1"}}));
+        let who = identity("7", &data, &SourceOptions::default()).unwrap();
+        assert_eq!(
+            field(&who, Field::Locality),
+            Some(("Zürich".into(), "custom_attributes.city".into()))
+        );
+        assert_eq!(field(&who, Field::EmployeeNumber).unwrap().0, "E-7");
+        // the top-level field wins over the attribute, with a warning
+        assert_eq!(
+            field(&who, Field::MobilePhone),
+            Some(("+1 555 0100".into(), "mobile_phone".into()))
+        );
+        assert_eq!(
+            who.warnings,
+            vec![
+                "`custom_attributes.mobile_phone` (`+1 555 0199`) not migrated: `mobile_phone` (`+1 555 0100`) was used"
+            ]
+        );
+        let names: Vec<&str> = who.custom.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["badge_number"]);
+        assert!(OneLogin.is_consumed_key("city") && !OneLogin.is_consumed_key("badge_number"));
     }
 
     #[test]
@@ -608,7 +708,7 @@ mod tests {
             (attr.name, attr.title, attr.value_type),
             ("badge_number", Some("Badge Number"), Some("string"))
         );
-        assert!(!a.is_consumed_key("email"));
+        assert!(!a.is_consumed_key("badge_number"));
     }
 
     #[test]

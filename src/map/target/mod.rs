@@ -1,6 +1,7 @@
 //! Target adapters: canonical identities, groups, apps and attribute definitions turned into a
 //! target's API payloads. One per target (OneLogin now, Okta next); none knows any source.
 
+pub mod okta;
 pub mod onelogin;
 
 use std::collections::HashMap;
@@ -35,6 +36,9 @@ pub struct UserOut {
     pub warnings: Vec<String>,
     /// Complex source fields left out by `--complex exclude` (for the per-field summary).
     pub excluded: Vec<String>,
+    /// The source had a password the target cannot take (a warning says why): the user will
+    /// set one (counted for idm-map's closing notes).
+    pub password_dropped: bool,
 }
 
 /// Everything a user payload needs besides the identity.
@@ -111,10 +115,12 @@ pub trait TargetAdapter: Send {
     ) -> AttributeOut;
 }
 
-/// The adapter for `--to NAME`.
-pub fn adapter(name: &str) -> Option<Box<dyn TargetAdapter>> {
+/// The adapter for `--to NAME`; `login_domain` makes logins that are not email addresses
+/// into `login@DOMAIN` where the target requires email-form logins.
+pub fn adapter(name: &str, login_domain: Option<&str>) -> Option<Box<dyn TargetAdapter>> {
     match name {
         "onelogin" => Some(Box::new(onelogin::OneLogin::default())),
+        "okta" => Some(Box::new(okta::Okta::new(login_domain.map(str::to_string)))),
         _ => None,
     }
 }

@@ -14,7 +14,9 @@ use serde_json::{Map, Value};
 
 use super::{AttributeOut, Complex, TargetAdapter, UserContext, UserOut};
 use crate::map::Trace;
-use crate::map::canonical::{AccountStatus, App, Field, Group, Identity, SignOn, UserRef};
+use crate::map::canonical::{
+    AccountStatus, App, CustomField, Field, Group, Identity, Password, SignOn, UserRef,
+};
 use crate::map::connectors::{Connector, Connectors};
 use crate::map::normalize::{
     compact_json, flatten, is_valid_shortname, normalize_name, scalar_text,
@@ -165,7 +167,6 @@ pub const USER_FIELDS: &[(&str, Field)] = &[
     ("username", Field::UserName),
     ("samaccountname", Field::SamAccountName),
     ("userprincipalname", Field::UserPrincipalName),
-    ("mobile_phone", Field::MobilePhone),
     ("phone", Field::Phone),
     ("company", Field::Organization),
     ("department", Field::Department),
@@ -176,7 +177,11 @@ pub const USER_FIELDS: &[(&str, Field)] = &[
 
 /// Custom attributes the reference always fills from standard profile fields ("named
 /// attributes"); they win over any other field that normalizes to the same shortname.
+///
+/// `mobile_phone` is one of them here, not a top-level field: OneLogin's v2 user has no
+/// `mobile_phone` (the reference toolkit sends one, and the number is dropped without a word).
 pub const NAMED_ATTRIBUTES: &[(&str, Field)] = &[
+    ("mobile_phone", Field::MobilePhone),
     ("second_email", Field::SecondEmail),
     ("street_address", Field::StreetAddress),
     ("city", Field::Locality),
@@ -277,6 +282,7 @@ pub fn user_payload(
     trace.note("status", || {
         format!("status {:?} (status table)", who.status)
     });
+    add_password(who, &mut out, trace);
 
     // custom attributes: named first (they win), then the rest in source order; `origin[i]`
     // says where the i-th attribute of `custom` came from
@@ -296,7 +302,7 @@ pub fn user_payload(
         let rule = cx.custom_rules.get(cf.name);
         if matches!(rule, Some(CustomRule::Drop)) {
             if trace.enabled() {
-                trace.note(&format!("(dropped) profile.{}", cf.name), || {
+                trace.note(&format!("(dropped) {}", cf.path()), || {
                     "--mapping custom_attributes: null".into()
                 });
             }
@@ -306,28 +312,32 @@ pub fn user_payload(
             Some(CustomRule::Rename(to)) => Some(to.as_str()),
             _ => None,
         };
-        match cf.value {
+        match &*cf.value {
             Value::Array(_) | Value::Object(_) => match cx.complex {
-                Complex::Exclude => out.excluded.push(cf.name.to_string()),
+                Complex::Exclude => out.excluded.push(cf.path().to_string()),
                 Complex::Stringify => {
                     stringified
                         .get_or_insert_with(Map::new)
-                        .insert(cf.name.to_string(), cf.value.clone());
+                        .insert(cf.name.to_string(), cf.value.clone().into_owned());
                 }
                 Complex::Flatten => {
                     let mut leaves = Vec::new();
-                    flatten(renamed.unwrap_or(cf.name), cf.value, &mut |joined, text| {
-                        leaves.push((joined, text));
-                    });
+                    flatten(
+                        renamed.unwrap_or(cf.name),
+                        &cf.value,
+                        &mut |joined, text| {
+                            leaves.push((joined, text));
+                        },
+                    );
                     for (joined, text) in leaves {
                         let Some(short) = names.normalize(&joined) else {
                             out.warnings.push(format!(
-                                "`profile.{}` not migrated: `{joined}` gives no usable attribute name",
-                                cf.name
+                                "`{}` not migrated: `{joined}` gives no usable attribute name",
+                                cf.path()
                             ));
                             continue;
                         };
-                        let from = Origin::Flattened(cf.name, joined);
+                        let from = Origin::Flattened(cf, joined);
                         add_custom(
                             &mut custom,
                             &mut origin,
@@ -347,8 +357,8 @@ pub fn user_payload(
                 let name = renamed.unwrap_or(cf.name);
                 let Some(short) = names.normalize(name) else {
                     out.warnings.push(format!(
-                        "`profile.{}` not migrated: `{name}` gives no usable attribute name",
-                        cf.name
+                        "`{}` not migrated: `{name}` gives no usable attribute name",
+                        cf.path()
                     ));
                     continue;
                 };
@@ -359,7 +369,7 @@ pub fn user_payload(
                     &mut out.warnings,
                     short,
                     text,
-                    Origin::Key(cf.name),
+                    Origin::Key(cf),
                     trace,
                 );
             }
@@ -385,15 +395,75 @@ pub fn user_payload(
     Ok(out)
 }
 
+/// The password fields of the payload (onelogin-api.md §6.4): a hash OneLogin can verify as
+/// `password` (the hex digest, repeated in `password_confirmation`), `password_algorithm` and
+/// `salt`; a cleartext password as `password` and `password_confirmation`. A hash it cannot
+/// take leaves the user without a password (OneLogin then has them set one: status 7,
+/// Password Pending), with a warning saying why; never a made-up password. Neither warnings
+/// nor `--explain` show a digest, a salt or a password: only the algorithm and where it came
+/// from.
+fn add_password(who: &Identity<'_>, out: &mut UserOut, trace: &mut Trace) {
+    let Some(password) = &who.password else {
+        return;
+    };
+    let p = &mut out.payload;
+    match password {
+        Password::Hash { hash, from } => match hash.to_onelogin() {
+            Ok(ol) => {
+                p.insert("password".into(), Value::String(ol.hash_hex.clone()));
+                p.insert("password_confirmation".into(), Value::String(ol.hash_hex));
+                p.insert("password_algorithm".into(), Value::from(ol.algorithm));
+                // an unsalted SHA-256 has no salt to send
+                if !ol.salt.is_empty() {
+                    p.insert("salt".into(), Value::String(ol.salt));
+                    trace.note("salt", || format!("`{from}`: the salt as text (not shown)"));
+                }
+                for field in ["password", "password_confirmation"] {
+                    trace.note(field, || {
+                        format!("`{from}`: {hash}, as a hex digest (not shown)")
+                    });
+                }
+                trace.note("password_algorithm", || {
+                    format!("`{from}`: {hash} is `{}`", ol.algorithm)
+                });
+            }
+            Err(e) => {
+                out.password_dropped = true;
+                out.warnings.push(format!(
+                    "password not migrated: {e}; the user will set a password"
+                ));
+                trace.note("(no password)", || format!("`{from}`: {hash}"));
+            }
+        },
+        Password::Unreadable { from, why } => {
+            out.password_dropped = true;
+            out.warnings.push(format!(
+                "password not migrated: the hash in `{from}` cannot be read ({why}); the user will set a password"
+            ));
+            trace.note("(no password)", || format!("`{from}`: unreadable"));
+        }
+        Password::Clear { value, from } => {
+            p.insert("password".into(), Value::String(value.expose().to_string()));
+            p.insert(
+                "password_confirmation".into(),
+                Value::String(value.expose().to_string()),
+            );
+            for field in ["password", "password_confirmation"] {
+                trace.note(field, || format!("`{from}`: cleartext (not shown)"));
+            }
+        }
+    }
+}
+
 /// Where a custom attribute's value came from; formatted only for warnings and `--explain`.
 #[derive(Debug, Clone)]
 enum Origin<'a> {
     /// A named attribute's source path (`profile.secondEmail`).
     Field(Cow<'static, str>),
-    /// A profile key.
-    Key(&'a str),
-    /// A profile key flattened into this joined name.
-    Flattened(&'a str, String),
+    /// A custom field of the source.
+    Key(&'a CustomField<'a>),
+    /// A custom field flattened into this joined name.
+    Flattened(&'a CustomField<'a>, String),
     /// `--complex stringify` of these profile keys.
     Stringified(Vec<String>),
 }
@@ -402,8 +472,9 @@ impl std::fmt::Display for Origin<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Origin::Field(path) => write!(f, "`{path}`"),
-            Origin::Key(key) => write!(f, "`profile.{key}`"),
-            Origin::Flattened(key, joined) => write!(f, "`profile.{key}` flattened as `{joined}`"),
+            Origin::Key(cf) if cf.secret => write!(f, "`{}` (a secret, not shown)", cf.path()),
+            Origin::Key(cf) => write!(f, "`{}`", cf.path()),
+            Origin::Flattened(cf, joined) => write!(f, "`{}` flattened as `{joined}`", cf.path()),
             Origin::Stringified(keys) => {
                 write!(f, "--complex stringify of `{}`", keys.join("`, `"))
             }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-pub use columns::{BASE_COLUMNS, ColumnType, Mapping, Plan};
+pub use columns::{BASE_COLUMNS, ColumnType, HASH_COLUMNS, Mapping, Plan, SPECIAL_COLUMNS};
 pub use row::{check_mcf, is_email, split_list};
 
 use crate::provider::{ExportOptions, Sink, Source, SourceError};

@@ -18,8 +18,48 @@
 //! The token goes out as `Authorization: SSWS <token>` (or as given when it already starts
 //! with `SSWS ` or `Bearer `, for OAuth access tokens).
 
+pub mod target;
+
 use serde_json::{Map, Value};
 use url::Url;
+
+pub use target::OktaTarget;
+
+/// Every base property of Okta's default user profile (okta-api.md §4.3): what needs no
+/// custom schema property.
+pub const BASE_PROPERTIES: &[&str] = &[
+    "login",
+    "email",
+    "firstName",
+    "lastName",
+    "middleName",
+    "honorificPrefix",
+    "honorificSuffix",
+    "title",
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "secondEmail",
+    "mobilePhone",
+    "primaryPhone",
+    "streetAddress",
+    "city",
+    "state",
+    "zipCode",
+    "countryCode",
+    "postalAddress",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "userType",
+    "employeeNumber",
+    "costCenter",
+    "organization",
+    "division",
+    "department",
+    "managerId",
+    "manager",
+];
 
 use super::{ExportOptions, Sink, Source, SourceError, encode_query, next_link};
 use crate::http::{Client, Request, parse_http_date};
@@ -489,7 +529,7 @@ pub fn parse_base_url(raw: &str) -> Result<Url, SourceError> {
     Ok(u)
 }
 
-fn same_origin(a: &Url, b: &Url) -> bool {
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
         && a.port_or_known_default() == b.port_or_known_default()

@@ -23,6 +23,11 @@ use crate::provider::target::{AttributeDef, EdgeShape, End, Found, Needs, Target
 use crate::provider::{ApiError, Created};
 use crate::record::{Kind, Record};
 
+/// The user fields a verification lists (custom attributes are listed only when asked for).
+const USER_LIST_FIELDS: &str = "id,firstname,lastname,email,username,samaccountname,userprincipalname,\
+mobile_phone,phone,company,department,title,comment,preferred_locale_code,external_id,state,status,\
+custom_attributes";
+
 /// What the tenant holds, as ids.
 #[derive(Debug, Default)]
 pub struct Tenant {
@@ -378,7 +383,7 @@ impl Target for OneLoginTarget<'_> {
             .map(|id| Some(id.to_string()))
     }
 
-    fn create(&self, kind: &Kind, data: &Value) -> Result<Created, ApiError> {
+    fn create(&self, kind: &Kind, data: &Value, _with: &[String]) -> Result<Created, ApiError> {
         let created = match kind {
             Kind::User => self.client.create_user(data)?,
             Kind::Group => self
@@ -457,6 +462,62 @@ impl Target for OneLoginTarget<'_> {
             _ => return Ok(None),
         };
         self.client.get_object(&path).map(Some)
+    }
+
+    fn list_objects(
+        &self,
+        kind: &Kind,
+        each: &mut dyn FnMut(String, Value),
+    ) -> Result<(), ApiError> {
+        let mut emit = |v: Value| {
+            if let Some(id) = v.get("id").and_then(id_of) {
+                each(id.to_string(), v);
+            }
+        };
+        match kind {
+            Kind::User => {
+                for u in self.client.list_users(&[("fields", USER_LIST_FIELDS)]) {
+                    emit(u?);
+                }
+            }
+            Kind::Group => {
+                for r in self.client.list_roles() {
+                    emit(r?);
+                }
+            }
+            Kind::App => {
+                // the list holds summaries: each app is read whole (apps are few)
+                let mut ids = Vec::new();
+                for a in self.client.list_apps() {
+                    if let Some(id) = a?.get("id").and_then(id_of) {
+                        ids.push(id);
+                    }
+                }
+                for id in ids {
+                    emit(self.client.get_object(&format!("/api/2/apps/{id}"))?);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn comparable(&self, kind: &Kind, payload: &Value) -> Value {
+        let mut p = payload.clone();
+        if *kind == Kind::User
+            && let Some(obj) = p.as_object_mut()
+        {
+            // write-only: OneLogin never shows a password back
+            for key in [
+                "password",
+                "password_confirmation",
+                "password_algorithm",
+                "salt",
+            ] {
+                obj.shift_remove(key);
+            }
+        }
+        p
     }
 
     fn edge_shape(&self, kind: &Kind, assignee: End) -> Result<EdgeShape, &'static str> {
