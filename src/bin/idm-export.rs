@@ -1,6 +1,7 @@
 //! idm-export: stream users, groups, memberships, apps, app assignments and custom attribute
-//! definitions out of Okta, a Stormpath export or a CSV staging file as NDJSON records.
-//! Read-only. Logic lives in `idm::export` and `idm::provider::{okta, stormpath, csv_file}`.
+//! definitions out of Okta, OneLogin, a Stormpath export or a CSV staging file as NDJSON
+//! records. Read-only. Logic lives in `idm::export` and
+//! `idm::provider::{okta, onelogin::source, stormpath, csv_file}`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,11 +12,12 @@ use idm::cli::{self, conn::ConnArgs};
 use idm::export::{self, Since};
 use idm::journal::{self, Event, Journal, TenantCheck};
 use idm::provider::csv_file::{CsvArgs, CsvFile};
+use idm::provider::onelogin::OneLoginSource;
 use idm::provider::stormpath::{Stormpath, StormpathArgs, StormpathOptions};
 use idm::provider::{ExportOptions, Source};
 use idm::record::RecordWriter;
 
-/// Export identities from Okta as NDJSON records (read-only).
+/// Export identities from Okta or OneLogin as NDJSON records (read-only).
 ///
 /// Writes one record per line: attribute (custom user-schema properties), group, user,
 /// membership, app, app_assignment, in that order, each with the Okta object whole in `data`.
@@ -27,6 +29,11 @@ use idm::record::RecordWriter;
 /// A completed export of users and groups writes a bookmark to the state journal;
 /// `--since last` then exports only users changed after it, and every group (the catch-up
 /// run at cut-over).
+///
+/// `--from onelogin` reads a OneLogin account the same way (roles as groups, role users as
+/// memberships, role apps as app assignments; users of every state and status; cursor pages;
+/// the quota learned from X-RateLimit-*); the secret comes from IDM_ONELOGIN_CLIENT_SECRET or
+/// the keyring. See docs/export.md.
 ///
 /// `--from stormpath --dir DIR` reads a Stormpath export and applies Okta's importer rules
 /// (linked accounts merged, skips named on stderr); `--from csv --input FILE` reads a staging
@@ -40,7 +47,7 @@ use idm::record::RecordWriter;
 struct Args {
     /// The system to export from.
     #[arg(long, value_name = "SOURCE", default_value = "okta",
-          value_parser = ["okta", "stormpath", "csv"])]
+          value_parser = ["okta", "onelogin", "stormpath", "csv"])]
     from: String,
     /// Kinds to export: users,groups,memberships,apps,app_assignments,schema (or all).
     #[arg(long, value_name = "LIST", env = "IDM_EXPORT_OBJECTS", default_value = "all",
@@ -57,7 +64,7 @@ struct Args {
     #[arg(long, value_name = "N", env = "IDM_PAGE_SIZE", default_value_t = 200,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     page_size: u32,
-    /// Also write okta_<kind>_<timestamp>.ndjson files (0600) into DIR.
+    /// Also write <source>_<kind>_<timestamp>.ndjson files (0600) into DIR.
     #[arg(long, value_name = "DIR", env = "IDM_SNAPSHOT_DIR")]
     snapshot_dir: Option<PathBuf>,
     /// Write records to FILE, created 0600 (`-` or nothing: stdout).
@@ -86,6 +93,7 @@ Examples:
   $ idm-export --max-capacity 50 --snapshot-dir snapshots/ | idm-map --to onelogin > mapped.ndjson
   $ idm-export --since last | idm-map --to onelogin | idm-load --apply   # catch-up at cut-over
   $ idm-export --objects users | jq -r 'select(.data.status == \"ACTIVE\") | .data.profile.login'
+  $ idm-export --from onelogin --onelogin-url https://acme.onelogin.com --onelogin-client-id ID > ol.ndjson
   $ idm-export --from stormpath --dir ~/exports/683IDSZVtUQewtFoqVrIEe > stormpath.ndjson
   $ idm-export --from csv -i staff.csv --columns headers.json --rejects bad-rows.csv > staff.ndjson
 ";
@@ -104,8 +112,13 @@ impl cli::HasLogArgs for Args {
 }
 
 fn run(args: Args) -> anyhow::Result<cli::Status> {
-    if args.from != "okta" {
+    if args.from != "okta" && args.from != "onelogin" {
         return run_file_source(args);
+    }
+    if args.from == "onelogin" && args.include_deprovisioned {
+        Err(cli::usage(
+            "`--include-deprovisioned` goes with `--from okta`: OneLogin lists every user, whatever their state and status",
+        ))?;
     }
     if args.stormpath.dir.is_some() || args.csv.input.is_some() {
         Err(cli::usage(
@@ -116,7 +129,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let since = match args.since {
         None => None,
         Some(Since::At(t)) => Some(t),
-        Some(Since::Last) => match Journal::read(&args.state.state)?.bookmark("okta") {
+        Some(Since::Last) => match Journal::read(&args.state.state)?.bookmark(&args.from) {
             Some(at) => Some(at.to_string()),
             None => Err(cli::usage(format!(
                 "`--since last`: no export bookmark in `{}`; run a full export first",
@@ -128,15 +141,25 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let journal = export::bookmarks(&kinds)
         .then(|| Journal::open(&args.state.state).map(|(j, _)| j))
         .transpose()?;
-    let mut okta = args.conn.okta()?;
+    let (mut source, url): (Box<dyn Source>, String) = if args.from == "onelogin" {
+        let client = args.conn.onelogin()?;
+        // bad credentials are said before any output is written
+        client.authenticate()?;
+        let url = client.base_url().to_string();
+        (Box::new(OneLoginSource::new(client)), url)
+    } else {
+        let okta = args.conn.okta()?;
+        let url = okta.base_url().to_string();
+        (Box::new(okta), url)
+    };
     // a journal bound to another source tenant would make `--since last` skip changes
     let state = Journal::read(&args.state.state)?;
     let bind = match journal::check_tenant(
         &args.state.state,
         &state,
         "source",
-        "okta",
-        okta.base_url().as_str(),
+        source.name(),
+        &url,
         args.rebind_state,
     )? {
         TenantCheck::Same => None,
@@ -152,7 +175,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     // downstream refuse to load what it wrote as if it were whole
     out.mark(cli::tool())?;
     let summary = export::export(
-        &mut okta,
+        source.as_mut(),
         &kinds,
         &opts,
         &mut out,
@@ -165,7 +188,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             j.append(&event)?;
         }
         j.append(&Event::Bookmark {
-            source: "okta".into(),
+            source: source.name().into(),
             at: summary.started.clone(),
         })?;
     }
@@ -184,7 +207,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
 fn run_file_source(args: Args) -> anyhow::Result<cli::Status> {
     if args.since.is_some() {
         Err(cli::usage(format!(
-            "`--since` needs `--from okta`, not `{}`",
+            "`--since` needs `--from okta` or `--from onelogin`, not `{}`",
             args.from
         )))?;
     }

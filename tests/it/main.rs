@@ -30,5 +30,6 @@ mod schemas;
 mod sdk_okta;
 mod sdk_onelogin;
 mod source_csv;
+mod source_onelogin;
 mod source_stormpath;
 mod verify;
