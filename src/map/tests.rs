@@ -781,3 +781,18 @@ fn a_derived_field_that_comes_out_empty_is_left_out_not_rejected() {
     assert!(rec.data.get("samaccountname").is_none(), "{}", rec.data);
     assert_eq!(rec.data["email"], "ops@corp.example");
 }
+
+#[test]
+fn the_summary_line_counts_every_outcome() {
+    let s = Summary {
+        mapped: 2650,
+        passed: 30,
+        skipped: 10,
+        rejected: 9,
+        unreadable: 1,
+    };
+    assert_eq!(
+        s.line(),
+        "mapped 2,650 records (30 passed through, 10 skipped, 9 rejected, 1 unreadable line)"
+    );
+}

@@ -15,6 +15,7 @@ mod export;
 mod journal;
 mod load;
 mod map;
+mod operator;
 mod pipeline;
 mod report;
 mod sandbox_cli;
