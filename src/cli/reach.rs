@@ -23,6 +23,8 @@ use crate::secrets::{self, KeyringStore};
 /// Check that `svc` answers at its configured URL and takes its credentials. Missing settings
 /// are usage errors naming flag and variable (exit 2); a failed check is fatal (exit 1).
 pub fn check(conn: &ConnArgs, svc: Svc) -> anyhow::Result<()> {
+    // what can be told without the network is told first (a bad quota is a usage error)
+    conn.quota(svc)?;
     let timeout = Duration::from_secs(conn.timeout.max(1));
     let store = KeyringStore::from_env();
     let checked = match svc {
