@@ -2,9 +2,10 @@
 //!
 //! The display is chosen once per process:
 //! - **bars**: stderr is a terminal that takes escape codes (`NO_COLOR` unset or empty, `TERM`
-//!   not `dumb`). indicatif bars live in one [`MultiProgress`]; every other line (logs,
-//!   rejects, summaries) goes through [`write_stderr`], which hides the bars while it writes, so
-//!   no line is ever torn. A bar is cleared when its step ends.
+//!   not `dumb`). One indicatif bar at a time (the steps of a tool follow each other); every
+//!   other line (logs, rejects, summaries) goes through [`write_stderr`], which hides the bar
+//!   while it writes, so no line is ever torn. A bar is cleared when its step ends. (One bar
+//!   rather than a `MultiProgress`: removing finished bars from one left stale lines behind.)
 //! - **lines**: anything else (a file, a pipe, a CI log, a terminal with `NO_COLOR` or
 //!   `TERM=dumb`): plain text only. A step that runs longer than `--stats-interval` prints one
 //!   status line per interval, as rclone's `--stats` does:
@@ -26,7 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::http::Rate;
 
@@ -51,7 +52,9 @@ struct Settings {
 }
 
 static SETTINGS: OnceLock<Settings> = OnceLock::new();
-static MULTI: OnceLock<MultiProgress> = OnceLock::new();
+/// The bar on the terminal now, with the id of its [`Progress`].
+static CURRENT: Mutex<Option<(u64, ProgressBar)>> = Mutex::new(None);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Choose the display from `-q`, `--stats-interval`, the terminal and the environment. The
 /// first call wins; the entry wrapper makes it before the tool runs.
@@ -93,10 +96,6 @@ pub fn quiet() -> bool {
     settings().quiet
 }
 
-fn multi() -> &'static MultiProgress {
-    MULTI.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
-}
-
 /// Write whole lines to stderr, with any progress bar hidden while they are written (a line
 /// written under a bar would be torn by its next redraw).
 pub fn write_stderr(bytes: &[u8]) {
@@ -106,9 +105,15 @@ pub fn write_stderr(bytes: &[u8]) {
         let _ = err.write_all(bytes);
         let _ = err.flush();
     };
-    match MULTI.get() {
-        Some(m) => m.suspend(write),
-        None => write(),
+    // the handle is cloned out so the lock is not held while writing
+    let bar = CURRENT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|(_, b)| b.clone());
+    match bar {
+        Some(b) if !b.is_finished() => b.suspend(write),
+        _ => write(),
     }
 }
 
@@ -126,6 +131,7 @@ pub struct Progress {
 }
 
 struct Inner {
+    id: u64,
     shared: Arc<Shared>,
     bar: Option<ProgressBar>,
     ticker: Mutex<Option<Ticker>>,
@@ -181,8 +187,11 @@ impl Progress {
             len: AtomicU64::new(total.unwrap_or(NO_LEN)),
             ceiling: Mutex::new(None),
         });
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let (bar, ticker) = if s.bars {
-            (Some(multi().add(bar(&shared, total))), None)
+            let b = bar(&shared, total);
+            *CURRENT.lock().unwrap_or_else(|p| p.into_inner()) = Some((id, b.clone()));
+            (Some(b), None)
         } else {
             (
                 None,
@@ -191,6 +200,7 @@ impl Progress {
         };
         Progress {
             inner: Some(Arc::new(Inner {
+                id,
                 shared,
                 bar,
                 ticker: Mutex::new(ticker),
@@ -266,12 +276,13 @@ impl Inner {
         if let Some(t) = ticker {
             t.stop();
         }
-        if let Some(b) = &self.bar
-            && !b.is_finished()
-        {
-            b.finish_and_clear();
-            if let Some(m) = MULTI.get() {
-                m.remove(b);
+        if let Some(b) = &self.bar {
+            if !b.is_finished() {
+                b.finish_and_clear();
+            }
+            let mut current = CURRENT.lock().unwrap_or_else(|p| p.into_inner());
+            if current.as_ref().is_some_and(|(id, _)| *id == self.id) {
+                *current = None;
             }
         }
     }
@@ -313,6 +324,7 @@ fn bar(shared: &Arc<Shared>, total: Option<u64>) -> ProgressBar {
         .with_key("idm_rate", rate)
         .with_key("idm_eta", eta_key);
     let bar = bar.with_style(style).with_prefix(shared.label.clone());
+    bar.set_draw_target(ProgressDrawTarget::stderr());
     // redrawn while nothing arrives (a 429 wait), so the ETA and the spinner stay alive
     bar.enable_steady_tick(Duration::from_millis(500));
     bar
