@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::cli::Progress;
 use crate::provider::{ExportOptions, Sink, Source, SourceError};
 use crate::record::schema::{CompileError, Schemas};
 use crate::record::{Kind, Record, RecordWriter};
@@ -164,6 +165,37 @@ impl Summary {
     pub fn count(&self, kind: &Kind) -> u64 {
         self.counts.get(kind.as_str()).copied().unwrap_or(0)
     }
+
+    /// What the export wrote, for its summary line:
+    /// `exported 1,528 records (12 attributes, 26 groups, 300 users, 1,190 memberships)`.
+    pub fn line(&self) -> String {
+        use crate::cli::status::count;
+        let total: u64 = self.counts.values().sum();
+        let kinds: Vec<String> = ORDER
+            .iter()
+            .filter_map(|k| {
+                let n = *self.counts.get(k.as_str())?;
+                let noun = k.as_str().replace('_', " ");
+                Some(match n {
+                    1 => format!("1 {noun}"),
+                    _ => format!("{} {noun}s", count(n)),
+                })
+            })
+            .collect();
+        let mut line = format!(
+            "exported {} record{} ({})",
+            count(total),
+            if total == 1 { "" } else { "s" },
+            kinds.join(", ")
+        );
+        if self.invalid > 0 {
+            line.push_str(&format!(
+                ", {} not matching their schema (each carries a warning)",
+                count(self.invalid)
+            ));
+        }
+        line
+    }
 }
 
 /// True when an export of `kinds` may move the `--since last` bookmark.
@@ -178,9 +210,11 @@ struct KindSink<'a> {
     out: &'a mut RecordWriter,
     snapshot: Option<RecordWriter>,
     count: u64,
-    records_bar: indicatif::ProgressBar,
-    parents_bar: Option<indicatif::ProgressBar>,
+    records_bar: Progress,
+    parents_bar: Option<Progress>,
     label: String,
+    /// What the source lists this kind by (`groups` for memberships).
+    parents: &'static str,
     show_progress: bool,
 }
 
@@ -210,7 +244,8 @@ impl Sink for KindSink<'_> {
         }
         let bar = self.parents_bar.get_or_insert_with(|| {
             self.records_bar.finish_and_clear();
-            crate::cli::progress(&self.label, Some(total))
+            // memberships are listed group by group: the total known is the groups'
+            crate::cli::progress(&format!("{} ({})", self.label, self.parents), Some(total))
         });
         bar.set_position(done);
     }
@@ -260,7 +295,7 @@ pub fn export(
         let records_bar = if progress {
             crate::cli::progress(&label, None)
         } else {
-            indicatif::ProgressBar::hidden()
+            Progress::hidden()
         };
         let mut sink = KindSink {
             schemas,
@@ -270,6 +305,10 @@ pub fn export(
             count: 0,
             records_bar,
             parents_bar: None,
+            parents: match kind {
+                Kind::AppAssignment => "apps",
+                _ => "groups",
+            },
             label,
             show_progress: progress,
         };

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use idm::cli::{self, conn::ConnArgs};
+use idm::cli::{self, conn::ConnArgs, conn::Svc};
 use idm::export::{self, Since};
 use idm::journal::{self, Event, Journal, TenantCheck};
 use idm::provider::csv_file::{CsvArgs, CsvFile};
@@ -137,6 +137,13 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             )))?,
         },
     };
+    // one call without retries first: a wrong host or token fails now, in one line
+    let svc = if args.from == "onelogin" {
+        Svc::OneLogin
+    } else {
+        Svc::Okta
+    };
+    cli::reach::check(&args.conn, svc)?;
     // the journal is opened (and locked for writing) only when it will get a bookmark
     let journal = export::bookmarks(&kinds)
         .then(|| Journal::open(&args.state.state).map(|(j, _)| j))
@@ -192,13 +199,9 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             at: summary.started.clone(),
         })?;
     }
-    if summary.invalid > 0 {
-        // exported whole all the same: the source's data is what it is; idm-map decides
-        tracing::warn!(
-            "{} records do not match their schema; they carry a warning",
-            summary.invalid
-        );
-    }
+    // records that do not match their schema are exported whole all the same (the source's
+    // data is what it is; idm-map decides): the summary counts them
+    cli::summary(&summary.line());
     Ok(cli::Status::Done)
 }
 
@@ -246,13 +249,14 @@ fn run_file_source(args: Args) -> anyhow::Result<cli::Status> {
         kinds.retain(|k| source.kinds().contains(k));
     }
     let snapshots = args.snapshot_dir.as_deref();
-    export::export(source.as_mut(), &kinds, &opts, &mut out, snapshots, true)?;
+    let summary = export::export(source.as_mut(), &kinds, &opts, &mut out, snapshots, true)?;
     out.finish_complete().context("writing records")?;
     if !args.log.quiet {
         for line in source.summary() {
-            eprintln!("{}: {line}", cli::tool());
+            cli::say(&line);
         }
     }
+    cli::summary(&summary.line());
     Ok(cli::Status::from_failures(source.rejected()))
 }
 

@@ -117,13 +117,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     for note in mapper.closing_notes() {
         map::note(&note);
     }
-    tracing::info!(
-        "{} mapped, {} passed through, {} skipped, {} rejected",
-        summary.mapped,
-        summary.passed,
-        summary.skipped,
-        failures
-    );
+    cli::summary(&summary.line());
     if let idm::record::stream::Completeness::Incomplete(why) = completeness {
         anyhow::bail!(
             "the input is incomplete: {why}; its records were mapped, but the output is marked incomplete too"

@@ -261,8 +261,8 @@ pub struct Emitter<'a> {
     summary: &'a mut Summary,
     target: &'static str,
     dirty: bool,
-    /// Shown only when stderr is a terminal.
-    bar: indicatif::ProgressBar,
+    /// A bar on a terminal, status lines elsewhere.
+    bar: crate::cli::Progress,
 }
 
 impl Emitter<'_> {
@@ -422,7 +422,8 @@ pub fn run<R: BufRead>(
         summary: &mut summary,
         target: target.name(),
         dirty: false,
-        bar: crate::cli::progress(label, Some(total)),
+        bar: crate::cli::progress(label, Some(total))
+            .with_quota(opts.rate.filter(|_| opts.apply), opts.max_capacity_pct),
     };
     let mut writes = 0u64;
     for (phase, kind) in [

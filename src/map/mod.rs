@@ -560,7 +560,25 @@ fn explain(label: &str, kind: &Kind, outcome: &Disposition, trace: &Trace) {
 /// Tell a person something on stderr as `idm-map: message`, unless `-q` silenced warnings.
 pub fn note(message: &str) {
     if tracing::enabled!(tracing::Level::WARN) {
-        let _ = writeln!(io::stderr().lock(), "{}: {message}", crate::cli::tool());
+        crate::cli::say(message);
+    }
+}
+
+impl Summary {
+    /// The run's summary line, counts by outcome:
+    /// `mapped 2,650 records (30 passed through, 10 skipped, 10 rejected, 0 unreadable lines)`.
+    pub fn line(&self) -> String {
+        use crate::cli::status::count;
+        format!(
+            "mapped {} record{} ({} passed through, {} skipped, {} rejected, {} unreadable line{})",
+            count(self.mapped),
+            if self.mapped == 1 { "" } else { "s" },
+            count(self.passed),
+            count(self.skipped),
+            count(self.rejected),
+            count(self.unreadable),
+            if self.unreadable == 1 { "" } else { "s" },
+        )
     }
 }
 
@@ -571,7 +589,7 @@ pub fn run<R: BufRead>(
     reader: &mut RecordReader<R>,
     writer: &mut RecordWriter,
     rejects: &mut Rejects,
-    progress: &indicatif::ProgressBar,
+    progress: &crate::cli::Progress,
 ) -> io::Result<Summary> {
     let mut summary = Summary::default();
     let before = rejects.count();

@@ -142,6 +142,46 @@ fn a_missing_url_names_the_flag_and_the_variable() {
     );
     run.expect(2);
     assert!(run.stderr.contains("IDM_OKTA_RATE_LIMIT"), "{}", run.show());
+    // the client id and the secret are named the same way, before any call is made
+    let run = unconfigured(
+        "idm-load",
+        &["--onelogin-url", "http://127.0.0.1:9"],
+        &[("IDM_ONELOGIN_CLIENT_SECRET", "not-used")],
+    );
+    run.expect(2);
+    assert!(
+        run.stderr.contains("--onelogin-client-id")
+            && run.stderr.contains("IDM_ONELOGIN_CLIENT_ID"),
+        "{}",
+        run.show()
+    );
+    for (tool, args, var) in [
+        (
+            "idm-load",
+            [
+                "--onelogin-url",
+                "http://127.0.0.1:9",
+                "--onelogin-client-id",
+                "cid",
+            ],
+            "IDM_ONELOGIN_CLIENT_SECRET",
+        ),
+        (
+            "idm-export",
+            ["--okta-url", "http://127.0.0.1:9", "--rate-limit", "none"],
+            "IDM_OKTA_TOKEN",
+        ),
+    ] {
+        // no secret in the environment (the keyring is asked next, and has none)
+        let run = crate::util::Tool::new(tool)
+            .args(args)
+            .env_remove(var)
+            .env("IDM_KEYRING_SERVICE", "idm-test-no-such-service")
+            .run();
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.show());
+        assert!(run.stderr.contains(var), "{}", run.show());
+        assert!(matches!(run.code, Some(1 | 2)), "{}", run.show());
+    }
 }
 
 #[test]

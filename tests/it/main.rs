@@ -20,6 +20,7 @@ mod map;
 mod map_sources;
 mod okta_target;
 mod passwords;
+mod operator;
 mod pipeline;
 mod report;
 mod sandbox_cli;
