@@ -52,6 +52,11 @@ struct Args {
     /// Migrate Okta's BUILT_IN `Everyone` group as a role (skipped by default).
     #[arg(long)]
     include_everyone: bool,
+    /// The rejects file of an earlier run (its `--rejects`; repeatable): the memberships and
+    /// app assignments of the users, groups and apps it holds are dropped, as in that run. For
+    /// a cut-over's delta, whose edges name people the full migration rejected.
+    #[arg(long, value_name = "FILE")]
+    rejected_before: Vec<PathBuf>,
     /// Print, on stderr, where every target field of the record with this id came from.
     #[arg(long, value_name = "ID")]
     explain: Option<String>,
@@ -93,6 +98,10 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         connectors,
         explain: args.explain,
     });
+    for path in &args.rejected_before {
+        let n = map::read_rejected(path, &mut mapper)?;
+        tracing::info!("{n} records rejected before, from `{}`", path.display());
+    }
     let mut reader = open_input(args.io.input())?;
     let mut writer = RecordWriter::create(args.io.output.as_deref())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;

@@ -182,6 +182,8 @@ pub struct Mapper {
     /// reason said once, rather than failing in idm-load.
     rejected: HashSet<(Kind, String)>,
     rejected_edges: u64,
+    /// How many users, groups and apps an earlier run rejected ([`Mapper::rejected_before`]).
+    rejected_before: u64,
     shared_prefixes: u64,
     /// Users whose source password the target cannot take.
     passwords_dropped: u64,
@@ -202,9 +204,21 @@ impl Mapper {
             skipped_edges: 0,
             rejected: HashSet::new(),
             rejected_edges: 0,
+            rejected_before: 0,
             shared_prefixes: 0,
             passwords_dropped: 0,
             explained: false,
+        }
+    }
+
+    /// A user, group or app an earlier run rejected (a cut-over's delta names the edges of
+    /// people the full migration rejected, without the people): its edges are dropped as if
+    /// it had been rejected in this run, unless this run maps it.
+    pub fn rejected_before(&mut self, kind: Kind, id: &str) {
+        if matches!(kind, Kind::User | Kind::Group | Kind::App)
+            && self.rejected.insert((kind, id.to_string()))
+        {
+            self.rejected_before += 1;
         }
     }
 
@@ -225,8 +239,15 @@ impl Mapper {
         {
             outcome = Disposition::Rejected(format!("mapped {} is invalid: {e}", rec.kind));
         }
-        if let (Some(id), Disposition::Rejected(_)) = (id, &outcome) {
-            self.rejected.insert((kind.clone(), id));
+        match (id, &outcome) {
+            (Some(id), Disposition::Rejected(_)) => {
+                self.rejected.insert((kind.clone(), id));
+            }
+            // rejected by an earlier run and mapped now (fixed at the source since)
+            (Some(id), _) if self.rejected_before > 0 => {
+                self.rejected.remove(&(kind.clone(), id));
+            }
+            _ => {}
         }
         if trace.lines.is_some() {
             self.explained = true;
@@ -493,7 +514,7 @@ impl Mapper {
         }
         if self.rejected_edges > 0 {
             notes.push(format!(
-                "skipped {} membership{} or app assignment{} of users, groups or apps rejected above (they would only fail in idm-load)",
+                "skipped {} membership{} or app assignment{} of users, groups or apps rejected above or by an earlier run (they would only fail in idm-load)",
                 self.rejected_edges,
                 if self.rejected_edges == 1 { "" } else { "s" },
                 if self.rejected_edges == 1 { "" } else { "s" },
@@ -580,6 +601,31 @@ impl Summary {
             if self.unreadable == 1 { "" } else { "s" },
         )
     }
+}
+
+/// Read the rejects file of an earlier run into `mapper` ([`Mapper::rejected_before`]): every
+/// line that names a user, group or app. Lines that were rejected for not being records at
+/// all name nothing and are passed over. Returns how many records it named.
+pub fn read_rejected(path: &std::path::Path, mapper: &mut Mapper) -> Result<u64, ConfigError> {
+    let read_err = |e: io::Error| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut named = 0;
+    for line in io::BufReader::new(file).lines() {
+        let line = line.map_err(read_err)?;
+        #[derive(serde::Deserialize)]
+        struct Named {
+            kind: Kind,
+            id: String,
+        }
+        if let Ok(Named { kind, id }) = serde_json::from_str::<Named>(&line) {
+            mapper.rejected_before(kind, &id);
+            named += 1;
+        }
+    }
+    Ok(named)
 }
 
 /// Map a whole stream: read records, write mapped ones, report the rest. The output is flushed
