@@ -349,5 +349,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
+pub mod subset;
+
 #[cfg(test)]
 mod tests;

@@ -9,13 +9,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use idm::cli::{self, conn::ConnArgs, conn::Svc};
+use idm::export::subset::{self, Selection};
 use idm::export::{self, Since};
 use idm::journal::{self, Event, Journal, TenantCheck};
 use idm::provider::csv_file::{CsvArgs, CsvFile};
 use idm::provider::onelogin::OneLoginSource;
 use idm::provider::stormpath::{Stormpath, StormpathArgs, StormpathOptions};
 use idm::provider::{ExportOptions, Source};
-use idm::record::RecordWriter;
+use idm::record::{Kind, RecordWriter};
 
 /// Export identities from Okta or OneLogin as NDJSON records (read-only).
 ///
@@ -73,6 +74,14 @@ struct Args {
     /// Accept a state journal bound to another source tenant and bind it to this one.
     #[arg(long)]
     rebind_state: bool,
+    /// A pilot: only the members of the group of this name (repeatable), with their groups,
+    /// memberships, apps and app assignments. The whole tenant is read; the bookmark stays.
+    #[arg(long, value_name = "NAME")]
+    group: Vec<String>,
+    /// A pilot: only the users of FILE (one id, login or email per line; `#` comments), with
+    /// their groups, memberships, apps and app assignments.
+    #[arg(long, value_name = "FILE")]
+    users: Option<PathBuf>,
     #[command(flatten)]
     stormpath: StormpathArgs,
     #[command(flatten)]
@@ -91,7 +100,9 @@ Examples:
   $ idm-export --from okta > export.ndjson
   $ idm-export --objects users,groups,memberships --include-deprovisioned -o users.ndjson
   $ idm-export --max-capacity 50 --snapshot-dir snapshots/ | idm-map --to onelogin > mapped.ndjson
-  $ idm-export --since last | idm-map --to onelogin | idm-load --apply   # catch-up at cut-over
+  $ idm-export --since last -o delta.ndjson   # catch-up at cut-over (keep it until it is loaded)
+  $ idm-export --group 'Finance' --group 'IT' -o pilot.ndjson   # a pilot: two departments
+  $ idm-export --users pilot-logins.txt -o pilot.ndjson
   $ idm-export --objects users | jq -r 'select(.data.status == \"ACTIVE\") | .data.profile.login'
   $ idm-export --from onelogin --onelogin-url https://acme.onelogin.com --onelogin-client-id ID > ol.ndjson
   $ idm-export --from stormpath --dir ~/exports/683IDSZVtUQewtFoqVrIEe > stormpath.ndjson
@@ -111,9 +122,69 @@ impl cli::HasLogArgs for Args {
     }
 }
 
+/// `--group` and `--users`, checked against `--objects` before anything is read.
+fn selection(args: &Args) -> anyhow::Result<Selection> {
+    let mut sel = Selection {
+        groups: args.group.clone(),
+        users: None,
+    };
+    if let Some(g) = sel.groups.iter().find(|g| g.trim().is_empty()) {
+        Err(cli::usage(format!(
+            "--group `{g}`: a group name cannot be empty"
+        )))?;
+    }
+    if let Some(path) = &args.users {
+        let list = Selection::read_users(path).map_err(|e| cli::usage(e.to_string()))?;
+        sel.users = Some((path.clone(), list));
+    }
+    if sel.is_some() {
+        let kinds = &args.objects.0;
+        for (kind, why) in [
+            (Kind::User, "the users"),
+            (Kind::Membership, "who is in which group"),
+        ] {
+            if !kinds.contains(&kind) {
+                Err(cli::usage(format!(
+                    "`--group` and `--users` need {kind}s in `--objects`: a pilot is cut by {why}"
+                )))?;
+            }
+        }
+    }
+    Ok(sel)
+}
+
+/// Export into `out`, whole, or through a pilot's selection. Returns the export's summary, the
+/// summary line, and how many things asked for were not found (for the exit code).
+fn write_export(
+    source: &mut dyn Source,
+    kinds: &[Kind],
+    opts: &ExportOptions,
+    out: &mut RecordWriter,
+    snapshots: Option<&std::path::Path>,
+    sel: &Selection,
+) -> anyhow::Result<(export::Summary, String, u64)> {
+    if !sel.is_some() {
+        let summary = export::export(source, kinds, opts, out, snapshots, true)?;
+        let line = summary.line();
+        return Ok((summary, line, 0));
+    }
+    // the whole export goes to an unlinked 0600 file, read back for the pilot's records
+    let mut spool = tempfile::tempfile().context("creating a temporary file")?;
+    let mut whole = RecordWriter::from_writer(spool.try_clone().context("temporary file")?);
+    let summary = export::export(source, kinds, opts, &mut whole, snapshots, true)?;
+    whole.finish().context("writing a temporary file")?;
+    let cut = subset::cut(&mut spool, sel, out)?;
+    let problems = cut.problems(sel.users.as_ref().map(|(p, _)| p.as_path()));
+    for p in &problems {
+        cli::say(p);
+    }
+    Ok((summary, cut.line(), problems.len() as u64))
+}
+
 fn run(args: Args) -> anyhow::Result<cli::Status> {
+    let sel = selection(&args)?;
     if args.from != "okta" && args.from != "onelogin" {
-        return run_file_source(args);
+        return run_file_source(args, sel);
     }
     if args.from == "onelogin" && args.include_deprovisioned {
         Err(cli::usage(
@@ -181,16 +252,19 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     // a marked stream: an export that fails half-way leaves no end marker, and the tools
     // downstream refuse to load what it wrote as if it were whole
     out.mark(cli::tool())?;
-    let summary = export::export(
+    let (summary, line, missing) = write_export(
         source.as_mut(),
         &kinds,
         &opts,
         &mut out,
         args.snapshot_dir.as_deref(),
-        true,
+        &sel,
     )?;
     out.finish_complete().context("writing records")?;
-    if let Some(j) = journal {
+    if sel.is_some() {
+        // the people outside the pilot were not exported: a later `--since last` must see them
+        tracing::info!("a pilot subset leaves the `--since last` bookmark where it was");
+    } else if let Some(j) = journal {
         if let Some(event) = bind {
             j.append(&event)?;
         }
@@ -201,13 +275,13 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     }
     // records that do not match their schema are exported whole all the same (the source's
     // data is what it is; idm-map decides): the summary counts them
-    cli::summary(&summary.line());
-    Ok(cli::Status::Done)
+    cli::summary(&line);
+    Ok(cli::Status::from_failures(missing))
 }
 
 /// A Stormpath export or a CSV file: opened (and checked whole) before the first record; no
 /// bookmark, since a file has no `--since`.
-fn run_file_source(args: Args) -> anyhow::Result<cli::Status> {
+fn run_file_source(args: Args, sel: Selection) -> anyhow::Result<cli::Status> {
     if args.since.is_some() {
         Err(cli::usage(format!(
             "`--since` needs `--from okta` or `--from onelogin`, not `{}`",
@@ -249,15 +323,16 @@ fn run_file_source(args: Args) -> anyhow::Result<cli::Status> {
         kinds.retain(|k| source.kinds().contains(k));
     }
     let snapshots = args.snapshot_dir.as_deref();
-    let summary = export::export(source.as_mut(), &kinds, &opts, &mut out, snapshots, true)?;
+    let (_, line, missing) =
+        write_export(source.as_mut(), &kinds, &opts, &mut out, snapshots, &sel)?;
     out.finish_complete().context("writing records")?;
     if !args.log.quiet {
         for line in source.summary() {
             cli::say(&line);
         }
     }
-    cli::summary(&summary.line());
-    Ok(cli::Status::from_failures(source.rejected()))
+    cli::summary(&line);
+    Ok(cli::Status::from_failures(source.rejected() + missing))
 }
 
 fn main() -> ExitCode {

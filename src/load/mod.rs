@@ -315,6 +315,9 @@ pub struct Loader<'a> {
     owners: Mutex<Vec<String>>,
     decisions: Mutex<Vec<String>>,
     create_edges: Option<CreateEdges>,
+    /// (kind, target id) → the source object an earlier load mapped to it: an account is
+    /// never adopted for a second person. Built on first use.
+    claimed: std::sync::OnceLock<HashMap<(String, String), (String, String)>>,
 }
 
 impl Loader<'_> {
@@ -406,6 +409,7 @@ pub fn run<R: BufRead>(
         owners: Mutex::new(Vec::new()),
         decisions: Mutex::new(Vec::new()),
         create_edges: None,
+        claimed: std::sync::OnceLock::new(),
     };
     let mut loader = loader;
     if opts.apply && !opts.force {

@@ -22,6 +22,7 @@ mod map_sources;
 mod okta_target;
 mod operator;
 mod passwords;
+mod pilot;
 mod pipeline;
 mod report;
 mod sandbox_cli;
