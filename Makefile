@@ -2,13 +2,18 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: build test test-sdk test-keyring test-browser lint bench demo fmt clean pyenv
+.PHONY: build test test-sdk test-keyring test-browser lint bench demo fmt clean pyenv install
 
 # A venv with the official Okta and OneLogin Python SDKs, for the sandbox fidelity tests.
 PYENV := target/py-venv
 
 build:
 	$(CARGO) build --locked --release
+
+# The tools, man pages and bash/zsh/fish completions under PREFIX (DESTDIR for staging).
+PREFIX ?= /usr/local
+install: build
+	scripts/install.sh $(PREFIX) target/release $(DESTDIR)
 
 # Plain `cargo test` runs everything that needs nothing but cargo. What needs more is
 # `#[ignore]`d there and run here with `--ignored`: the official Python SDKs (test-sdk), a real

@@ -3,7 +3,9 @@
 #
 # Starts the simulator with a seeded, messy Okta tenant and a OneLogin tenant that already
 # holds some of the same people, then runs export → map → attrs → plan → load --apply, prints
-# a short summary and stops the simulator. Every intermediate file stays in demo-out/ for jq.
+# a short summary, runs the load again (it writes nothing), verifies the target against what
+# should be there, writes the HTML report and stops the simulator. Every intermediate file
+# stays in demo-out/ for jq; the report's path is printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,6 +83,17 @@ before=$(curl -fsS "$IDM_ONELOGIN_URL/__admin/stats" | jq '.writes')
 run "$BIN/idm-load" --to onelogin --apply --rate-limit "$OL_RATE" -i "$OUT/ready.ndjson" -o "$OUT/results-2.ndjson"
 after=$(curl -fsS "$IDM_ONELOGIN_URL/__admin/stats" | jq '.writes')
 echo "  writes on the second run: $((after - before))"
+
+step "idm-verify --to onelogin (the target against what should be there)"
+run "$BIN/idm-verify" --to onelogin --rate-limit "$OL_RATE" -o "$OUT/verify.ndjson" \
+  -i <(cat "$OUT/export.ndjson" "$OUT/ready.ndjson")
+jq -r 'select(.kind=="verify") | "\(.data.of) \(.data.status)"' "$OUT/verify.ndjson" \
+  | sort | uniq -c | awk '{printf "  %6d  %s %s\n", $1, $2, $3}'
+
+step "idm-report (one page for people)"
+run "$BIN/idm-report" -o "$OUT/report.html" "$OUT/export.ndjson" "$OUT/mapped.ndjson" \
+  "$OUT/plan.ndjson" "$OUT/results.ndjson" "$OUT/verify.ndjson" "$IDM_STATE"
+echo "  open $OUT/report.html in a browser (it works from disk, and prints to PDF)"
 
 if [ "$status" -eq 3 ]; then
   rejected=$(wc -l <"$OUT/map-rejects.ndjson")

@@ -4,28 +4,34 @@
 //!
 //! ```text
 //! idm-export --from okta | idm-map --to onelogin | idm-attrs --apply | idm-load --apply
+//! idm-verify --to onelogin < mapped.ndjson > verify.ndjson ; idm-report -o report.html *.ndjson
 //! ```
 //!
-//! The crate is one library with thin binaries in `src/bin/`. The modules follow the pipeline:
+//! The crate is one library with thin binaries in `src/bin/`. The modules follow the pipeline,
+//! from the base layer up (a module only uses those above it in this list):
 //!
-//! - [`record`]: the envelope, a streaming NDJSON reader (line numbers, rejects) and writer,
-//!   and the JSON Schemas every tool validates with.
-//! - [`journal`]: the append-only state journal shared by the tools of one migration. It is
+//! - [`secrets`]: a redacting secret type, the env → keyring lookup, the audit log.
+//! - [`record`]: the envelope, a streaming NDJSON reader (line numbers, rejects, stream
+//!   markers) and writer, the `result` record, and the JSON Schemas every tool validates with.
+//! - [`journal`]: the append-only state journal of one migration, bound to its tenants. It is
 //!   what makes re-runs write nothing and resumes lose nothing.
 //! - [`http`]: the one blocking HTTP client: a governor quota corrected by the server's
 //!   rate-limit headers, retries with jittered backoff, error classification.
-//! - [`secrets`]: a redacting secret type and the env → keyring lookup order.
-//! - [`password`]: password hashes as data: parse every source format, write Okta's and
-//!   OneLogin's import formats (or say why not), verify a password against any of them.
-//! - [`provider`]: API clients for each identity provider, behind `Source` traits.
-//! - [`export`], [`map`], [`attrs`], [`load`], [`csv_out`], [`creds`], [`report`]: one module
-//!   per tool.
+//! - [`password`]: password hashes as data: read, converted for each target, verified.
+//! - [`provider`]: each identity provider's API behind two traits: [`provider::Source`]
+//!   (Okta, Stormpath exports, CSV staging files; what idm-export drives) and
+//!   [`provider::target::Target`] (OneLogin, Okta; what idm-load, idm-attrs and idm-verify
+//!   drive).
+//! - [`export`], [`map`], [`attrs`], [`load`], [`verify`], [`csv_out`], [`report`],
+//!   [`creds`]: one module per tool. [`map`] goes source adapter → canonical identity →
+//!   target adapter; [`load`] is the engine every target shares.
 //! - [`sandbox`]: a local simulator of the Okta and OneLogin APIs that every test,
 //!   benchmark and the demo run against.
-//! - [`cli`]: the entry wrapper, shared flags, exit codes, logging and progress bars.
+//! - [`cli`]: the entry wrapper, shared connection flags, exit codes, logging and progress.
 
 pub mod attrs;
 pub mod cli;
+pub mod config;
 pub mod creds;
 pub mod csv_out;
 pub mod export;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use idm::cli::{self, conn::ConnArgs};
+use idm::cli::{self, conn::ConnArgs, conn::Svc};
 use idm::csv_out::{self, Options};
 use idm::record::{Rejects, reader::open_input};
 
@@ -79,8 +79,12 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         extra_columns: args.extra_columns,
         chunk_entries: 0,
     };
+    if args.conn.has_onelogin() {
+        // before the input is read: a wrong host or secret fails now, in one line
+        cli::reach::check(&args.conn, Svc::OneLogin)?;
+    }
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
-    let mut reader = open_input(args.io.input.as_deref())?;
+    let mut reader = open_input(args.io.input())?;
     let spool = csv_out::spool(&mut reader, &mut rejects, &options)?;
     if let idm::record::stream::Completeness::Incomplete(why) = reader.completeness() {
         anyhow::bail!("the input is incomplete: {why}; no CSV written");
@@ -90,10 +94,14 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     }
     let summary = spool.write(cli::output(args.io.output.as_deref())?, &mut rejects)?;
     rejects.finish().context("writing rejects")?;
+    // the last line is the summary (`wrote N rows (…)`), with the time taken
+    let mut lines = summary.lines(options.excel_safe);
+    let last = lines.pop();
     if !args.log.quiet {
-        for line in summary.lines(options.excel_safe) {
-            eprintln!("{}: {line}", cli::tool());
-        }
+        lines.iter().for_each(|line| cli::say(line));
+    }
+    if let Some(line) = last {
+        cli::summary(&line);
     }
     Ok(cli::Status::from_failures(summary.rejected()))
 }

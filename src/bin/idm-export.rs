@@ -1,21 +1,24 @@
 //! idm-export: stream users, groups, memberships, apps, app assignments and custom attribute
-//! definitions out of Okta, a Stormpath export or a CSV staging file as NDJSON records.
-//! Read-only. Logic lives in `idm::export` and `idm::provider::{okta, stormpath, csv_file}`.
+//! definitions out of Okta, OneLogin, a Stormpath export or a CSV staging file as NDJSON
+//! records. Read-only. Logic lives in `idm::export` and
+//! `idm::provider::{okta, onelogin::source, stormpath, csv_file}`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use idm::cli::{self, conn::ConnArgs};
+use idm::cli::{self, conn::ConnArgs, conn::Svc};
+use idm::export::subset::{self, Selection};
 use idm::export::{self, Since};
 use idm::journal::{self, Event, Journal, TenantCheck};
 use idm::provider::csv_file::{CsvArgs, CsvFile};
+use idm::provider::onelogin::OneLoginSource;
 use idm::provider::stormpath::{Stormpath, StormpathArgs, StormpathOptions};
 use idm::provider::{ExportOptions, Source};
-use idm::record::RecordWriter;
+use idm::record::{Kind, RecordWriter};
 
-/// Export identities from Okta as NDJSON records (read-only).
+/// Export identities from Okta or OneLogin as NDJSON records (read-only).
 ///
 /// Writes one record per line: attribute (custom user-schema properties), group, user,
 /// membership, app, app_assignment, in that order, each with the Okta object whole in `data`.
@@ -27,6 +30,11 @@ use idm::record::RecordWriter;
 /// A completed export of users and groups writes a bookmark to the state journal;
 /// `--since last` then exports only users changed after it, and every group (the catch-up
 /// run at cut-over).
+///
+/// `--from onelogin` reads a OneLogin account the same way (roles as groups, role users as
+/// memberships, role apps as app assignments; users of every state and status; cursor pages;
+/// the quota learned from X-RateLimit-*); the secret comes from IDM_ONELOGIN_CLIENT_SECRET or
+/// the keyring. See docs/export.md.
 ///
 /// `--from stormpath --dir DIR` reads a Stormpath export and applies Okta's importer rules
 /// (linked accounts merged, skips named on stderr); `--from csv --input FILE` reads a staging
@@ -40,7 +48,7 @@ use idm::record::RecordWriter;
 struct Args {
     /// The system to export from.
     #[arg(long, value_name = "SOURCE", default_value = "okta",
-          value_parser = ["okta", "stormpath", "csv"])]
+          value_parser = ["okta", "onelogin", "stormpath", "csv"])]
     from: String,
     /// Kinds to export: users,groups,memberships,apps,app_assignments,schema (or all).
     #[arg(long, value_name = "LIST", env = "IDM_EXPORT_OBJECTS", default_value = "all",
@@ -57,7 +65,7 @@ struct Args {
     #[arg(long, value_name = "N", env = "IDM_PAGE_SIZE", default_value_t = 200,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     page_size: u32,
-    /// Also write okta_<kind>_<timestamp>.ndjson files (0600) into DIR.
+    /// Also write <source>_<kind>_<timestamp>.ndjson files (0600) into DIR.
     #[arg(long, value_name = "DIR", env = "IDM_SNAPSHOT_DIR")]
     snapshot_dir: Option<PathBuf>,
     /// Write records to FILE, created 0600 (`-` or nothing: stdout).
@@ -66,6 +74,14 @@ struct Args {
     /// Accept a state journal bound to another source tenant and bind it to this one.
     #[arg(long)]
     rebind_state: bool,
+    /// A pilot: only the members of the group of this name (repeatable), with their groups,
+    /// memberships, apps and app assignments. The whole tenant is read; the bookmark stays.
+    #[arg(long, value_name = "NAME")]
+    group: Vec<String>,
+    /// A pilot: only the users of FILE (one id, login or email per line; `#` comments), with
+    /// their groups, memberships, apps and app assignments.
+    #[arg(long, value_name = "FILE")]
+    users: Option<PathBuf>,
     #[command(flatten)]
     stormpath: StormpathArgs,
     #[command(flatten)]
@@ -84,8 +100,11 @@ Examples:
   $ idm-export --from okta > export.ndjson
   $ idm-export --objects users,groups,memberships --include-deprovisioned -o users.ndjson
   $ idm-export --max-capacity 50 --snapshot-dir snapshots/ | idm-map --to onelogin > mapped.ndjson
-  $ idm-export --since last | idm-map --to onelogin | idm-load --apply   # catch-up at cut-over
+  $ idm-export --since last -o delta.ndjson   # catch-up at cut-over (keep it until it is loaded)
+  $ idm-export --group 'Finance' --group 'IT' -o pilot.ndjson   # a pilot: two departments
+  $ idm-export --users pilot-logins.txt -o pilot.ndjson
   $ idm-export --objects users | jq -r 'select(.data.status == \"ACTIVE\") | .data.profile.login'
+  $ idm-export --from onelogin --onelogin-url https://acme.onelogin.com --onelogin-client-id ID > ol.ndjson
   $ idm-export --from stormpath --dir ~/exports/683IDSZVtUQewtFoqVrIEe > stormpath.ndjson
   $ idm-export --from csv -i staff.csv --columns headers.json --rejects bad-rows.csv > staff.ndjson
 ";
@@ -103,9 +122,74 @@ impl cli::HasLogArgs for Args {
     }
 }
 
+/// `--group` and `--users`, checked against `--objects` before anything is read.
+fn selection(args: &Args) -> anyhow::Result<Selection> {
+    let mut sel = Selection {
+        groups: args.group.clone(),
+        users: None,
+    };
+    if let Some(g) = sel.groups.iter().find(|g| g.trim().is_empty()) {
+        Err(cli::usage(format!(
+            "--group `{g}`: a group name cannot be empty"
+        )))?;
+    }
+    if let Some(path) = &args.users {
+        let list = Selection::read_users(path).map_err(|e| cli::usage(e.to_string()))?;
+        sel.users = Some((path.clone(), list));
+    }
+    if sel.is_some() {
+        let kinds = &args.objects.0;
+        for (kind, why) in [
+            (Kind::User, "the users"),
+            (Kind::Membership, "who is in which group"),
+        ] {
+            if !kinds.contains(&kind) {
+                Err(cli::usage(format!(
+                    "`--group` and `--users` need {kind}s in `--objects`: a pilot is cut by {why}"
+                )))?;
+            }
+        }
+    }
+    Ok(sel)
+}
+
+/// Export into `out`, whole, or through a pilot's selection. Returns the export's summary, the
+/// summary line, and how many things asked for were not found (for the exit code).
+fn write_export(
+    source: &mut dyn Source,
+    kinds: &[Kind],
+    opts: &ExportOptions,
+    out: &mut RecordWriter,
+    snapshots: Option<&std::path::Path>,
+    sel: &Selection,
+) -> anyhow::Result<(export::Summary, String, u64)> {
+    if !sel.is_some() {
+        let summary = export::export(source, kinds, opts, out, snapshots, true)?;
+        let line = summary.line();
+        return Ok((summary, line, 0));
+    }
+    // the whole export goes to an unlinked 0600 file, read back for the pilot's records
+    let mut spool = tempfile::tempfile().context("creating a temporary file")?;
+    let mut whole = RecordWriter::from_writer(spool.try_clone().context("temporary file")?);
+    let summary = export::export(source, kinds, opts, &mut whole, snapshots, true)?;
+    whole.finish().context("writing a temporary file")?;
+    let cut = subset::cut(&mut spool, sel, out)?;
+    let problems = cut.problems(sel.users.as_ref().map(|(p, _)| p.as_path()));
+    for p in &problems {
+        cli::say(p);
+    }
+    Ok((summary, cut.line(), problems.len() as u64))
+}
+
 fn run(args: Args) -> anyhow::Result<cli::Status> {
-    if args.from != "okta" {
-        return run_file_source(args);
+    let sel = selection(&args)?;
+    if args.from != "okta" && args.from != "onelogin" {
+        return run_file_source(args, sel);
+    }
+    if args.from == "onelogin" && args.include_deprovisioned {
+        Err(cli::usage(
+            "`--include-deprovisioned` goes with `--from okta`: OneLogin lists every user, whatever their state and status",
+        ))?;
     }
     if args.stormpath.dir.is_some() || args.csv.input.is_some() {
         Err(cli::usage(
@@ -116,7 +200,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let since = match args.since {
         None => None,
         Some(Since::At(t)) => Some(t),
-        Some(Since::Last) => match Journal::read(&args.state.state)?.bookmark("okta") {
+        Some(Since::Last) => match Journal::read(&args.state.state)?.bookmark(&args.from) {
             Some(at) => Some(at.to_string()),
             None => Err(cli::usage(format!(
                 "`--since last`: no export bookmark in `{}`; run a full export first",
@@ -124,19 +208,36 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             )))?,
         },
     };
+    // one call without retries first: a wrong host or token fails now, in one line
+    let svc = if args.from == "onelogin" {
+        Svc::OneLogin
+    } else {
+        Svc::Okta
+    };
+    cli::reach::check(&args.conn, svc)?;
     // the journal is opened (and locked for writing) only when it will get a bookmark
     let journal = export::bookmarks(&kinds)
         .then(|| Journal::open(&args.state.state).map(|(j, _)| j))
         .transpose()?;
-    let mut okta = args.conn.okta()?;
+    let (mut source, url): (Box<dyn Source>, String) = if args.from == "onelogin" {
+        let client = args.conn.onelogin()?;
+        // bad credentials are said before any output is written
+        client.authenticate()?;
+        let url = client.base_url().to_string();
+        (Box::new(OneLoginSource::new(client)), url)
+    } else {
+        let okta = args.conn.okta()?;
+        let url = okta.base_url().to_string();
+        (Box::new(okta), url)
+    };
     // a journal bound to another source tenant would make `--since last` skip changes
     let state = Journal::read(&args.state.state)?;
     let bind = match journal::check_tenant(
         &args.state.state,
         &state,
         "source",
-        "okta",
-        okta.base_url().as_str(),
+        source.name(),
+        &url,
         args.rebind_state,
     )? {
         TenantCheck::Same => None,
@@ -151,40 +252,39 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     // a marked stream: an export that fails half-way leaves no end marker, and the tools
     // downstream refuse to load what it wrote as if it were whole
     out.mark(cli::tool())?;
-    let summary = export::export(
-        &mut okta,
+    let (summary, line, missing) = write_export(
+        source.as_mut(),
         &kinds,
         &opts,
         &mut out,
         args.snapshot_dir.as_deref(),
-        true,
+        &sel,
     )?;
     out.finish_complete().context("writing records")?;
-    if let Some(j) = journal {
+    if sel.is_some() {
+        // the people outside the pilot were not exported: a later `--since last` must see them
+        tracing::info!("a pilot subset leaves the `--since last` bookmark where it was");
+    } else if let Some(j) = journal {
         if let Some(event) = bind {
             j.append(&event)?;
         }
         j.append(&Event::Bookmark {
-            source: "okta".into(),
+            source: source.name().into(),
             at: summary.started.clone(),
         })?;
     }
-    if summary.invalid > 0 {
-        // exported whole all the same: the source's data is what it is; idm-map decides
-        tracing::warn!(
-            "{} records do not match their schema; they carry a warning",
-            summary.invalid
-        );
-    }
-    Ok(cli::Status::Done)
+    // records that do not match their schema are exported whole all the same (the source's
+    // data is what it is; idm-map decides): the summary counts them
+    cli::summary(&line);
+    Ok(cli::Status::from_failures(missing))
 }
 
 /// A Stormpath export or a CSV file: opened (and checked whole) before the first record; no
 /// bookmark, since a file has no `--since`.
-fn run_file_source(args: Args) -> anyhow::Result<cli::Status> {
+fn run_file_source(args: Args, sel: Selection) -> anyhow::Result<cli::Status> {
     if args.since.is_some() {
         Err(cli::usage(format!(
-            "`--since` needs `--from okta`, not `{}`",
+            "`--since` needs `--from okta` or `--from onelogin`, not `{}`",
             args.from
         )))?;
     }
@@ -223,14 +323,16 @@ fn run_file_source(args: Args) -> anyhow::Result<cli::Status> {
         kinds.retain(|k| source.kinds().contains(k));
     }
     let snapshots = args.snapshot_dir.as_deref();
-    export::export(source.as_mut(), &kinds, &opts, &mut out, snapshots, true)?;
+    let (_, line, missing) =
+        write_export(source.as_mut(), &kinds, &opts, &mut out, snapshots, &sel)?;
     out.finish_complete().context("writing records")?;
     if !args.log.quiet {
         for line in source.summary() {
-            eprintln!("{}: {line}", cli::tool());
+            cli::say(&line);
         }
     }
-    Ok(cli::Status::from_failures(source.rejected()))
+    cli::summary(&line);
+    Ok(cli::Status::from_failures(source.rejected() + missing))
 }
 
 fn main() -> ExitCode {

@@ -110,6 +110,8 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let okta;
     let target: &dyn Target = match args.to.as_str() {
         "okta" => {
+            // one call without retries first: a wrong host or secret fails now, in one line
+            cli::reach::check(&args.conn, Svc::Okta)?;
             okta = args.conn.okta_target(args.keep_staged)?;
             &okta
         }
@@ -117,11 +119,12 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
             if args.keep_staged {
                 return Err(cli::usage("`--keep-staged` goes with `--to okta`"));
             }
+            cli::reach::check(&args.conn, Svc::OneLogin)?;
             onelogin = args.conn.onelogin()?;
             &OneLoginTarget::new(&onelogin)
         }
     };
-    let mut input = open_input(args.io.input.as_deref())?;
+    let mut input = open_input(args.io.input())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let path = &args.state.state;
     // A plan only reads the journal (and does not create it); an apply owns it.
@@ -175,12 +178,46 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     rejects.finish()?;
     if !args.log.quiet {
         for line in load::report(&summary, &opts) {
-            eprintln!("{}: {line}", cli::tool());
+            cli::say(&line);
         }
     }
+    cli::summary(&summary_line(&summary, args.apply));
     Ok(cli::Status::from_failures(
         summary.failed() + summary.rejected,
     ))
+}
+
+/// `applied 20,000 results (18,000 create, 1,990 skip, 10 create failed; 10 failed, 0 rejected
+/// input lines; 18,420 API calls)`: counts by outcome, all kinds together.
+fn summary_line(summary: &load::Summary, apply: bool) -> String {
+    use cli::status::count;
+    use std::collections::BTreeMap;
+    let mut by_outcome: BTreeMap<_, u64> = BTreeMap::new();
+    for ((_, op, status), n) in &summary.counts {
+        *by_outcome.entry((*op, *status)).or_default() += n;
+    }
+    let total: u64 = by_outcome.values().sum();
+    let outcomes: Vec<String> = by_outcome
+        .iter()
+        .map(|((op, status), n)| match status {
+            idm::record::result::Status::Failed => format!("{} {} failed", count(*n), op.as_str()),
+            _ => format!("{} {}", count(*n), op.as_str()),
+        })
+        .collect();
+    let mut line = format!(
+        "{} {} results ({}{}{} failed, {} rejected input lines",
+        if apply { "applied" } else { "planned" },
+        count(total),
+        outcomes.join(", "),
+        if outcomes.is_empty() { "" } else { "; " },
+        count(summary.failed()),
+        count(summary.rejected),
+    );
+    if apply {
+        line.push_str(&format!("; {} API calls", count(summary.calls)));
+    }
+    line.push(')');
+    line
 }
 
 fn main() -> ExitCode {

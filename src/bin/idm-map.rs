@@ -52,6 +52,11 @@ struct Args {
     /// Migrate Okta's BUILT_IN `Everyone` group as a role (skipped by default).
     #[arg(long)]
     include_everyone: bool,
+    /// The rejects file of an earlier run (its `--rejects`; repeatable): the memberships and
+    /// app assignments of the users, groups and apps it holds are dropped, as in that run. For
+    /// a cut-over's delta, whose edges name people the full migration rejected.
+    #[arg(long, value_name = "FILE")]
+    rejected_before: Vec<PathBuf>,
     /// Print, on stderr, where every target field of the record with this id came from.
     #[arg(long, value_name = "ID")]
     explain: Option<String>,
@@ -71,11 +76,11 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     // a checked plan before the first record
     idm::record::schema::Schemas::try_get()?;
     let rules = match &args.mapping {
-        Some(path) => Rules::load(path, args.to.adapter().as_mut()).map_err(anyhow::Error::msg)?,
+        Some(path) => Rules::load(path, args.to.adapter().as_mut())?,
         None => Rules::default(),
     };
     let connectors = match &args.connectors {
-        Some(path) => Connectors::load(path).map_err(anyhow::Error::msg)?,
+        Some(path) => Connectors::load(path)?,
         None => Connectors::default(),
     };
     let email_domain = match args.email_domain.as_deref().map(str::trim) {
@@ -93,7 +98,11 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         connectors,
         explain: args.explain,
     });
-    let mut reader = open_input(args.io.input.as_deref())?;
+    for path in &args.rejected_before {
+        let n = map::read_rejected(path, &mut mapper)?;
+        tracing::info!("{n} records rejected before, from `{}`", path.display());
+    }
+    let mut reader = open_input(args.io.input())?;
     let mut writer = RecordWriter::create(args.io.output.as_deref())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let progress = cli::progress("mapping", None);
@@ -117,13 +126,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     for note in mapper.closing_notes() {
         map::note(&note);
     }
-    tracing::info!(
-        "{} mapped, {} passed through, {} skipped, {} rejected",
-        summary.mapped,
-        summary.passed,
-        summary.skipped,
-        failures
-    );
+    cli::summary(&summary.line());
     if let idm::record::stream::Completeness::Incomplete(why) = completeness {
         anyhow::bail!(
             "the input is incomplete: {why}; its records were mapped, but the output is marked incomplete too"

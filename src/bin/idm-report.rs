@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
@@ -68,29 +67,24 @@ impl cli::HasLogArgs for Args {
 }
 
 fn run(args: Args) -> anyhow::Result<cli::Status> {
-    let started = Instant::now();
     let opts = Options {
         rows: args.rows as usize,
         title: args.title,
     };
     let report = report::build(&args.inputs, &opts)?;
     report::write(&report.html, args.output.as_deref()).context("writing the report")?;
-    if !args.log.quiet {
-        let to = match args.output.as_deref() {
-            Some(p) if p != std::path::Path::new("-") => format!("`{}`", p.display()),
-            _ => "stdout".into(),
-        };
-        eprintln!(
-            "{}: wrote {to} from {} file{}: {} records, {} journal events, {} unreadable lines, {:.1} s",
-            cli::tool(),
-            report.files,
-            if report.files == 1 { "" } else { "s" },
-            report.records,
-            report.events,
-            report.unreadable,
-            started.elapsed().as_secs_f64()
-        );
-    }
+    let to = match args.output.as_deref() {
+        Some(p) if p != std::path::Path::new("-") => format!("`{}`", p.display()),
+        _ => "stdout".into(),
+    };
+    cli::summary(&format!(
+        "wrote {to} from {} file{}: {} records, {} journal events, {} unreadable lines",
+        report.files,
+        if report.files == 1 { "" } else { "s" },
+        report.records,
+        report.events,
+        report.unreadable,
+    ));
     Ok(cli::Status::from_failures(report.unreadable))
 }
 

@@ -71,7 +71,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         target.base_url(),
         false,
     )?;
-    let mut input = open_input(args.io.input.as_deref())?;
+    let mut input = open_input(args.io.input())?;
     let mut rejects = Rejects::open(args.io.rejects.as_deref())?;
     let mut out = RecordWriter::create(args.io.output.as_deref())?;
     out.mark(cli::tool())?;

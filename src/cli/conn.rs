@@ -169,6 +169,15 @@ impl ConnArgs {
             .ok_or_else(|| super::usage("no Okta org: give `--okta-url URL` or set IDM_OKTA_URL"))
     }
 
+    /// The OneLogin client id, or a usage error naming the flag and the variable.
+    pub fn onelogin_client_id(&self) -> anyhow::Result<&str> {
+        self.onelogin_client_id.as_deref().ok_or_else(|| {
+            super::usage(
+                "no OneLogin client id: give `--onelogin-client-id ID` or set IDM_ONELOGIN_CLIENT_ID",
+            )
+        })
+    }
+
     /// Whether a OneLogin connection is configured at all.
     pub fn has_onelogin(&self) -> bool {
         self.onelogin_url.is_some() && self.onelogin_client_id.is_some()
@@ -178,11 +187,7 @@ impl ConnArgs {
     /// environment or the keyring.
     pub fn onelogin(&self) -> anyhow::Result<OneLoginClient> {
         let url = self.onelogin_url()?;
-        let id = self.onelogin_client_id.as_deref().ok_or_else(|| {
-            super::usage(
-                "no OneLogin client id: give `--onelogin-client-id ID` or set IDM_ONELOGIN_CLIENT_ID",
-            )
-        })?;
+        let id = self.onelogin_client_id()?;
         let (secret, _) = crate::secrets::resolve("onelogin", "client_secret", Some(url))?;
         Ok(OneLoginClient::new(
             url,

@@ -192,7 +192,7 @@ pub fn setting(flag_value: Option<&str>, flag: &str, env: &str) -> Setting {
     match std::env::var(env) {
         Ok(v) if !v.is_empty() => Setting {
             value: Some(v),
-            from: format!("env `{env}`"),
+            from: crate::config::origin(env).unwrap_or_else(|| format!("env `{env}`")),
         },
         _ => Setting {
             value: None,
@@ -233,7 +233,12 @@ pub fn write_show(out: &mut dyn Write, cfg: &ShowConfig, store: &dyn Store) -> i
     }
     fn rate(out: &mut dyn Write, env: &str, default: &str) -> io::Result<()> {
         match std::env::var(env) {
-            Ok(v) if !v.is_empty() => line(out, "rate limit", &v, &format!("env `{env}`")),
+            Ok(v) if !v.is_empty() => line(
+                out,
+                "rate limit",
+                &v,
+                &crate::config::origin(env).unwrap_or_else(|| format!("env `{env}`")),
+            ),
             _ => line(
                 out,
                 "rate limit",
@@ -241,6 +246,31 @@ pub fn write_show(out: &mut dyn Write, cfg: &ShowConfig, store: &dyn Store) -> i
                 &format!("default; `--rate-limit` or `{env}`"),
             ),
         }
+    }
+    writeln!(out, "project")?;
+    match crate::config::loaded().and_then(|l| l.path.as_ref()) {
+        Some(p) => line(
+            out,
+            "file",
+            &p.display().to_string(),
+            "`--config`, `IDM_CONFIG` or ./idm.toml",
+        )?,
+        None => line(
+            out,
+            "file",
+            "-",
+            "none: `--config`, `IDM_CONFIG` or ./idm.toml",
+        )?,
+    }
+    let state = setting(None, "--state", "IDM_STATE");
+    match state.value {
+        Some(_) => plain(out, "state", &state)?,
+        None => line(
+            out,
+            "state",
+            "idm-state.ndjson",
+            "default; `--state` or `IDM_STATE`",
+        )?,
     }
     writeln!(out, "okta")?;
     plain(out, "url", &cfg.okta_url)?;

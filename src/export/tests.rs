@@ -326,3 +326,30 @@ fn records_that_do_not_match_their_schema_are_written_with_a_warning() {
         recs[1].warnings
     );
 }
+
+#[test]
+fn the_summary_line_says_what_was_exported_in_export_order() {
+    let mut counts = BTreeMap::new();
+    counts.insert("user".to_string(), 20_000);
+    counts.insert("group".to_string(), 1);
+    counts.insert("app_assignment".to_string(), 0);
+    let summary = Summary {
+        counts,
+        started: String::new(),
+        snapshots: Vec::new(),
+        invalid: 0,
+    };
+    assert_eq!(
+        summary.line(),
+        "exported 20,001 records (1 group, 20,000 users, 0 app assignments)"
+    );
+    let invalid = Summary {
+        invalid: 3,
+        ..summary
+    };
+    assert!(
+        invalid
+            .line()
+            .ends_with(", 3 not matching their schema (each carries a warning)")
+    );
+}

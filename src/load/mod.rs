@@ -263,8 +263,8 @@ pub struct Emitter<'a> {
     summary: &'a mut Summary,
     target: &'static str,
     dirty: bool,
-    /// Shown only when stderr is a terminal.
-    bar: indicatif::ProgressBar,
+    /// A bar on a terminal, status lines elsewhere.
+    bar: crate::cli::Progress,
 }
 
 impl Emitter<'_> {
@@ -317,6 +317,9 @@ pub struct Loader<'a> {
     owners: Mutex<Vec<String>>,
     decisions: Mutex<Vec<String>>,
     create_edges: Option<CreateEdges>,
+    /// (kind, target id) → the source object an earlier load mapped to it: an account is
+    /// never adopted for a second person. Built on first use.
+    claimed: std::sync::OnceLock<HashMap<(String, String), (String, String)>>,
 }
 
 impl Loader<'_> {
@@ -408,6 +411,7 @@ pub fn run<R: BufRead>(
         owners: Mutex::new(Vec::new()),
         decisions: Mutex::new(Vec::new()),
         create_edges: None,
+        claimed: std::sync::OnceLock::new(),
     };
     let mut loader = loader;
     if opts.apply && !opts.force {
@@ -424,7 +428,8 @@ pub fn run<R: BufRead>(
         summary: &mut summary,
         target: target.name(),
         dirty: false,
-        bar: crate::cli::progress(label, Some(total)),
+        bar: crate::cli::progress(label, Some(total))
+            .with_quota(opts.rate.filter(|_| opts.apply), opts.max_capacity_pct),
     };
     let mut writes = 0u64;
     for (phase, kind) in [

@@ -116,6 +116,13 @@ impl Loader<'_> {
             };
         }
         match target.find(kind, &rec.data) {
+            // the account an earlier load made or adopted for another source object: taking it
+            // would give this one that one's access
+            Found::Same { id, how } if let Some((src, sid)) = self.claimed_by(kind, &id, rec) => {
+                Decision::Conflict(format!(
+                    "the tenant's {kind} with the same {how} (id {id}) belongs to {src}:{sid}, loaded before; two source {kind}s claim one account: keep one at the source or change the other's {how}"
+                ))
+            }
             Found::Same { id, .. } if self.opts.update_existing => Decision::Update(id),
             Found::Same { id, how } => Decision::Skip {
                 id,
@@ -125,6 +132,25 @@ impl Loader<'_> {
             Found::Conflict { reason, .. } => Decision::Conflict(reason),
             Found::None => Decision::Create,
         }
+    }
+
+    /// The other source object the journal maps the tenant's `id` to, if any.
+    fn claimed_by(&self, kind: &Kind, id: &str, rec: &Record) -> Option<(String, String)> {
+        let claimed = self.claimed.get_or_init(|| {
+            self.state
+                .mappings(self.target.name())
+                .map(|(k, src, sid, m)| {
+                    (
+                        (k.to_string(), m.target_id.clone()),
+                        (src.to_string(), sid.to_string()),
+                    )
+                })
+                .collect()
+        });
+        claimed
+            .get(&(kind.as_str().to_string(), id.to_string()))
+            .filter(|(src, sid)| *src != rec.source || *sid != rec.id)
+            .cloned()
     }
 
     fn needs_decision(&self, label: &str) {

@@ -9,6 +9,12 @@
 //! an edge without its ends) is rejected here with its line number and the field at fault, and
 //! the rest goes on.
 //!
+//! An input that is the wrong kind of stream (an export that was never mapped, records mapped
+//! for another target) would fail record by record, thousands of times over. So the first
+//! failures are held back: when the first [`FIRST_FAILURES`] loadable records all fail for one
+//! reason, or no record of the input is mapped for the target, the read stops with one usage
+//! error naming the fix, and nothing is rejected.
+//!
 //! The same source object twice in one stream (two lines with one kind, source and id) is
 //! noticed: the last line wins, deterministically, and the earlier ones are skipped with a
 //! reason naming the line that supersedes them. Only 8 bytes per record are kept to notice it
@@ -59,6 +65,64 @@ impl Phase {
     }
 }
 
+/// How many failures in a row, before any record passes, make an input the wrong kind of
+/// stream when they share one reason.
+pub const FIRST_FAILURES: usize = 20;
+
+/// A failed record held back until the input is known to be the right kind of stream.
+struct Held {
+    line: u64,
+    label: String,
+    raw: Vec<u8>,
+    reason: String,
+}
+
+/// The failures seen before the first record that passes.
+#[derive(Default)]
+struct Triage {
+    held: Vec<Held>,
+    /// A record passed, or the first failures differed: rejects are said as they come.
+    settled: bool,
+    /// Records whose `target` is the one loaded into.
+    mapped: u64,
+}
+
+impl Triage {
+    /// Say the held failures after all: the input is worth loading.
+    fn settle(&mut self, rejects: &mut Rejects) -> io::Result<()> {
+        self.settled = true;
+        for h in std::mem::take(&mut self.held) {
+            rejects.reject(h.line, Some(&h.label), &h.raw, &h.reason)?;
+        }
+        Ok(())
+    }
+
+    /// The input is the wrong kind of stream: one usage error instead of a reject per record.
+    fn refuse(&self, target: &str, all_read: bool) -> Option<io::Error> {
+        let first = self.held.first()?;
+        let message = if self.mapped == 0 && all_read {
+            format!(
+                "no record of the input is mapped for `{target}`: pipe it through `idm-map --to {target}` first (line {}: {}); nothing read from or written to the tenant",
+                first.line, first.reason
+            )
+        } else if self.held.len() >= FIRST_FAILURES
+            && self.held.iter().all(|h| h.reason == first.reason)
+        {
+            format!(
+                "the first {} records all fail the same way, so the input is not what idm-load takes: {}; nothing read from or written to the tenant",
+                self.held.len(),
+                first.reason
+            )
+        } else {
+            return None;
+        };
+        Some(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            crate::cli::UsageError(message),
+        ))
+    }
+}
+
 /// Which records to take (`--retry-from`): `(kind, source, id)` of the failed ones.
 pub type Only = Option<HashSet<(String, String, String)>>;
 
@@ -105,6 +169,7 @@ impl Spool {
             repeated: HashMap::new(),
             present: HashSet::new(),
         };
+        let mut triage = Triage::default();
         while let Some(entry) = reader.next_good(rejects)? {
             let rec = &entry.record;
             let Some(phase) = Phase::of(&rec.kind) else {
@@ -120,9 +185,30 @@ impl Spool {
             {
                 continue;
             }
+            if rec.target.as_deref() == Some(target.name()) {
+                triage.mapped += 1;
+            }
             if let Err(reason) = check(rec, target) {
-                rejects.reject(entry.line, Some(&rec.label()), reader.raw(), &reason)?;
+                if triage.settled {
+                    rejects.reject(entry.line, Some(&rec.label()), reader.raw(), &reason)?;
+                    continue;
+                }
+                triage.held.push(Held {
+                    line: entry.line,
+                    label: rec.label(),
+                    raw: reader.raw().to_vec(),
+                    reason,
+                });
+                if triage.held.len() >= FIRST_FAILURES {
+                    if let Some(e) = triage.refuse(target.name(), false) {
+                        return Err(e);
+                    }
+                    triage.settle(rejects)?;
+                }
                 continue;
+            }
+            if !triage.settled {
+                triage.settle(rejects)?;
             }
             let key = key_hash(rec);
             if !spool.seen.insert(key) {
@@ -139,6 +225,12 @@ impl Spool {
             out.write_all(reader.raw())?;
             out.write_all(b"\n")?;
             spool.counts[phase.index()] += 1;
+        }
+        if !triage.settled {
+            if let Some(e) = triage.refuse(target.name(), true) {
+                return Err(e);
+            }
+            triage.settle(rejects)?;
         }
         spool.seen = HashSet::new();
         for w in writers {
@@ -310,5 +402,80 @@ pub fn edge_ends(rec: &Record) -> Option<[(End, String); 2]> {
         Kind::Membership => membership_ends(rec).map(|(g, u)| [(End::Group, g), (End::User, u)]),
         Kind::AppAssignment => assignment_ends(rec).map(|(a, end, x)| [(End::App, a), (end, x)]),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::fake::Fake;
+    use super::*;
+
+    fn read(lines: &[String]) -> (io::Result<Spool>, u64) {
+        let input = lines.join("\n");
+        let mut reader = RecordReader::new(input.as_bytes());
+        let mut rejects = Rejects::stderr_only();
+        let spool = Spool::read(&mut reader, &Fake::default(), &mut rejects, &None);
+        (spool, rejects.count())
+    }
+
+    fn exported(i: usize) -> String {
+        json!({"kind": "user", "source": "okta", "id": format!("u{i}"),
+               "data": {"id": format!("u{i}"), "profile": {"login": format!("u{i}@x.org")}}})
+        .to_string()
+    }
+
+    fn mapped(i: usize) -> String {
+        json!({"kind": "user", "source": "okta", "id": format!("u{i}"), "target": "onelogin",
+               "data": {"email": format!("u{i}@x.org"), "username": format!("u{i}")}})
+        .to_string()
+    }
+
+    fn usage_message(result: io::Result<Spool>) -> String {
+        let err = result.err().expect("a usage error");
+        let inner = err.get_ref().expect("a message");
+        assert!(inner.is::<crate::cli::UsageError>(), "{err}");
+        err.to_string()
+    }
+
+    #[test]
+    fn an_unmapped_export_is_one_usage_error_not_a_reject_per_record() {
+        let lines: Vec<String> = (0..5000).map(exported).collect();
+        let (spool, rejected) = read(&lines);
+        let msg = usage_message(spool);
+        assert!(msg.contains("the first 20 records all fail"), "{msg}");
+        assert!(msg.contains("idm-map --to onelogin"), "{msg}");
+        assert_eq!(rejected, 0, "nothing was said record by record");
+    }
+
+    #[test]
+    fn a_short_input_with_nothing_mapped_for_the_target_is_one_usage_error() {
+        let lines: Vec<String> = (0..3).map(exported).collect();
+        let msg = usage_message(read(&lines).0);
+        assert!(
+            msg.contains("no record of the input is mapped for `onelogin`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn failures_before_the_first_good_record_are_still_rejected_one_by_one() {
+        // five unmapped records, then mapped ones: an input worth loading, with five rejects
+        let mut lines: Vec<String> = (0..5).map(exported).collect();
+        lines.extend((5..40).map(mapped));
+        let (spool, rejected) = read(&lines);
+        let spool = spool.expect("loaded");
+        assert_eq!(rejected, 5);
+        assert_eq!(spool.count(Phase::Users), 35);
+        // and twenty-odd failures of different kinds are not taken for a wrong stream
+        let mut mixed: Vec<String> = (0..FIRST_FAILURES).map(exported).collect();
+        mixed[3] = json!({"kind": "user", "source": "okta", "id": "", "target": "onelogin",
+                          "data": {}})
+        .to_string();
+        mixed.push(mapped(99));
+        let (spool, rejected) = read(&mixed);
+        assert!(spool.is_ok());
+        assert_eq!(rejected, FIRST_FAILURES as u64);
     }
 }

@@ -54,6 +54,8 @@ struct Target {
 pub struct Connectors {
     /// normalized label → (mode → target); mode `""` is the default.
     by_label: HashMap<String, Vec<(String, Target)>>,
+    /// normalized labels a draft (`idm-connectors`) left for a person to decide.
+    pending: std::collections::HashSet<String>,
 }
 
 /// An app label as connector map keys are compared: whitespace runs collapsed to one space,
@@ -141,14 +143,32 @@ impl Connectors {
                 ));
             }
         }
-        Ok(Connectors { by_label })
+        // a draft's apps still to decide: named in the rejection, never used
+        let mut pending = std::collections::HashSet::new();
+        for list in ["to_choose", "no_candidate"] {
+            if let Some(Value::Object(labels)) = root.get(list) {
+                pending.extend(labels.keys().map(|l| normalize_label(l)));
+            }
+        }
+        Ok(Connectors { by_label, pending })
+    }
+
+    /// Whether a draft lists this (normalized) label as still to decide.
+    pub fn pending(&self, label: &str) -> bool {
+        self.pending.contains(&normalize_label(label))
     }
 
     /// Read and parse a connector map file.
-    pub fn load(path: &Path) -> Result<Connectors, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        Connectors::parse(&text).map_err(|e| format!("connector map `{}`: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Connectors, super::ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| super::ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Connectors::parse(&text).map_err(|reason| super::ConfigError::Invalid {
+            what: "connector map",
+            path: path.display().to_string(),
+            reason,
+        })
     }
 
     /// The number of app labels in the map.
@@ -185,13 +205,24 @@ impl Connectors {
         }
         let label = app.lookup_names.first().copied().unwrap_or(app.id);
         let mode = app.sign_on_mode.unwrap_or("none");
-        if seen_labels.is_empty() {
+        if seen_labels.is_empty()
+            && let Some(name) = app.lookup_names.iter().find(|n| self.pending(n))
+        {
+            Err(format!(
+                "no connector for app `{label}` (sign-on mode `{mode}`): --connectors lists `{name}` under to_choose or no_candidate; pick a connector and move it into application_connectors"
+            ))
+        } else if seen_labels.is_empty() {
             Err(format!(
                 "no connector for app `{label}` (sign-on mode `{mode}`): add it to --connectors"
             ))
         } else {
+            let draft = if app.lookup_names.iter().any(|n| self.pending(n)) {
+                "; the draft lists it under to_choose or no_candidate: pick a connector for this mode"
+            } else {
+                ""
+            };
             Err(format!(
-                "no connector for app `{label}` with sign-on mode `{mode}`: --connectors has `{}` but no matching mode and no default",
+                "no connector for app `{label}` with sign-on mode `{mode}`: --connectors has `{}` but no matching mode and no default{draft}",
                 seen_labels.join("`, `")
             ))
         }

@@ -22,6 +22,7 @@ pub mod index;
 pub mod normalize;
 pub mod rules;
 pub mod source;
+pub mod suggest;
 pub mod target;
 
 use std::collections::{BTreeMap, HashSet};
@@ -33,6 +34,20 @@ use crate::record::schema::Schemas;
 use crate::record::{Kind, Record, RecordReader, RecordWriter, Rejects};
 
 pub use connectors::Connectors;
+
+/// A configuration file of idm-map (`--mapping`, `--connectors`) that cannot be used, naming
+/// the file and what is wrong in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{path}`: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{what} `{path}`: {reason}")]
+    Invalid {
+        what: &'static str,
+        path: String,
+        reason: String,
+    },
+}
 pub use rules::Rules;
 pub use source::SourceOptions;
 pub use target::{Complex, TargetAdapter};
@@ -167,6 +182,8 @@ pub struct Mapper {
     /// reason said once, rather than failing in idm-load.
     rejected: HashSet<(Kind, String)>,
     rejected_edges: u64,
+    /// How many users, groups and apps an earlier run rejected ([`Mapper::rejected_before`]).
+    rejected_before: u64,
     shared_prefixes: u64,
     /// Users whose source password the target cannot take.
     passwords_dropped: u64,
@@ -187,9 +204,21 @@ impl Mapper {
             skipped_edges: 0,
             rejected: HashSet::new(),
             rejected_edges: 0,
+            rejected_before: 0,
             shared_prefixes: 0,
             passwords_dropped: 0,
             explained: false,
+        }
+    }
+
+    /// A user, group or app an earlier run rejected (a cut-over's delta names the edges of
+    /// people the full migration rejected, without the people): its edges are dropped as if
+    /// it had been rejected in this run, unless this run maps it.
+    pub fn rejected_before(&mut self, kind: Kind, id: &str) {
+        if matches!(kind, Kind::User | Kind::Group | Kind::App)
+            && self.rejected.insert((kind, id.to_string()))
+        {
+            self.rejected_before += 1;
         }
     }
 
@@ -210,8 +239,15 @@ impl Mapper {
         {
             outcome = Disposition::Rejected(format!("mapped {} is invalid: {e}", rec.kind));
         }
-        if let (Some(id), Disposition::Rejected(_)) = (id, &outcome) {
-            self.rejected.insert((kind.clone(), id));
+        match (id, &outcome) {
+            (Some(id), Disposition::Rejected(_)) => {
+                self.rejected.insert((kind.clone(), id));
+            }
+            // rejected by an earlier run and mapped now (fixed at the source since)
+            (Some(id), _) if self.rejected_before > 0 => {
+                self.rejected.remove(&(kind.clone(), id));
+            }
+            _ => {}
         }
         if trace.lines.is_some() {
             self.explained = true;
@@ -478,7 +514,7 @@ impl Mapper {
         }
         if self.rejected_edges > 0 {
             notes.push(format!(
-                "skipped {} membership{} or app assignment{} of users, groups or apps rejected above (they would only fail in idm-load)",
+                "skipped {} membership{} or app assignment{} of users, groups or apps rejected above or by an earlier run (they would only fail in idm-load)",
                 self.rejected_edges,
                 if self.rejected_edges == 1 { "" } else { "s" },
                 if self.rejected_edges == 1 { "" } else { "s" },
@@ -545,8 +581,51 @@ fn explain(label: &str, kind: &Kind, outcome: &Disposition, trace: &Trace) {
 /// Tell a person something on stderr as `idm-map: message`, unless `-q` silenced warnings.
 pub fn note(message: &str) {
     if tracing::enabled!(tracing::Level::WARN) {
-        let _ = writeln!(io::stderr().lock(), "{}: {message}", crate::cli::tool());
+        crate::cli::say(message);
     }
+}
+
+impl Summary {
+    /// The run's summary line, counts by outcome:
+    /// `mapped 2,650 records (30 passed through, 10 skipped, 10 rejected, 0 unreadable lines)`.
+    pub fn line(&self) -> String {
+        use crate::cli::status::count;
+        format!(
+            "mapped {} record{} ({} passed through, {} skipped, {} rejected, {} unreadable line{})",
+            count(self.mapped),
+            if self.mapped == 1 { "" } else { "s" },
+            count(self.passed),
+            count(self.skipped),
+            count(self.rejected),
+            count(self.unreadable),
+            if self.unreadable == 1 { "" } else { "s" },
+        )
+    }
+}
+
+/// Read the rejects file of an earlier run into `mapper` ([`Mapper::rejected_before`]): every
+/// line that names a user, group or app. Lines that were rejected for not being records at
+/// all name nothing and are passed over. Returns how many records it named.
+pub fn read_rejected(path: &std::path::Path, mapper: &mut Mapper) -> Result<u64, ConfigError> {
+    let read_err = |e: io::Error| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut named = 0;
+    for line in io::BufReader::new(file).lines() {
+        let line = line.map_err(read_err)?;
+        #[derive(serde::Deserialize)]
+        struct Named {
+            kind: Kind,
+            id: String,
+        }
+        if let Ok(Named { kind, id }) = serde_json::from_str::<Named>(&line) {
+            mapper.rejected_before(kind, &id);
+            named += 1;
+        }
+    }
+    Ok(named)
 }
 
 /// Map a whole stream: read records, write mapped ones, report the rest. The output is flushed
@@ -556,7 +635,7 @@ pub fn run<R: BufRead>(
     reader: &mut RecordReader<R>,
     writer: &mut RecordWriter,
     rejects: &mut Rejects,
-    progress: &indicatif::ProgressBar,
+    progress: &crate::cli::Progress,
 ) -> io::Result<Summary> {
     let mut summary = Summary::default();
     let before = rejects.count();

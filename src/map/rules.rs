@@ -195,10 +195,16 @@ impl Rules {
     }
 
     /// Read, parse and check a mapping file.
-    pub fn load(path: &Path, target: &mut dyn TargetAdapter) -> Result<Rules, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        Rules::parse(&text, target).map_err(|e| format!("mapping file `{}`: {e}", path.display()))
+    pub fn load(path: &Path, target: &mut dyn TargetAdapter) -> Result<Rules, super::ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| super::ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Rules::parse(&text, target).map_err(|reason| super::ConfigError::Invalid {
+            what: "mapping file",
+            path: path.display().to_string(),
+            reason,
+        })
     }
 
     /// Apply the field rules to a user payload built from `source` (the source object).

@@ -1020,3 +1020,18 @@ fn stormpath_users_without_a_surname_have_no_lastname_in_onelogin() {
         out.warnings
     );
 }
+
+#[test]
+fn the_summary_line_counts_every_outcome() {
+    let s = Summary {
+        mapped: 2650,
+        passed: 30,
+        skipped: 10,
+        rejected: 9,
+        unreadable: 1,
+    };
+    assert_eq!(
+        s.line(),
+        "mapped 2,650 records (30 passed through, 10 skipped, 9 rejected, 1 unreadable line)"
+    );
+}

@@ -305,12 +305,11 @@ impl Rejects {
         reason: &str,
     ) -> io::Result<()> {
         self.count += 1;
-        let tool = crate::cli::tool();
-        let mut err = io::stderr().lock();
-        let _ = match label {
-            Some(l) => writeln!(err, "{tool}: line {line} ({l}): {reason}"),
-            None => writeln!(err, "{tool}: line {line}: {reason}"),
-        };
+        // through the progress display, so a bar on the terminal does not tear the line
+        match label {
+            Some(l) => crate::cli::say(&format!("line {line} ({l}): {reason}")),
+            None => crate::cli::say(&format!("line {line}: {reason}")),
+        }
         if let Some((path, file)) = &mut self.file {
             let write = file.write_all(raw).and_then(|()| file.write_all(b"\n"));
             write.map_err(|e| {

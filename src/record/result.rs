@@ -268,13 +268,22 @@ fn diff_into(out: &mut Changes, path: &str, want: &Value, have: Option<&Value>) 
     }
 }
 
+/// Why a results file cannot be used for `--retry-from`.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    #[error(transparent)]
+    Read(#[from] crate::record::ReadError),
+    #[error("line {0}: a failed result without `of`")]
+    NoKind(u64),
+}
+
 /// The `(kind, source, id)` of every failed result in a results file, for `--retry-from`.
 pub fn failed_keys<R: BufRead>(
     reader: RecordReader<R>,
-) -> Result<HashSet<(String, String, String)>, String> {
+) -> Result<HashSet<(String, String, String)>, ResultsError> {
     let mut keys = HashSet::new();
     for entry in reader {
-        let entry = entry.map_err(|e| e.to_string())?;
+        let entry = entry?;
         let rec = entry.record;
         if rec.kind != Kind::Result {
             continue;
@@ -284,7 +293,7 @@ pub fn failed_keys<R: BufRead>(
             let of = data
                 .get("of")
                 .and_then(Value::as_str)
-                .ok_or_else(|| format!("line {}: failed result without `of`", entry.line))?;
+                .ok_or(ResultsError::NoKind(entry.line))?;
             keys.insert((of.to_string(), rec.source, rec.id));
         }
     }

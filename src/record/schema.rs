@@ -88,6 +88,30 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../schemas/onelogin/attribute.schema.json"),
     ),
     (
+        ONELOGIN_EXPORT_USER,
+        include_str!("../../schemas/onelogin/export/user.schema.json"),
+    ),
+    (
+        ONELOGIN_EXPORT_GROUP,
+        include_str!("../../schemas/onelogin/export/group.schema.json"),
+    ),
+    (
+        ONELOGIN_EXPORT_MEMBERSHIP,
+        include_str!("../../schemas/onelogin/export/membership.schema.json"),
+    ),
+    (
+        ONELOGIN_EXPORT_APP,
+        include_str!("../../schemas/onelogin/export/app.schema.json"),
+    ),
+    (
+        ONELOGIN_EXPORT_APP_ASSIGNMENT,
+        include_str!("../../schemas/onelogin/export/app_assignment.schema.json"),
+    ),
+    (
+        ONELOGIN_EXPORT_ATTRIBUTE,
+        include_str!("../../schemas/onelogin/export/attribute.schema.json"),
+    ),
+    (
         MAPPING_CONFIG,
         include_str!("../../schemas/mapping.schema.json"),
     ),
@@ -152,6 +176,13 @@ pub const ONELOGIN_USER: &str = "onelogin/user.schema.json";
 pub const ONELOGIN_ROLE: &str = "onelogin/role.schema.json";
 pub const ONELOGIN_APP: &str = "onelogin/app.schema.json";
 pub const ONELOGIN_ATTRIBUTE: &str = "onelogin/attribute.schema.json";
+/// OneLogin objects as `idm-export --from onelogin` writes them (the files above are payloads).
+pub const ONELOGIN_EXPORT_USER: &str = "onelogin/export/user.schema.json";
+pub const ONELOGIN_EXPORT_GROUP: &str = "onelogin/export/group.schema.json";
+pub const ONELOGIN_EXPORT_MEMBERSHIP: &str = "onelogin/export/membership.schema.json";
+pub const ONELOGIN_EXPORT_APP: &str = "onelogin/export/app.schema.json";
+pub const ONELOGIN_EXPORT_APP_ASSIGNMENT: &str = "onelogin/export/app_assignment.schema.json";
+pub const ONELOGIN_EXPORT_ATTRIBUTE: &str = "onelogin/export/attribute.schema.json";
 pub const OKTA_TARGET_USER: &str = "okta-target/user.schema.json";
 pub const OKTA_TARGET_GROUP: &str = "okta-target/group.schema.json";
 pub const OKTA_TARGET_APP: &str = "okta-target/app.schema.json";
@@ -180,7 +211,8 @@ pub const CSV_COLUMNS: &str = "csv/columns.schema.json";
 /// - With a `target`: the target's payload (`onelogin/user`, `onelogin/role` for groups,
 ///   `onelogin/app`, `onelogin/attribute`). Edges (`membership`, `app_assignment`) are passed
 ///   through by map unchanged, so they keep their source schema.
-/// - Without a target: the source's export (`okta/<kind>`, `stormpath/<kind>`, `csv/<kind>`).
+/// - Without a target: the source's export (`okta/<kind>`, `stormpath/<kind>`, `csv/<kind>`,
+///   `onelogin/export/<kind>`).
 pub fn data_schema(kind: &Kind, source: &str, target: Option<&str>) -> Option<&'static str> {
     if *kind == Kind::Result {
         return Some(RESULT);
@@ -221,6 +253,15 @@ pub fn data_schema(kind: &Kind, source: &str, target: Option<&str>) -> Option<&'
             Kind::App => Some(STORMPATH_APP),
             Kind::AppAssignment => Some(STORMPATH_APP_ASSIGNMENT),
             Kind::Attribute => Some(STORMPATH_ATTRIBUTE),
+            _ => None,
+        },
+        (_, "onelogin") => match kind {
+            Kind::User => Some(ONELOGIN_EXPORT_USER),
+            Kind::Group => Some(ONELOGIN_EXPORT_GROUP),
+            Kind::Membership => Some(ONELOGIN_EXPORT_MEMBERSHIP),
+            Kind::App => Some(ONELOGIN_EXPORT_APP),
+            Kind::AppAssignment => Some(ONELOGIN_EXPORT_APP_ASSIGNMENT),
+            Kind::Attribute => Some(ONELOGIN_EXPORT_ATTRIBUTE),
             _ => None,
         },
         (_, "csv") => match kind {

@@ -504,11 +504,37 @@ pub fn looks_secret(shortname: &str, value: &str) -> bool {
     false
 }
 
-/// A sample value as a person sees it in a report: masked if it looks like a secret, cut to
-/// 40 characters, line breaks escaped.
+/// A sample value as a person sees it in a report: masked if it looks like a secret, an email
+/// address without its local part, a phone number with its digits hidden but the last two,
+/// cut to 40 characters, line breaks escaped.
 pub fn shown_sample(shortname: &str, value: &str) -> String {
     if looks_secret(shortname, value) {
         return mask(value);
+    }
+    let v = value.trim();
+    if let Some((local, domain)) = v.rsplit_once('@')
+        && !local.is_empty()
+        && !domain.is_empty()
+        && !v.contains(char::is_whitespace)
+    {
+        return format!("…@{}", shown_sample(shortname, domain));
+    }
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    if digits >= 7
+        && v.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    {
+        let mut left = digits;
+        return v
+            .chars()
+            .map(|c| {
+                if !c.is_ascii_digit() {
+                    return c;
+                }
+                left -= 1;
+                if left < 2 { c } else { '#' }
+            })
+            .collect();
     }
     let mut s: String = value.chars().take(40).collect();
     if value.chars().count() > 40 {
@@ -520,6 +546,20 @@ pub fn shown_sample(shortname: &str, value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_hide_the_person_behind_an_address_or_a_number() {
+        assert_eq!(
+            shown_sample("second_email", "wei.o@personal.example.net"),
+            "…@personal.example.net"
+        );
+        assert_eq!(
+            shown_sample("mobile_phone", "+1-555-933-0004"),
+            "+#-###-###-##04"
+        );
+        assert_eq!(shown_sample("badge_number", "1000"), "1000");
+        assert_eq!(shown_sample("note", "call me @ 9"), "call me @ 9");
+    }
 
     #[test]
     fn debug_and_display_never_show_the_value() {

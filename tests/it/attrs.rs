@@ -157,7 +157,14 @@ fn seeded_tenant_discovery_matches_the_users_and_reports_existing_ones() {
         "secret sample shown:\n{stderr}"
     );
     let missing = expected.keys().filter(|k| !existing.contains(k)).count();
-    let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+    // the run's summary line, then (from the bottom up) the report's plain summary
+    let mut lines = stderr.lines().rev();
+    let summary = lines.next().unwrap_or_default();
+    assert!(
+        summary.starts_with("idm-attrs: passed on 42 records (5 custom attributes: "),
+        "{stderr}"
+    );
+    let tail: Vec<&str> = lines.take(3).collect();
     assert_eq!(
         tail,
         [
@@ -223,8 +230,16 @@ fn apply_creates_what_is_missing_and_a_second_run_writes_nothing() {
     assert_eq!(writes(&sb), created, "a second run sends no write");
     assert_eq!(std::fs::read_to_string(&state).unwrap(), journal);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // the report, then the run's summary line
     assert!(
-        stderr.ends_with("✓ Created 0 new attributes\nidm-attrs: ℹ 5 attributes already exist\n"),
+        stderr.contains(
+            "✓ Created 0 new attributes\nidm-attrs: ℹ 5 attributes already exist\nidm-attrs: passed on "
+        ),
+        "{stderr}"
+    );
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("(5 custom attributes: 5 exist, 0 created, 0 failed; 0 rejected lines) in "),
         "{stderr}"
     );
 }

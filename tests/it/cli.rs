@@ -1,5 +1,7 @@
 //! Conventions every binary shares: `--help` exits 0 and shows an example pipeline and the
-//! exit codes; a bad flag is a usage error (2); `--version` answers.
+//! exit codes; a bad flag is a usage error (2); `--version` answers; an input file may be
+//! given as an argument; `scripts/install.sh` (`make install`) puts the tools, their man
+//! pages and completions under a prefix.
 
 use std::process::Command;
 
@@ -11,6 +13,9 @@ const TOOLS: &[(&str, &str)] = &[
     ("idm-csv", env!("CARGO_BIN_EXE_idm-csv")),
     ("idm-creds", env!("CARGO_BIN_EXE_idm-creds")),
     ("idm-sandbox", env!("CARGO_BIN_EXE_idm-sandbox")),
+    ("idm-verify", env!("CARGO_BIN_EXE_idm-verify")),
+    ("idm-report", env!("CARGO_BIN_EXE_idm-report")),
+    ("idm-connectors", env!("CARGO_BIN_EXE_idm-connectors")),
 ];
 
 #[test]
@@ -137,4 +142,125 @@ fn a_missing_url_names_the_flag_and_the_variable() {
     );
     run.expect(2);
     assert!(run.stderr.contains("IDM_OKTA_RATE_LIMIT"), "{}", run.show());
+    // the client id and the secret are named the same way, before any call is made
+    let run = unconfigured(
+        "idm-load",
+        &["--onelogin-url", "http://127.0.0.1:9"],
+        &[("IDM_ONELOGIN_CLIENT_SECRET", "not-used")],
+    );
+    run.expect(2);
+    assert!(
+        run.stderr.contains("--onelogin-client-id")
+            && run.stderr.contains("IDM_ONELOGIN_CLIENT_ID"),
+        "{}",
+        run.show()
+    );
+    for (tool, args, var) in [
+        (
+            "idm-load",
+            [
+                "--onelogin-url",
+                "http://127.0.0.1:9",
+                "--onelogin-client-id",
+                "cid",
+            ],
+            "IDM_ONELOGIN_CLIENT_SECRET",
+        ),
+        (
+            "idm-export",
+            ["--okta-url", "http://127.0.0.1:9", "--rate-limit", "none"],
+            "IDM_OKTA_TOKEN",
+        ),
+    ] {
+        // no secret in the environment (the keyring is asked next, and has none)
+        let run = crate::util::Tool::new(tool)
+            .args(args)
+            .env_remove(var)
+            .env("IDM_KEYRING_SERVICE", "idm-test-no-such-service")
+            .run();
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.show());
+        assert!(run.stderr.contains(var), "{}", run.show());
+        assert!(matches!(run.code, Some(1 | 2)), "{}", run.show());
+    }
+}
+
+#[test]
+fn install_puts_tools_man_pages_and_completions_under_a_prefix() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bindir = std::path::Path::new(env!("CARGO_BIN_EXE_idm-map"))
+        .parent()
+        .unwrap();
+    let prefix = tempfile::tempdir().unwrap();
+    let out = Command::new(root.join("scripts/install.sh"))
+        .arg(prefix.path())
+        .arg(bindir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |rel: String| {
+        std::fs::read_to_string(prefix.path().join(&rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    };
+    for (name, _) in TOOLS {
+        let exe = prefix.path().join("bin").join(name);
+        let help = Command::new(&exe).arg("--version").output().unwrap();
+        assert_eq!(help.status.code(), Some(0), "{name} installed and runs");
+        let man = read(format!("share/man/man1/{name}.1"));
+        // roff escapes each hyphen of a flag
+        assert!(
+            man.contains(".TH") && man.contains("\\-\\-help"),
+            "{name}.1:\n{man}"
+        );
+        let bash = read(format!("share/bash-completion/completions/{name}"));
+        assert!(
+            bash.contains(&format!("_{}", name.replace('-', "__"))),
+            "{name} bash:\n{bash}"
+        );
+        let zsh = read(format!("share/zsh/site-functions/_{name}"));
+        assert!(
+            zsh.starts_with(&format!("#compdef {name}")),
+            "{name} zsh:\n{zsh}"
+        );
+        let fish = read(format!("share/fish/vendor_completions.d/{name}.fish"));
+        assert!(
+            fish.contains(&format!("complete -c {name}")),
+            "{name} fish:\n{fish}"
+        );
+    }
+    // the pages say what --help says: a tool's own flags, a subcommand's own page
+    assert!(read("share/man/man1/idm-map.1".into()).contains("connectors"));
+    assert!(read("share/man/man1/idm-load.1".into()).contains("apply"));
+    assert!(read("share/man/man1/idm-creds-set.1".into()).contains("idm\\-creds\\-set"));
+    assert!(read("share/bash-completion/completions/idm-load".into()).contains("--apply"));
+}
+
+#[test]
+fn an_input_file_may_be_given_as_an_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("export.ndjson");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"kind":"group","source":"okta","id":"00g1","data":{"id":"00g1","type":"OKTA_GROUP","profile":{"name":"Sales"}}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let map = |args: &[&std::ffi::OsStr]| crate::util::Tool::new("idm-map").args(args).run();
+    let by_flag = map(&["-i".as_ref(), input.as_os_str()]);
+    let by_arg = map(&[input.as_os_str()]);
+    by_flag.expect(0);
+    by_arg.expect(0);
+    assert_eq!(by_flag.stdout, by_arg.stdout);
+    assert!(
+        by_arg.stdout.contains("\"name\":\"Sales\""),
+        "{}",
+        by_arg.show()
+    );
+    // both at once is ambiguous: a usage error
+    map(&["-i".as_ref(), input.as_os_str(), input.as_os_str()]).expect(2);
 }

@@ -27,6 +27,7 @@ pub fn sandbox(users: u64) -> Sandbox {
 pub fn bin(name: &str) -> &'static str {
     match name {
         "idm-attrs" => env!("CARGO_BIN_EXE_idm-attrs"),
+        "idm-connectors" => env!("CARGO_BIN_EXE_idm-connectors"),
         "idm-creds" => env!("CARGO_BIN_EXE_idm-creds"),
         "idm-csv" => env!("CARGO_BIN_EXE_idm-csv"),
         "idm-export" => env!("CARGO_BIN_EXE_idm-export"),
@@ -62,6 +63,9 @@ pub struct Tool {
     cmd: Command,
     args: Vec<String>,
     stdin: Vec<u8>,
+    /// The working directory when the test names none: a fresh one, so that a default
+    /// `./idm-state.ndjson` or `./idm.toml` is never the repository's, nor another test's.
+    scratch: Option<tempfile::TempDir>,
 }
 
 impl Tool {
@@ -69,14 +73,17 @@ impl Tool {
     pub fn new(name: &str) -> Tool {
         let mut cmd = Command::new(bin(name));
         // a developer's own settings must not leak into a test
-        for var in ["IDM_REJECTS", "IDM_STATE", "RUST_LOG"] {
+        for var in ["IDM_CONFIG", "IDM_REJECTS", "IDM_STATE", "RUST_LOG"] {
             cmd.env_remove(var);
         }
+        let scratch = tempfile::tempdir().expect("a scratch directory");
+        cmd.current_dir(scratch.path());
         Tool {
             name: name.to_string(),
             cmd,
             args: Vec::new(),
             stdin: Vec::new(),
+            scratch: Some(scratch),
         }
     }
 
@@ -124,6 +131,7 @@ impl Tool {
 
     pub fn dir(mut self, dir: &Path) -> Tool {
         self.cmd.current_dir(dir);
+        self.scratch = None;
         self
     }
 
@@ -145,6 +153,7 @@ impl Tool {
         Running {
             what: format!("{} {}", self.name, self.args.join(" ")),
             child,
+            _scratch: self.scratch.take(),
         }
     }
 
@@ -166,6 +175,7 @@ impl Tool {
 pub struct Running {
     what: String,
     pub child: Child,
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl Running {

@@ -1,9 +1,10 @@
 //! Source adapters: each source's objects, as its export writes them, read into the canonical
-//! model of [`super::canonical`]. One per source (Okta, Stormpath exports, CSV staging files;
-//! OneLogin next); none knows any target.
+//! model of [`super::canonical`]. One per source (Okta, OneLogin, Stormpath exports, CSV
+//! staging files); none knows any target.
 
 pub mod csv;
 pub mod okta;
+pub mod onelogin;
 pub mod stormpath;
 
 use serde_json::Value;
@@ -59,6 +60,7 @@ pub trait SourceAdapter: Send + Sync {
 pub fn adapter(name: &str) -> Option<&'static dyn SourceAdapter> {
     match name {
         "okta" => Some(&okta::Okta),
+        "onelogin" => Some(&onelogin::OneLogin),
         "stormpath" => Some(&stormpath::Stormpath),
         "csv" => Some(&csv::Csv),
         _ => None,
@@ -66,7 +68,7 @@ pub fn adapter(name: &str) -> Option<&'static dyn SourceAdapter> {
 }
 
 /// The sources idm-map reads, for messages.
-pub const NAMES: &[&str] = &["okta", "stormpath", "csv"];
+pub const NAMES: &[&str] = &["okta", "onelogin", "stormpath", "csv"];
 
 /// The modular-crypt string at `from` (a Stormpath account's `password`, a staging file's
 /// `password_hash`), parsed; `None` when there is none. What cannot be read says why, never

@@ -340,11 +340,7 @@ impl CsvFile {
             match outcome {
                 Err(problems) => {
                     let reasons: Vec<String> = problems.iter().map(Problem::to_string).collect();
-                    eprintln!(
-                        "{}: line {line}: {}",
-                        crate::cli::tool(),
-                        reasons.join("; ")
-                    );
+                    crate::cli::say(&format!("line {line}: {}", reasons.join("; ")));
                     if let Some(r) = &mut rejects {
                         r.write(start, end)?;
                     }

@@ -19,8 +19,8 @@
 //!   listing 100 000 users costs the memory of one page.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -28,10 +28,12 @@ use serde_json::{Value, json};
 
 use crate::http::{Client, Request, Response};
 
+pub mod source;
 pub mod target;
 
 pub use super::{ApiError, Created};
 use crate::secrets::Secret;
+pub use source::OneLoginSource;
 pub use target::OneLoginTarget;
 
 /// Page size asked for on list calls (the server clamps it to its own maximum).
@@ -71,6 +73,8 @@ pub struct OneLoginClient {
     token: Mutex<TokenSlot>,
     token_fetches: AtomicU64,
     calls: AtomicU64,
+    /// The server's clock minus ours, in seconds, from the first `Date` header seen.
+    server_offset: OnceLock<f64>,
 }
 
 impl OneLoginClient {
@@ -93,6 +97,7 @@ impl OneLoginClient {
             }),
             token_fetches: AtomicU64::new(0),
             calls: AtomicU64::new(0),
+            server_offset: OnceLock::new(),
         }
     }
 
@@ -110,6 +115,13 @@ impl OneLoginClient {
     /// How many tokens this client fetched (1 for a run without expiry).
     pub fn token_fetches(&self) -> u64 {
         self.token_fetches.load(Ordering::Relaxed)
+    }
+
+    /// How far the account's clock is ahead of ours in seconds (negative: behind), from the
+    /// `Date` header of the first API answer; `None` before one arrived or without the header.
+    /// Exports take their `--since` bookmark on the server's clock with it.
+    pub fn server_clock_offset(&self) -> Option<f64> {
+        self.server_offset.get().copied()
     }
 
     // ---- token -------------------------------------------------------------------------
@@ -255,6 +267,13 @@ impl OneLoginClient {
             let (token, generation) = self.token()?;
             self.calls.fetch_add(1, Ordering::Relaxed);
             let result = self.http.execute(build(&token));
+            if self.server_offset.get().is_none()
+                && let Ok(resp) = &result
+                && let Some(server) = resp.header("date").and_then(crate::http::parse_http_date)
+            {
+                let local = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+                let _ = self.server_offset.set(server - local);
+            }
             let err = match result {
                 Ok(resp) if resp.status < 400 => return Ok(resp),
                 Ok(resp) => error_from_response(what, &resp),
@@ -349,6 +368,7 @@ impl OneLoginClient {
             done: false,
             buffer: VecDeque::new(),
             total: None,
+            limit: PAGE_LIMIT,
         }
     }
 
@@ -626,9 +646,16 @@ pub struct Pages<'a> {
     done: bool,
     buffer: VecDeque<Value>,
     total: Option<u64>,
+    limit: u32,
 }
 
 impl Pages<'_> {
+    /// Ask for `limit` items per page instead of [`PAGE_LIMIT`] (the server clamps it).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit.max(1);
+        self
+    }
+
     /// `Total-Count` of the list, once the first page has been read (when the server sends it).
     pub fn total(&self) -> Option<u64> {
         self.total
@@ -640,7 +667,7 @@ impl Pages<'_> {
             .map_err(|e| ApiError::new(&what, None, format!("bad URL: {e}")))?;
         {
             let mut q = url.query_pairs_mut();
-            q.append_pair("limit", &PAGE_LIMIT.to_string());
+            q.append_pair("limit", &self.limit.to_string());
             for (k, v) in &self.params {
                 q.append_pair(k, v);
             }
