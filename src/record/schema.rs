@@ -465,13 +465,127 @@ pub fn validate_event(event: &Event) -> Result<(), SchemaError> {
 fn compile_one(file: &'static str, text: &str) -> Result<(Value, Validator), CompileError> {
     let fail = |reason: String| CompileError { file, reason };
     let schema: Value = serde_json::from_str(text).map_err(|e| fail(e.to_string()))?;
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .should_ignore_unknown_formats(false)
-        .build(&schema)
-        .map_err(|e| fail(e.to_string()))?;
+    let build = |schema: &Value, draft| {
+        jsonschema::options()
+            .with_draft(draft)
+            .should_validate_formats(true)
+            .should_ignore_unknown_formats(false)
+            .build(schema)
+    };
+    if let Some(lean) = as_draft7(&schema)
+        && let Ok(validator) = build(&lean, jsonschema::Draft::Draft7)
+    {
+        return Ok((lean, validator));
+    }
+    let validator =
+        build(&schema, jsonschema::Draft::Draft202012).map_err(|e| fail(e.to_string()))?;
     Ok((schema, validator))
+}
+
+/// The same schema for draft 7, when it means exactly the same there; `None` otherwise.
+///
+/// Why: the `jsonschema` crate checks every schema against its draft's meta-schema before
+/// compiling it, and the 2020-12 meta-schema (a web of `$dynamicRef`s) costs it about 5 MB
+/// per schema checked, kept for the life of the process: some 50 MB before idm-map's first
+/// record. Draft 7's meta-schema is plain. The schemas in `schemas/` stay 2020-12 (the
+/// published contract); what is compiled is their draft 7 reading, used only when no keyword
+/// changes meaning between the two: `dependentRequired` and `dependentSchemas` are draft 7's
+/// `dependencies` (arrays of names, subschemas), and a schema with a keyword draft 7 lacks or reads otherwise (a `$ref` beside other
+/// assertions, `prefixItems`, `unevaluated*`, dynamic or recursive references, anchors,
+/// `minContains`/`maxContains`, array-form `items`) keeps 2020-12.
+fn as_draft7(schema: &Value) -> Option<Value> {
+    const ANNOTATIONS: &[&str] = &[
+        "$ref",
+        "description",
+        "title",
+        "$comment",
+        "examples",
+        "default",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+    ];
+    const NOT_IN_DRAFT7: &[&str] = &[
+        "prefixItems",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "$dynamicRef",
+        "$dynamicAnchor",
+        "$recursiveRef",
+        "$recursiveAnchor",
+        "$anchor",
+        "$vocabulary",
+        "minContains",
+        "maxContains",
+        "dependencies",
+    ];
+    fn walk(node: &Value, top: bool) -> Option<Value> {
+        match node {
+            Value::Object(map) => {
+                if map.contains_key("$ref")
+                    && map.keys().any(|k| !ANNOTATIONS.contains(&k.as_str()))
+                {
+                    return None;
+                }
+                if map.keys().any(|k| NOT_IN_DRAFT7.contains(&k.as_str()))
+                    || map.get("items").is_some_and(Value::is_array)
+                {
+                    return None;
+                }
+                let mut out = Map::with_capacity(map.len());
+                for (k, v) in map {
+                    match k.as_str() {
+                        "$schema" if top => {}
+                        "$id" if !top => return None,
+                        // data, not subschemas: copied as they are
+                        "const" | "enum" | "examples" | "default" | "required" => {
+                            out.insert(k.clone(), v.clone());
+                        }
+                        // draft 7 has both as `dependencies` (arrays of names, subschemas)
+                        "dependentRequired" | "dependentSchemas" => {
+                            let Value::Object(m) = v else { return None };
+                            let deps = out
+                                .entry("dependencies")
+                                .or_insert_with(|| Value::Object(Map::new()));
+                            let Value::Object(deps) = deps else {
+                                return None;
+                            };
+                            for (name, d) in m {
+                                let d = if k == "dependentSchemas" {
+                                    walk(d, false)?
+                                } else {
+                                    d.clone()
+                                };
+                                if deps.insert(name.clone(), d).is_some() {
+                                    return None;
+                                }
+                            }
+                        }
+                        // maps of names to subschemas
+                        "properties" | "patternProperties" | "$defs" | "definitions" => {
+                            let Value::Object(m) = v else { return None };
+                            let mut sub = Map::with_capacity(m.len());
+                            for (name, s) in m {
+                                sub.insert(name.clone(), walk(s, false)?);
+                            }
+                            out.insert(k.clone(), Value::Object(sub));
+                        }
+                        _ => {
+                            out.insert(k.clone(), walk(v, false)?);
+                        }
+                    }
+                }
+                Some(Value::Object(out))
+            }
+            Value::Array(items) => items
+                .iter()
+                .map(|v| walk(v, false))
+                .collect::<Option<Vec<_>>>()
+                .map(Value::Array),
+            other => Some(other.clone()),
+        }
+    }
+    walk(schema, true)
 }
 
 /// The envelope without its `data` (an empty object stands in): cheap to build per record.
@@ -900,6 +1014,54 @@ mod tests {
             err,
             "id: `00g1/00u2` does not match its data (expected `00g1/00u1`)"
         );
+    }
+
+    #[test]
+    fn record_schemas_compile_as_their_draft_7_reading() {
+        // the hot schemas (every record's envelope and data) must take the lean path, or the
+        // 2020-12 meta-schema check costs tens of MB again (see `as_draft7`)
+        for &(file, text) in FILES {
+            let schema: Value = serde_json::from_str(text).unwrap();
+            let lean = as_draft7(&schema);
+            if file.ends_with("mapping.schema.json") {
+                // a `$ref` beside `properties`: draft 7 would ignore the properties
+                assert!(lean.is_none(), "{file}");
+                continue;
+            }
+            let lean = lean.unwrap_or_else(|| panic!("{file} has no draft 7 reading"));
+            assert!(lean.get("$schema").is_none(), "{file}");
+            jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft7)
+                .should_validate_formats(true)
+                .should_ignore_unknown_formats(false)
+                .build(&lean)
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+    }
+
+    #[test]
+    fn draft_7_reading_keeps_dependent_required_and_refuses_what_it_would_change() {
+        let s = serde_json::json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": {"a": {"type": "string"}, "dependencies": {"type": "string"}},
+            "dependentRequired": {"a": ["b"]},
+            "dependentSchemas": {"c": {"properties": {"d": false}}}
+        });
+        let lean = as_draft7(&s).unwrap();
+        let v = jsonschema::draft7::new(&lean).unwrap();
+        assert!(!v.is_valid(&serde_json::json!({"a": "x"})));
+        assert!(v.is_valid(&serde_json::json!({"a": "x", "b": 1})));
+        assert!(!v.is_valid(&serde_json::json!({"c": 1, "d": 2})));
+        assert!(v.is_valid(&serde_json::json!({"d": 2})));
+        for changed in [
+            serde_json::json!({"$ref": "#/$defs/x", "required": ["a"], "$defs": {"x": {}}}),
+            serde_json::json!({"prefixItems": [{"type": "string"}]}),
+            serde_json::json!({"properties": {"a": {"unevaluatedProperties": false}}}),
+            serde_json::json!({"items": [{"type": "string"}]}),
+        ] {
+            assert!(as_draft7(&changed).is_none(), "{changed}");
+        }
     }
 
     #[test]
