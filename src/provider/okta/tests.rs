@@ -199,18 +199,18 @@ fn memberships_per_group_from_the_group_pass() {
         None,
     );
     r.page(
-        "/api/v1/groups/00g1/users?limit=1000",
+        "/api/v1/groups/00g1/users?limit=200",
         json!([user("00u1", "ACTIVE"), user("00u9", "DEPROVISIONED")]),
         Some(&format!(
-            "{BASE}/api/v1/groups/00g1/users?after=00u9&limit=1000"
+            "{BASE}/api/v1/groups/00g1/users?after=00u9&limit=200"
         )),
     );
     r.page(
-        "/api/v1/groups/00g1/users?after=00u9&limit=1000",
+        "/api/v1/groups/00g1/users?after=00u9&limit=200",
         json!([user("00u2", "ACTIVE")]),
         None,
     );
-    r.page("/api/v1/groups/00g2/users?limit=1000", json!([]), None);
+    r.page("/api/v1/groups/00g2/users?limit=200", json!([]), None);
     let (mut o, routes) = okta(r);
     let opts = ExportOptions::default();
     run(&mut o, Kind::Group, &opts);
@@ -235,7 +235,7 @@ fn memberships_alone_list_the_groups_themselves() {
     let mut r = Routes::default();
     r.page("/api/v1/groups?limit=200", json!([{"id": "00g1"}]), None);
     r.page(
-        "/api/v1/groups/00g1/users?limit=1000",
+        "/api/v1/groups/00g1/users?limit=200",
         json!([user("00u1", "ACTIVE")]),
         None,
     );
