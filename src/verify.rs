@@ -87,10 +87,11 @@ impl Summary {
     pub fn line(&self) -> String {
         let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for ((kind, v), n) in &self.counts {
-            by_kind
-                .entry(kind)
-                .or_default()
-                .push(format!("{n} {}", v.as_str()));
+            by_kind.entry(kind).or_default().push(format!(
+                "{} {}",
+                crate::cli::status::count(*n),
+                v.as_str()
+            ));
         }
         if by_kind.is_empty() {
             return "verified: nothing to verify".into();

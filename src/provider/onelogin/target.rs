@@ -529,6 +529,17 @@ impl Target for OneLoginTarget<'_> {
                 obj.shift_remove(key);
             }
         }
+        if *kind == Kind::App
+            && let Some(params) = p.get_mut("parameters").and_then(Value::as_object_mut)
+        {
+            // a parameter the connector defines keeps the connector's label whatever a create
+            // sends (`email` shows as `Email (SAML NameID)`): what it maps is what matters
+            for param in params.values_mut() {
+                if let Some(param) = param.as_object_mut() {
+                    param.shift_remove("label");
+                }
+            }
+        }
         p
     }
 
