@@ -47,6 +47,9 @@ pub struct AttrStats {
     pub mixed: bool,
     /// The type came from an `attribute` record (values are not inferred over it).
     pub declared: bool,
+    /// The `attribute` record says the source hides it from the user: no sample is shown,
+    /// and a target with permissions creates it hidden.
+    pub hidden: bool,
 }
 
 impl AttrStats {
@@ -158,6 +161,7 @@ impl Discovery {
                     stats.item_type = item_type;
                     stats.declared = true;
                     stats.mixed = false;
+                    stats.hidden = rec.data.get("hidden").and_then(Value::as_bool) == Some(true);
                 }
             }
             return;
@@ -336,6 +340,8 @@ pub struct AttrReport {
     pub item_type: Option<&'static str>,
     /// Values of more than one type were seen.
     pub mixed: bool,
+    /// Hidden from the user in the source (created hidden where the target can).
+    pub hidden: bool,
     pub outcome: AttrState,
 }
 
@@ -415,11 +421,18 @@ pub fn provision(
             name: display_name(shortname),
             users: stats.users,
             coverage: discovery.coverage(stats),
-            sample: stats.sample.as_ref().map(|s| shown_sample(shortname, s)),
+            sample: stats.sample.as_ref().map(|s| {
+                if stats.hidden {
+                    "(hidden)".to_string()
+                } else {
+                    shown_sample(shortname, s)
+                }
+            }),
             source: stats.source.clone(),
             value_type: stats.value_type.unwrap_or("string"),
             item_type: stats.item_type,
             mixed: stats.mixed,
+            hidden: stats.hidden,
             outcome: AttrState::Unknown,
         })
         .collect();
@@ -456,6 +469,7 @@ pub fn provision(
                 title: report.name.clone(),
                 value_type: report.value_type,
                 item_type: report.item_type,
+                hidden: report.hidden,
             };
             report.outcome = match target.create(&def) {
                 Ok(id) => {

@@ -87,10 +87,11 @@ impl Summary {
     pub fn line(&self) -> String {
         let mut by_kind: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for ((kind, v), n) in &self.counts {
-            by_kind
-                .entry(kind)
-                .or_default()
-                .push(format!("{n} {}", v.as_str()));
+            by_kind.entry(kind).or_default().push(format!(
+                "{} {}",
+                crate::cli::status::count(*n),
+                v.as_str()
+            ));
         }
         if by_kind.is_empty() {
             return "verified: nothing to verify".into();
@@ -267,15 +268,23 @@ fn export_label(rec: &Record) -> String {
     .to_string()
 }
 
-/// Verify the records of `input` against `target`. Results go to `out`.
-pub fn run<R: BufRead>(
-    target: &dyn Target,
-    state: &State,
+/// What the input holds: mapped objects and edges (spooled), exported records (spooled), and
+/// the keys of what was mapped.
+struct Inputs {
+    objects: Spool,
+    edges: Spool,
+    exported: Spool,
+    mapped_keys: HashSet<u64>,
+    mapped_kinds: HashSet<(String, String)>,
+}
+
+/// Read the input once: mapped records for this target are spooled by phase, exported ones
+/// kept for `not_migrated`; records mapped for another target are rejected.
+fn read_input<R: BufRead>(
+    name: &str,
     input: &mut RecordReader<R>,
     rejects: &mut Rejects,
-    out: &mut RecordWriter,
-) -> anyhow::Result<Summary> {
-    let name = target.name();
+) -> anyhow::Result<Inputs> {
     let mut objects = Spool::new()?;
     let mut edges = Spool::new()?;
     let mut exported = Spool::new()?;
@@ -313,6 +322,25 @@ pub fn run<R: BufRead>(
     if let crate::record::stream::Completeness::Incomplete(why) = input.completeness() {
         anyhow::bail!("the input is incomplete: {why}; nothing verified");
     }
+    Ok(Inputs {
+        objects,
+        edges,
+        exported,
+        mapped_keys,
+        mapped_kinds,
+    })
+}
+
+/// Verify the records of `input` against `target`. Results go to `out`.
+pub fn run<R: BufRead>(
+    target: &dyn Target,
+    state: &State,
+    input: &mut RecordReader<R>,
+    rejects: &mut Rejects,
+    out: &mut RecordWriter,
+) -> anyhow::Result<Summary> {
+    let name = target.name();
+    let inputs = read_input(name, input, rejects)?;
     let mut summary = Summary {
         rejected: rejects.count(),
         ..Summary::default()
@@ -338,7 +366,30 @@ pub fn run<R: BufRead>(
         summary: &mut summary,
         target: name,
     };
-    // objects: where each went, and whether it is there as mapped
+    let seen = verify_objects(target, state, inputs.objects, &mut listings, &mut out)?;
+    verify_edges(target, state, inputs.edges, &seen, &mut out)?;
+    not_migrated(inputs.exported, &inputs.mapped_keys, &mut out)?;
+    unexpected(
+        target,
+        state,
+        &inputs.mapped_keys,
+        &inputs.mapped_kinds,
+        &mut listings,
+        &mut out,
+    )?;
+    Ok(summary)
+}
+
+/// Objects: where each went, and whether it is there as mapped. Returns where each went, for
+/// the edges.
+fn verify_objects(
+    target: &dyn Target,
+    state: &State,
+    objects: Spool,
+    listings: &mut HashMap<&'static str, Listing>,
+    out: &mut Out<'_>,
+) -> anyhow::Result<HashMap<u64, Seen>> {
+    let name = target.name();
     let mut seen: HashMap<u64, Seen> = HashMap::new();
     for rec in objects.records()? {
         let rec = rec?;
@@ -456,7 +507,18 @@ pub fn run<R: BufRead>(
             }
         }
     }
-    // edges: both ends where they should be, and the edge between them
+    Ok(seen)
+}
+
+/// Edges: both ends where they should be, and the edge between them.
+fn verify_edges(
+    target: &dyn Target,
+    state: &State,
+    edges: Spool,
+    seen: &HashMap<u64, Seen>,
+    out: &mut Out<'_>,
+) -> anyhow::Result<()> {
+    let name = target.name();
     let mut live: HashMap<(String, String), HashSet<String>> = HashMap::new();
     for rec in edges.records()? {
         let rec = rec?;
@@ -545,7 +607,15 @@ pub fn run<R: BufRead>(
             None,
         )?;
     }
-    // exported but not mapped: rejected or skipped upstream
+    Ok(())
+}
+
+/// Exported but not mapped: rejected or skipped upstream.
+fn not_migrated(
+    exported: Spool,
+    mapped_keys: &HashSet<u64>,
+    out: &mut Out<'_>,
+) -> anyhow::Result<()> {
     for rec in exported.records()? {
         let rec = rec?;
         if mapped_keys.contains(&key(rec.kind.as_str(), &rec.source, &rec.id)) {
@@ -571,8 +641,20 @@ pub fn run<R: BufRead>(
             Some(reason.into()),
         )?;
     }
-    // created by this migration, no longer in the source (only kinds the input holds: a delta
-    // of users says nothing of groups)
+    Ok(())
+}
+
+/// Created by this migration and no longer in the source (only kinds the input holds: a delta
+/// of users says nothing of groups).
+fn unexpected(
+    target: &dyn Target,
+    state: &State,
+    mapped_keys: &HashSet<u64>,
+    mapped_kinds: &HashSet<(String, String)>,
+    listings: &mut HashMap<&'static str, Listing>,
+    out: &mut Out<'_>,
+) -> anyhow::Result<()> {
+    let name = target.name();
     let mut gone = Vec::new();
     for (kind, source, id, m) in state.mappings(name) {
         if !m.created
@@ -608,7 +690,7 @@ pub fn run<R: BufRead>(
             )?;
         }
     }
-    Ok(summary)
+    Ok(())
 }
 
 fn kind_name(kind: &Kind) -> &'static str {

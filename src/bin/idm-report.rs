@@ -81,9 +81,9 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         "wrote {to} from {} file{}: {} records, {} journal events, {} unreadable lines",
         report.files,
         if report.files == 1 { "" } else { "s" },
-        report.records,
-        report.events,
-        report.unreadable,
+        cli::status::count(report.records),
+        cli::status::count(report.events),
+        cli::status::count(report.unreadable),
     ));
     Ok(cli::Status::from_failures(report.unreadable))
 }

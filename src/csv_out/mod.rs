@@ -190,11 +190,11 @@ impl Summary {
         }
         out.push(format!(
             "wrote {} rows ({} users read, {} rejected users, {} rejected memberships, {} other rejected lines)",
-            self.rows,
-            self.users,
-            self.rejected_users,
-            self.rejected_memberships,
-            self.rejected_other
+            crate::cli::status::count(self.rows),
+            crate::cli::status::count(self.users),
+            crate::cli::status::count(self.rejected_users),
+            crate::cli::status::count(self.rejected_memberships),
+            crate::cli::status::count(self.rejected_other)
         ));
         out
     }

@@ -200,4 +200,7 @@ pub struct AttributeDef {
     pub value_type: &'static str,
     /// For arrays: the type of the items.
     pub item_type: Option<&'static str>,
+    /// The source hides it from the user: created so that the user cannot see it, where the
+    /// target has permissions (Okta's `HIDE`).
+    pub hidden: bool,
 }

@@ -397,19 +397,30 @@ fn capped_more<T>(t: &mut Table, c: &Capped<T>) {
 
 fn decisions(scan: &Scan) -> String {
     let mut out = String::new();
-    let any_results = scan.has(Stage::Plan) || scan.has(Stage::Results);
-    let tone = |n: u64| if n > 0 { "bad" } else { "good" };
+    decide_unreadable(scan, &mut out);
+    decide_incomplete(scan, &mut out);
+    decide_failed(scan, &mut out);
+    decide_unmapped(scan, &mut out);
+    decide_no_connector(scan, &mut out);
+    decide_preexisting_and_skipped(scan, &mut out);
+    decide_warnings(scan, &mut out);
+    decide_updates(scan, &mut out);
+    decide_verify_decisions(scan, &mut out);
+    out
+}
 
+/// Lines that are neither a record nor a journal event.
+fn decide_unreadable(scan: &Scan, out: &mut String) {
     if scan.bad_lines.total > 0 {
         heading(
-            &mut out,
+            out,
             "Unreadable input lines",
             scan.bad_lines.total,
             "decide/unreadable",
             "bad",
         );
         note(
-            &mut out,
+            out,
             "Lines that are neither a record nor a journal event. They are not counted anywhere else on this page.",
         );
         let mut t = Table::new("t-unreadable", &["File", "Line", "Reason"]);
@@ -417,9 +428,12 @@ fn decisions(scan: &Scan) -> String {
             t.row(vec![text(&b.file), num(b.line), text(&b.reason)]);
         }
         capped_more(&mut t, &scan.bad_lines);
-        t.html(&mut out);
+        t.html(out);
     }
+}
 
+/// Streams whose end marker says they were cut short.
+fn decide_incomplete(scan: &Scan, out: &mut String) {
     let cut: Vec<(&FileScan, u64)> = scan
         .files
         .iter()
@@ -432,26 +446,31 @@ fn decisions(scan: &Scan) -> String {
         .collect();
     if !cut.is_empty() {
         heading(
-            &mut out,
+            out,
             "Streams that say they are incomplete",
             cut.len() as u64,
             "decide/incomplete",
             "bad",
         );
         note(
-            &mut out,
+            out,
             "Their end marker says `complete: false`: an upstream stage stopped early, so the counts of these files are not the whole tenant.",
         );
         let mut t = Table::new("t-incomplete", &["File", "Stages", "End marker at line"]);
         for (f, line) in cut {
             t.row(vec![text(&f.name), text(f.stage_names()), num(line)]);
         }
-        t.html(&mut out);
+        t.html(out);
     }
+}
 
+/// Results that failed, by cause.
+fn decide_failed(scan: &Scan, out: &mut String) {
+    let any_results = scan.has(Stage::Plan) || scan.has(Stage::Results);
+    let tone = |n: u64| if n > 0 { "bad" } else { "good" };
     if any_results {
         heading(
-            &mut out,
+            out,
             "Failed",
             scan.failures.total,
             "decide/failed",
@@ -480,8 +499,8 @@ fn decisions(scan: &Scan) -> String {
                     who_or_id(ex),
                 ]);
             }
-            t.html(&mut out);
-            tally_overflow(&mut out, &scan.failure_kinds);
+            t.html(out);
+            tally_overflow(out, &scan.failure_kinds);
             let mut t = Table::new("t-failures", &["Kind", "Who", "Id", "Op", "Error"])
                 .caption("Each failure");
             for i in &scan.failures.rows {
@@ -494,41 +513,48 @@ fn decisions(scan: &Scan) -> String {
                 ]);
             }
             capped_more(&mut t, &scan.failures);
-            t.html(&mut out);
+            t.html(out);
         }
     }
+}
 
+/// Exported objects that idm-map did not map.
+fn decide_unmapped(scan: &Scan, out: &mut String) {
+    let tone = |n: u64| if n > 0 { "bad" } else { "good" };
     let unmapped_total = scan.unmapped.total;
     if unmapped_total > 0 || scan.unmapped_note.is_some() {
         heading(
-            &mut out,
+            out,
             "Exported but not mapped",
             unmapped_total,
             "decide/unmapped",
             tone(unmapped_total),
         );
         note(
-            &mut out,
+            out,
             "Objects in the export with no mapped record: idm-map rejected them (duplicate email, no email, no connector) or left them out on purpose (the built-in Everyone group). Its stderr and --rejects file say why for each.",
         );
         if let Some(n) = &scan.unmapped_note {
-            note(&mut out, n);
+            note(out, n);
         }
         if !scan.unmapped_by_kind.is_empty() {
             let mut t = Table::new("t-unmapped-kinds", &["Kind", "Not mapped"]);
             for (k, n) in &scan.unmapped_by_kind {
                 t.row(vec![text(k), keyed(*n, format!("unmapped/{k}"))]);
             }
-            t.html(&mut out);
+            t.html(out);
         }
         let mut t = Table::new("t-unmapped", &["Kind", "Who", "Id", "What it is"]);
         for i in &scan.unmapped.rows {
             t.row(vec![text(&i.kind), who(i), id_of(i), cell(i, 0)]);
         }
         capped_more(&mut t, &scan.unmapped);
-        t.html(&mut out);
+        t.html(out);
     }
+}
 
+/// Apps without a connector.
+fn decide_no_connector(scan: &Scan, out: &mut String) {
     let no_connector: Vec<((&str, &str), &AppInfo)> = sorted_apps(scan)
         .into_iter()
         .filter(|(_, a)| readiness(scan, a.1) == "no connector")
@@ -536,14 +562,14 @@ fn decisions(scan: &Scan) -> String {
         .collect();
     if !no_connector.is_empty() {
         heading(
-            &mut out,
+            out,
             "Apps without a connector",
             no_connector.len() as u64,
             "decide/no-connector",
             "bad",
         );
         note(
-            &mut out,
+            out,
             "Exported apps that idm-map did not map: give them a connector in --connectors, or decide they stay behind.",
         );
         let mut t = Table::new("t-no-connector", &["App", "Id", "Sign-on mode", "Status"]);
@@ -555,9 +581,13 @@ fn decisions(scan: &Scan) -> String {
                 text(a.status.clone().unwrap_or_default()),
             ]);
         }
-        t.html(&mut out);
+        t.html(out);
     }
+}
 
+/// Objects already in the target, and skips by reason.
+fn decide_preexisting_and_skipped(scan: &Scan, out: &mut String) {
+    let any_results = scan.has(Stage::Plan) || scan.has(Stage::Results);
     if any_results {
         // the results say what happened; without them, the plan says what will
         let (pre, from) = if scan.has(Stage::Results) {
@@ -566,7 +596,7 @@ fn decisions(scan: &Scan) -> String {
             (&scan.preexisting_plan, "plan")
         };
         heading(
-            &mut out,
+            out,
             "Already in the target",
             pre.total,
             "decide/preexisting",
@@ -574,7 +604,7 @@ fn decisions(scan: &Scan) -> String {
         );
         if pre.total > 0 {
             note(
-                &mut out,
+                out,
                 "Accounts and objects the target had before this migration; idm-load adopted them (same email or name) instead of creating them. Check they are the same people.",
             );
             let mut t = Table::new(
@@ -593,17 +623,11 @@ fn decisions(scan: &Scan) -> String {
                 ]);
             }
             capped_more(&mut t, pre);
-            t.html(&mut out);
+            t.html(out);
         }
 
         let skipped = scan.skips.total();
-        heading(
-            &mut out,
-            "Skipped, by reason",
-            skipped,
-            "decide/skipped",
-            "",
-        );
+        heading(out, "Skipped, by reason", skipped, "decide/skipped", "");
         if skipped > 0 {
             let mut t = Table::new(
                 "t-skips",
@@ -620,27 +644,33 @@ fn decisions(scan: &Scan) -> String {
                     who_or_id(ex),
                 ]);
             }
-            t.html(&mut out);
-            tally_overflow(&mut out, &scan.skips);
+            t.html(out);
+            tally_overflow(out, &scan.skips);
         }
     }
+}
 
+/// Warnings to read.
+fn decide_warnings(scan: &Scan, out: &mut String) {
     let warned = scan.warnings.total();
     if warned > 0 {
-        heading(&mut out, "Warnings to read", warned, "decide/warnings", "");
+        heading(out, "Warnings to read", warned, "decide/warnings", "");
         let mut t = Table::new("t-warnings", &["Kind", "Warning", "Count", "For example"]);
         let mut rows: Vec<_> = scan.warnings.map.iter().collect();
         rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
         for ((kind, pattern), (n, ex)) in rows {
             t.row(vec![text(kind), text(pattern), num(*n), who_or_id(ex)]);
         }
-        t.html(&mut out);
-        tally_overflow(&mut out, &scan.warnings);
+        t.html(out);
+        tally_overflow(out, &scan.warnings);
     }
+}
 
+/// Updates and what they change.
+fn decide_updates(scan: &Scan, out: &mut String) {
     if scan.updates.total > 0 {
         heading(
-            &mut out,
+            out,
             "Updates and what they change",
             scan.updates.total,
             "decide/updates",
@@ -661,12 +691,16 @@ fn decisions(scan: &Scan) -> String {
             ]);
         }
         capped_more(&mut t, &scan.updates);
-        t.html(&mut out);
+        t.html(out);
     }
+}
 
+/// What idm-verify found that is not a match.
+fn decide_verify_decisions(scan: &Scan, out: &mut String) {
+    let tone = |n: u64| if n > 0 { "bad" } else { "good" };
     if scan.has(Stage::Verify) {
         heading(
-            &mut out,
+            out,
             "Verify found differences",
             scan.verify_problems.total,
             "decide/verify",
@@ -687,9 +721,8 @@ fn decisions(scan: &Scan) -> String {
             ]);
         }
         capped_more(&mut t, &scan.verify_problems);
-        t.html(&mut out);
+        t.html(out);
     }
-    out
 }
 
 fn who_or_id(item: &Item) -> Cell {

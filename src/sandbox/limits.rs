@@ -181,6 +181,11 @@ struct Counters {
     windows: HashMap<&'static str, (u64, u64)>,
     peak_by_bucket: BTreeMap<&'static str, u64>,
     over_by_bucket: BTreeMap<&'static str, u64>,
+    /// Per bucket: the start of its first window with traffic, and (windows, requests
+    /// admitted) of the windows that closed after it. The first window is left out (a client
+    /// starts in the middle of it): what is left measures how much of the limit a client used.
+    first_window: HashMap<&'static str, u64>,
+    full_windows: BTreeMap<&'static str, (u64, u64)>,
     total: (u64, u64),
     peak: u64,
     over_limit: u64,
@@ -255,10 +260,17 @@ impl Limiter {
         let end = start + w;
         let limit = self.limit(bucket);
         let mut c = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = c.windows.entry(bucket).or_insert((start, 0));
+        c.first_window.entry(bucket).or_insert(start);
+        let entry = *c.windows.entry(bucket).or_insert((start, 0));
         if entry.0 != start {
-            *entry = (start, 0);
+            if c.first_window.get(bucket) != Some(&entry.0) {
+                let full = c.full_windows.entry(bucket).or_insert((0, 0));
+                full.0 += 1;
+                full.1 += entry.1;
+            }
+            c.windows.insert(bucket, (start, 0));
         }
+        let entry = c.windows.get_mut(bucket).expect("just inserted");
         let admitted = entry.1 < limit;
         let count = if admitted {
             entry.1 += 1;
@@ -319,10 +331,12 @@ impl Limiter {
         let mut by_bucket = serde_json::Map::new();
         let limit_of = |b: &str| self.enforced().then(|| self.limit(b));
         for (b, peak) in &c.peak_by_bucket {
+            let (windows, admitted) = c.full_windows.get(b).copied().unwrap_or((0, 0));
             by_bucket.insert(
                 b.to_string(),
                 json!({ "peak_per_window": peak, "over_limit": c.over_by_bucket.get(b).copied().unwrap_or(0),
-                        "limit": limit_of(b) }),
+                        "limit": limit_of(b), "full_windows": windows,
+                        "full_windows_admitted": admitted }),
             );
         }
         for (b, over) in &c.over_by_bucket {
@@ -359,6 +373,21 @@ mod tests {
         for bad in ["600", "x/min", "600/fortnight", "0/min"] {
             assert!(bad.parse::<RateSpec>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn full_windows_after_the_first_measure_what_a_client_used() {
+        let l = Limiter::for_tier("tier:developer".parse().unwrap());
+        let t = 1_700_000_000 - 1_700_000_000 % 60;
+        // the first window is entered late, the next two are used 20/20 and 15/20
+        for (window, n) in [(0, 3), (1, 20), (2, 15), (3, 1)] {
+            for _ in 0..n {
+                assert!(l.admit_at("/api/v1/apps", t + 60 * window + 5).admitted);
+            }
+        }
+        let b = &l.stats()["by_bucket"]["/api/v1/apps"];
+        assert_eq!(b["full_windows"], 2, "{b}");
+        assert_eq!(b["full_windows_admitted"], 35, "{b}");
     }
 
     #[test]

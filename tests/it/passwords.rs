@@ -251,3 +251,96 @@ fn a_staging_file_with_every_hash_form_signs_in_to_okta() {
         "a cleartext password was shown"
     );
 }
+
+#[test]
+fn an_update_never_sends_the_source_password_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = fixture("stormpath/reference");
+    let export = ["--from", "stormpath", "--dir", tree.to_str().unwrap()];
+    let onelogin = Sandbox::start(SandboxConfig::default()).unwrap();
+    migrate(dir.path(), &onelogin, &export, "onelogin");
+    assert!(onelogin_signs_in(&onelogin, "bob@example.net", "Bob-Net-3"));
+    // after the migration, Robert sets a new password in OneLogin
+    let client = reqwest::blocking::Client::new();
+    let token: Value = client
+        .post(format!("{}/auth/oauth2/v2/token", onelogin.onelogin_url()))
+        .basic_auth(
+            onelogin.onelogin_client_id(),
+            Some(onelogin.onelogin_client_secret()),
+        )
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = onelogin
+        .dump(idm::sandbox::Side::OneLogin)
+        .into_iter()
+        .find(|r| r["kind"] == "user" && r["data"]["email"] == "bob@example.net")
+        .unwrap()["data"]["id"]
+        .clone();
+    let set = client
+        .put(format!(
+            "{}/api/1/users/set_password_clear_text/{id}",
+            onelogin.onelogin_url()
+        ))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&json!({"password": "Chosen-Later-7", "password_confirmation": "Chosen-Later-7"}))
+        .send()
+        .unwrap();
+    assert!(set.status().is_success(), "{}", set.status());
+    assert!(onelogin_signs_in(
+        &onelogin,
+        "bob@example.net",
+        "Chosen-Later-7"
+    ));
+    // the source changes (every user gets a department): the users are updated...
+    let mapping = dir.path().join("mapping.json");
+    std::fs::write(
+        &mapping,
+        r#"{"users": {"fields": {"department": {"constant": "Moved"}}}}"#,
+    )
+    .unwrap();
+    let exported = Tool::new("idm-export").args(export).dir(dir.path()).run();
+    let mapped = Tool::new("idm-map")
+        .args([
+            "--to",
+            "onelogin",
+            "--email-domain",
+            "emailnotprovided.local",
+        ])
+        .arg("--mapping")
+        .arg(&mapping)
+        .stdin(exported.stdout.clone())
+        .run();
+    let load = Tool::new("idm-load")
+        .onelogin(&onelogin)
+        .args(["--to", "onelogin", "--apply"])
+        .env("IDM_STATE", dir.path().join("state-onelogin.ndjson"))
+        .stdin(mapped.stdout.clone())
+        .run();
+    assert!(matches!(load.code, Some(0 | 3)), "{}", load.show());
+    let updated = load
+        .records()
+        .into_iter()
+        .find(|r| r["data"]["label"] == "bob@example.net")
+        .unwrap();
+    assert_eq!(updated["data"]["op"], "update", "{updated}");
+    let dump = onelogin.dump(idm::sandbox::Side::OneLogin);
+    let bob = dump
+        .iter()
+        .find(|r| r["kind"] == "user" && r["data"]["email"] == "bob@example.net")
+        .unwrap();
+    assert_eq!(bob["data"]["department"], "Moved");
+    // ...and the password is still the one he chose
+    assert!(onelogin_signs_in(
+        &onelogin,
+        "bob@example.net",
+        "Chosen-Later-7"
+    ));
+    assert!(!onelogin_signs_in(
+        &onelogin,
+        "bob@example.net",
+        "Bob-Net-3"
+    ));
+}

@@ -686,3 +686,60 @@ fn usage_errors() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
 }
+
+#[test]
+fn attributes_the_source_hides_are_created_hidden_in_okta_and_never_sampled() {
+    use crate::util::Tool;
+    let mut c = idm::sandbox::SandboxConfig::default();
+    c.seed.users = 0;
+    let sb = idm::sandbox::Sandbox::start(c).unwrap();
+    let tree = fixture();
+    let exported = Tool::new("idm-export")
+        .args(["--from", "stormpath", "--dir", tree.to_str().unwrap()])
+        .run();
+    exported.expect(0);
+    let mapped = Tool::new("idm-map")
+        .args(["--to", "okta", "--email-domain", "emailnotprovided.local"])
+        .stdin(exported.stdout.clone())
+        .run();
+    let hidden: Vec<Value> = mapped
+        .records()
+        .into_iter()
+        .filter(|r| r["kind"] == "attribute" && r["data"]["hidden"] == true)
+        .collect();
+    assert!(
+        hidden
+            .iter()
+            .any(|r| r["data"]["name"] == "emailVerificationStatus"),
+        "{}",
+        mapped.show()
+    );
+    let attrs = Tool::new("idm-attrs")
+        .okta(&sb)
+        .args(["--to", "okta", "--apply"])
+        .stdin(mapped.stdout.clone())
+        .run();
+    attrs.expect(0);
+    let line = attrs
+        .stderr
+        .lines()
+        .find(|l| l.contains("emailVerificationStatus"))
+        .unwrap_or_else(|| panic!("{}", attrs.show()));
+    assert!(line.contains("(hidden)"), "{line}");
+    assert!(!line.contains("VERIFIED"), "{line}");
+    let schema: Value = reqwest::blocking::Client::new()
+        .get(format!(
+            "{}/api/v1/meta/schemas/user/default",
+            sb.okta_url()
+        ))
+        .header("Authorization", format!("SSWS {}", sb.okta_token()))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let action = |name: &str| {
+        schema["definitions"]["custom"]["properties"][name]["permissions"][0]["action"].clone()
+    };
+    assert_eq!(action("emailVerificationStatus"), "HIDE", "{schema}");
+    assert_eq!(action("stormpathHref"), "READ_WRITE", "{schema}");
+}

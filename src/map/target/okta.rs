@@ -726,6 +726,11 @@ impl TargetAdapter for Okta {
         if let Some(i) = items {
             p.insert("items".into(), json!({"type": i}));
         }
+        if def.hidden {
+            // hidden from the person in the source: hidden in the target too
+            trace.note("hidden", || "the source hides it from the user".into());
+            p.insert("hidden".into(), json!(true));
+        }
         AttributeOut::Payload(p)
     }
 }

@@ -645,7 +645,8 @@ impl Target for OktaTarget {
             "description": attr.title,
             "type": attr.value_type,
             "required": false,
-            "permissions": [{"principal": "SELF", "action": "READ_WRITE"}],
+            "permissions": [{"principal": "SELF",
+                "action": if attr.hidden { "HIDE" } else { "READ_WRITE" }}],
         });
         if let Some(items) = attr.item_type {
             prop["items"] = json!({"type": items});

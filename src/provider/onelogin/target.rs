@@ -153,6 +153,14 @@ fn nonempty<'a>(data: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The user payload's password fields: sent on create only, never compared.
+const PASSWORD_FIELDS: [&str; 4] = [
+    "password",
+    "password_confirmation",
+    "password_algorithm",
+    "salt",
+];
+
 fn num(id: &str, what: &str) -> Result<u64, ApiError> {
     id.parse()
         .map_err(|_| ApiError::new(what, None, format!("`{id}` is not a OneLogin id")))
@@ -422,9 +430,18 @@ impl Target for OneLoginTarget<'_> {
 
     fn update(&self, kind: &Kind, id: &str, data: &Value) -> Result<(), ApiError> {
         match kind {
-            Kind::User => self
-                .client
-                .update_user(num(id, "PUT /api/2/users/{id}")?, data),
+            Kind::User => {
+                // the password is set when the user is created, never on an update: re-sending
+                // the source's hash would undo a password the person has changed since
+                let mut data = data.clone();
+                if let Some(obj) = data.as_object_mut() {
+                    for key in PASSWORD_FIELDS {
+                        obj.shift_remove(key);
+                    }
+                }
+                self.client
+                    .update_user(num(id, "PUT /api/2/users/{id}")?, &data)
+            }
             Kind::Group => self.client.update_role(
                 num(id, "PUT /api/2/roles/{id}")?,
                 nonempty(data, "name").unwrap_or_default(),
@@ -512,13 +529,19 @@ impl Target for OneLoginTarget<'_> {
             && let Some(obj) = p.as_object_mut()
         {
             // write-only: OneLogin never shows a password back
-            for key in [
-                "password",
-                "password_confirmation",
-                "password_algorithm",
-                "salt",
-            ] {
+            for key in PASSWORD_FIELDS {
                 obj.shift_remove(key);
+            }
+        }
+        if *kind == Kind::App
+            && let Some(params) = p.get_mut("parameters").and_then(Value::as_object_mut)
+        {
+            // a parameter the connector defines keeps the connector's label whatever a create
+            // sends (`email` shows as `Email (SAML NameID)`): what it maps is what matters
+            for param in params.values_mut() {
+                if let Some(param) = param.as_object_mut() {
+                    param.shift_remove("label");
+                }
             }
         }
         p
