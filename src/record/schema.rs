@@ -471,6 +471,7 @@ fn compile_one(file: &'static str, text: &str) -> Result<(Value, Validator), Com
             .should_validate_formats(true)
             .should_ignore_unknown_formats(false)
             .build(schema)
+            .map_err(|e| e.to_string())
     };
     if let Some(lean) = as_draft7(&schema)
         && let Ok(validator) = build(&lean, jsonschema::Draft::Draft7)

@@ -91,6 +91,9 @@ const GROUP_MEMBERS: u32 = 1000;
 /// The usual page size; at or above it the per-parent listings take their largest pages.
 const USUAL_PAGE: u32 = 200;
 
+/// Lists one parent's (a group's, an app's) records into a sink, on a handle of its own.
+type ListParent<'a> = dyn Fn(&mut Okta, &str, &mut dyn Sink) -> Result<(), SourceError> + Sync + 'a;
+
 /// Parents (groups, apps) listed at once when the sink takes parts: within the smallest
 /// org's concurrent-request limit (15) with the other lanes running.
 pub const FAN_OUT: usize = 4;
@@ -150,7 +153,7 @@ impl Okta {
         &mut self,
         parents: &[String],
         sink: &mut dyn Sink,
-        list: &(dyn Fn(&mut Okta, &str, &mut dyn Sink) -> Result<(), SourceError> + Sync),
+        list: &ListParent<'_>,
     ) -> Result<(), SourceError> {
         let total = parents.len() as u64;
         let first = if parents.len() > 1 { sink.part() } else { None };
