@@ -149,10 +149,16 @@ fn assert_results_explained(ran: &Ran) {
 
 // ---------- the Okta org as its dump shows it ----------
 
-/// Users by lower-cased login (`(email, status)`), groups by name, memberships as
-/// (group name, login).
+/// One Okta user: lower-cased email, status, the whole profile.
+struct OktaUser {
+    email: String,
+    status: String,
+    profile: Value,
+}
+
+/// Users by lower-cased login, groups by name, memberships as (group name, login).
 struct OktaOrg {
-    users: BTreeMap<String, (String, String)>,
+    users: BTreeMap<String, OktaUser>,
     groups: BTreeSet<String>,
     members: BTreeSet<(String, String)>,
 }
@@ -164,11 +170,14 @@ fn okta_org(sb: &Sandbox) -> OktaOrg {
     for u in of_kind(&dump, "user") {
         let p = &u["data"]["profile"];
         let login = p["login"].as_str().unwrap().to_lowercase();
-        let email = p["email"].as_str().unwrap().to_lowercase();
-        let status = u["data"]["status"].as_str().unwrap().to_string();
+        let user = OktaUser {
+            email: p["email"].as_str().unwrap().to_lowercase(),
+            status: u["data"]["status"].as_str().unwrap().to_string(),
+            profile: p.clone(),
+        };
         login_of.insert(str_of(&u["data"]["id"]), login.clone());
         assert!(
-            users.insert(login.clone(), (email, status)).is_none(),
+            users.insert(login.clone(), user).is_none(),
             "login `{login}` twice in the org"
         );
     }
@@ -423,24 +432,42 @@ fn onelogin_to_an_empty_okta_org_every_mappable_user_role_and_membership_arrives
 
     // every mappable user, once, by login and email, in the status the tables give
     let org = okta_org(&mig.target);
-    let want: BTreeMap<String, (String, String)> = source
+    let want: BTreeMap<String, &Value> = source
         .users
         .iter()
         .filter(|(id, _)| !rejected_users.contains(*id))
-        .map(|(_, u)| {
-            let (login, email) = okta_identity(u);
-            let status = okta_status(u["state"].as_i64().unwrap(), u["status"].as_i64().unwrap());
-            (login, (email, status.to_string()))
-        })
+        .map(|(_, u)| (okta_identity(u).0, u))
         .collect();
     assert_eq!(
         want.keys().collect::<Vec<_>>(),
         org.users.keys().collect::<Vec<_>>(),
         "the org's users are the source's mappable users"
     );
-    for (login, w) in &want {
-        assert_eq!(&org.users[login], w, "{login}: (email, status)");
+    let mut customs = 0;
+    for (login, u) in &want {
+        let got = &org.users[login];
+        assert_eq!(got.email, okta_identity(u).1, "{login}: email");
+        let status = okta_status(u["state"].as_i64().unwrap(), u["status"].as_i64().unwrap());
+        assert_eq!(got.status, status, "{login}: status from {u}");
+        // the person's fields and custom attribute values came along
+        for (okta, onelogin) in [
+            ("firstName", "firstname"),
+            ("lastName", "lastname"),
+            ("title", "title"),
+            ("department", "department"),
+            ("organization", "company"),
+        ] {
+            let want = u[onelogin].as_str().filter(|s| !s.is_empty());
+            assert_eq!(got.profile[okta].as_str(), want, "{login}: {okta}");
+        }
+        for (name, value) in u["custom_attributes"].as_object().unwrap() {
+            if value.as_str().is_some_and(|v| !v.is_empty()) {
+                assert_eq!(&got.profile[name], value, "{login}: {name}");
+                customs += 1;
+            }
+        }
     }
+    assert!(customs > 100, "{customs} custom values");
     assert_eq!(
         source.users.len(),
         org.users.len() + rejected_users.len(),
@@ -650,6 +677,18 @@ fn a_ten_thousand_row_csv_into_onelogin_every_good_row_arrives() {
             assert_eq!(u["firstname"], format!("First{i}"), "{email}");
         }
         assert_eq!(u["lastname"], format!("Last{i}"), "{email}");
+        // ACTIVE every third row, no status (STAGED: Unactivated) otherwise; typed values as
+        // text, the list column excluded (OneLogin holds none)
+        let i: usize = i.parse().unwrap();
+        assert_eq!(
+            (&u["state"], &u["status"]),
+            (&json!(1), &json!(if i % 3 == 0 { 1 } else { 0 })),
+            "{email}"
+        );
+        let custom = &u["custom_attributes"];
+        assert_eq!(custom["age"], (i % 90).to_string(), "{email}");
+        assert_eq!(custom["vip"], (i % 2 == 0).to_string(), "{email}");
+        assert!(custom.get("scores").is_none(), "{email}");
     }
     assert_no_bad_row(after.users.values().map(email_of));
     assert_no_bad_row(
@@ -704,8 +743,8 @@ fn a_ten_thousand_row_csv_into_an_empty_okta_org_every_good_row_arrives() {
         g.good,
         "the org's users are the good rows, by login"
     );
-    for (login, (email, status)) in &org.users {
-        assert_eq!(email, login);
+    for (login, user) in &org.users {
+        assert_eq!(&user.email, login);
         // the generator's row `i`: ACTIVE every third row, a bcrypt hash every eleventh;
         // an active user without a password is PROVISIONED, no status is STAGED
         let i: usize = login["user".len()..login.find('@').unwrap()]
@@ -716,9 +755,20 @@ fn a_ten_thousand_row_csv_into_an_empty_okta_org_every_good_row_arrives() {
             (true, false) => "PROVISIONED",
             (false, _) => "STAGED",
         };
-        assert_eq!(status, want, "{login}");
+        assert_eq!(user.status, want, "{login}");
+        // typed custom values, the list column kept (Okta holds arrays)
+        let p = &user.profile;
+        let row = json!({"age": i % 90, "vip": i % 2 == 0,
+                         "scores": if i % 5 == 0 { json!([1, 2.5]) } else { Value::Null }});
+        for name in ["age", "vip", "scores"] {
+            assert_eq!(p[name], row[name], "{login}: {name}");
+        }
+        if i != 17 {
+            assert_eq!(p["firstName"], format!("First{i}"), "{login}");
+        }
+        assert_eq!(p["lastName"], format!("Last{i}"), "{login}");
     }
-    assert_no_bad_row(org.users.values().map(|(email, _)| email.clone()));
+    assert_no_bad_row(org.users.values().map(|u| u.email.clone()));
     assert_eq!(org.groups, g.groups);
     assert_eq!(org.members, g.members, "memberships");
     assert_eq!(mig.target.stats(Side::Okta)["emails"]["total"], 0);
