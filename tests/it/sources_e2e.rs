@@ -682,12 +682,12 @@ fn a_ten_thousand_row_csv_into_onelogin_every_good_row_arrives() {
         let i: usize = i.parse().unwrap();
         assert_eq!(
             (&u["state"], &u["status"]),
-            (&json!(1), &json!(if i % 3 == 0 { 1 } else { 0 })),
+            (&json!(1), &json!(if i.is_multiple_of(3) { 1 } else { 0 })),
             "{email}"
         );
         let custom = &u["custom_attributes"];
         assert_eq!(custom["age"], (i % 90).to_string(), "{email}");
-        assert_eq!(custom["vip"], (i % 2 == 0).to_string(), "{email}");
+        assert_eq!(custom["vip"], i.is_multiple_of(2).to_string(), "{email}");
         assert!(custom.get("scores").is_none(), "{email}");
     }
     assert_no_bad_row(after.users.values().map(email_of));
@@ -750,7 +750,7 @@ fn a_ten_thousand_row_csv_into_an_empty_okta_org_every_good_row_arrives() {
         let i: usize = login["user".len()..login.find('@').unwrap()]
             .parse()
             .unwrap();
-        let want = match (i % 3 == 0, i % 11 == 0) {
+        let want = match (i.is_multiple_of(3), i.is_multiple_of(11)) {
             (true, true) => "ACTIVE",
             (true, false) => "PROVISIONED",
             (false, _) => "STAGED",
@@ -758,8 +758,8 @@ fn a_ten_thousand_row_csv_into_an_empty_okta_org_every_good_row_arrives() {
         assert_eq!(user.status, want, "{login}");
         // typed custom values, the list column kept (Okta holds arrays)
         let p = &user.profile;
-        let row = json!({"age": i % 90, "vip": i % 2 == 0,
-                         "scores": if i % 5 == 0 { json!([1, 2.5]) } else { Value::Null }});
+        let row = json!({"age": i % 90, "vip": i.is_multiple_of(2),
+                         "scores": if i.is_multiple_of(5) { json!([1, 2.5]) } else { Value::Null }});
         for name in ["age", "vip", "scores"] {
             assert_eq!(p[name], row[name], "{login}: {name}");
         }
