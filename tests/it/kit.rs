@@ -302,9 +302,9 @@ fn an_apply_killed_half_way_is_finished_by_make_apply() {
     kit.make_ok(&["plan"]);
     let planned = users_created(&kit.records("migration/plan.ndjson"));
     let attrs_before = kit.writes();
-    // slow enough to be caught in the middle: one worker at 20 writes a second
+    // slow enough to be caught in the middle: one worker at 10 writes a second
     let mut running = kit
-        .command(&["apply", "LOAD_FLAGS=--workers 1 --rate-limit 20/s"])
+        .command(&["apply", "LOAD_FLAGS=--workers 1 --rate-limit 10/s"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)

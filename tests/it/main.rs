@@ -36,4 +36,5 @@ mod sdk_onelogin;
 mod source_csv;
 mod source_onelogin;
 mod source_stormpath;
+mod sources_e2e;
 mod verify;

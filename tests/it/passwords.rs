@@ -240,6 +240,15 @@ fn a_staging_file_with_every_hash_form_signs_in_to_okta() {
         notes.contains("2 users have a password hash okta cannot take"),
         "{notes}"
     );
+    // a user with a password is created active in one call; only the two without one are
+    // created STAGED and activated after (without an email)
+    let stats = okta.stats(idm::sandbox::Side::Okta);
+    assert_eq!(
+        stats["by_route"]["POST /api/v1/users/{id}/lifecycle/activate"], 2,
+        "{}",
+        stats["by_route"]
+    );
+    assert_eq!(stats["emails"]["activation"], 0, "{}", stats["emails"]);
     let digests: Vec<String> = rows
         .iter()
         .filter_map(|r| r.cells.get("password_value").cloned())

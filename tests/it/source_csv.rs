@@ -58,12 +58,12 @@ fn assert_valid(records: &[Value]) {
 
 // ---------- the generated file ----------
 
-const HEADER: &str = "login,email,firstName,lastName,status,groups,age:integer,vip:boolean,scores:number[],password_hash,password";
+pub(crate) const HEADER: &str = "login,email,firstName,lastName,status,groups,age:integer,vip:boolean,scores:number[],password_hash,password";
 
 /// One kind of bad row: its cells (or raw bytes), and the column the message must name.
-struct Bad {
-    bytes: Vec<u8>,
-    column: &'static str,
+pub(crate) struct Bad {
+    pub bytes: Vec<u8>,
+    pub column: &'static str,
 }
 
 fn good_row(i: usize) -> String {
@@ -156,19 +156,23 @@ fn bad_row(kind: usize, i: usize) -> Bad {
     }
 }
 
-struct Generated {
-    bytes: Vec<u8>,
-    good: BTreeSet<String>,
+/// A generated staging file and what it holds (sources_e2e.rs loads it into the targets).
+pub(crate) struct Generated {
+    pub bytes: Vec<u8>,
+    /// the logins (= emails) of the good rows
+    pub good: BTreeSet<String>,
     /// line number → (the row's bytes, what the message must say)
-    bad: BTreeMap<u64, Bad>,
-    memberships: usize,
-    groups: BTreeSet<String>,
+    pub bad: BTreeMap<u64, Bad>,
+    pub memberships: usize,
+    /// (group name, login) of every good row's groups
+    pub members: BTreeSet<(String, String)>,
+    pub groups: BTreeSet<String>,
 }
 
 const BAD_KINDS: usize = 11;
 
 /// `rows` data rows; every 97th is bad, cycling through the kinds of bad rows.
-fn generate(rows: usize, crlf: bool, bom: bool) -> Generated {
+pub(crate) fn generate(rows: usize, crlf: bool, bom: bool) -> Generated {
     let eol = if crlf { "\r\n" } else { "\n" };
     let mut bytes = Vec::new();
     if bom {
@@ -182,6 +186,7 @@ fn generate(rows: usize, crlf: bool, bom: bool) -> Generated {
         good: BTreeSet::new(),
         bad: BTreeMap::new(),
         memberships: 0,
+        members: BTreeSet::new(),
         groups: BTreeSet::new(),
     };
     let mut kind = 0;
@@ -202,9 +207,12 @@ fn generate(rows: usize, crlf: bool, bom: bool) -> Generated {
             2 => vec![],
             _ => vec![format!("Team {}", i % 10), "Sales|Ops".into()],
         };
+        let login = format!("user{i}@example.com");
         g.memberships += groups.len();
+        g.members
+            .extend(groups.iter().map(|name| (name.clone(), login.clone())));
         g.groups.extend(groups);
-        g.good.insert(format!("user{i}@example.com"));
+        g.good.insert(login);
         line += 1 + row.matches('\n').count() as u64;
         bytes.extend_from_slice(row.as_bytes());
         bytes.extend_from_slice(eol.as_bytes());

@@ -3,8 +3,10 @@
 //!
 //! Shaped by Okta's own bulk-migration guide and the reference (okta-api.md,
 //! stormpath-export.md §5):
-//! - **Groups first, then users** created with `activate=false` (STAGED) and, when the groups
-//!   are known, `groupIds` (at most 20): one call makes the user and its first memberships.
+//! - **Groups first, then users** created with `activate=false` (STAGED; `activate=true` for a
+//!   user with a password who is to be ACTIVE: no email goes to a user with a password) and,
+//!   when the groups are known, `groupIds` (at most 20): one call makes the user and its first
+//!   memberships.
 //!   The lifecycle the payload asks for (`status`) is reached afterwards with Okta's lifecycle
 //!   calls, `sendEmail=false` always: idm never sends an activation email.
 //! - **Snapshot.** Users (every status: a DEPROVISIONED login still blocks a create), groups,
@@ -67,6 +69,8 @@ struct Org {
     properties: Option<HashSet<String>>,
     /// (group, user) made with a user's create (`groupIds`).
     with_create: HashSet<(String, String)>,
+    /// Users this run created active (`activate=true`: they had a password).
+    created_active: HashSet<String>,
 }
 
 /// The Okta org as a load target.
@@ -437,8 +441,13 @@ impl OktaTarget {
             _ => &[],
         };
         let url = self.url(&format!("/api/v1/users/{id}/lifecycle/{op}"), query);
-        self.send(&what, Request::post(url.as_str()))?;
-        Ok(())
+        match self.send(&what, Request::post(url.as_str())) {
+            // already where the call would take it (a create sent active whose answer was
+            // lost, a retried activation that had taken effect): done
+            Err(e) if op == "activate" && e.code.as_deref() == Some("E0000016") => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => Ok(()),
+        }
     }
 
     /// The calls that take a user from `current` to `wanted` (lifecycle classes).
@@ -686,7 +695,17 @@ impl Target for OktaTarget {
                 if !with.is_empty() {
                     body.insert("groupIds".into(), json!(with));
                 }
-                let url = self.url("/api/v1/users", &[("activate", "false")]);
+                // A user with a password (or an imported hash) who is to be ACTIVE is created
+                // active: Okta sends no email to a user who has a password (okta-api.md §4.4),
+                // and the activate call is saved. Everyone else is created STAGED.
+                let has_password = data
+                    .pointer("/credentials/password")
+                    .is_some_and(|p| p.get("value").is_some() || p.get("hash").is_some());
+                let active_now = has_password
+                    && !self.keep_staged
+                    && nonempty(data, "/status").map(class) == Some("ACTIVE");
+                let activate = if active_now { "true" } else { "false" };
+                let url = self.url("/api/v1/users", &[("activate", activate)]);
                 let body = Value::Object(body);
                 let created = self.create_checked(
                     WHAT,
@@ -697,11 +716,13 @@ impl Target for OktaTarget {
                 let id = match &created {
                     Created::New(id) | Created::Existing(id) => id.clone(),
                 };
-                let status = if matches!(created, Created::New(_)) {
-                    "STAGED"
-                } else {
-                    "ACTIVE"
+                let status = match created {
+                    Created::New(_) if !active_now => "STAGED",
+                    _ => "ACTIVE",
                 };
+                if active_now && matches!(created, Created::New(_)) {
+                    org.created_active.insert(id.clone());
+                }
                 org.users.entry(id.clone()).or_insert(status.to_string());
                 if matches!(created, Created::New(_)) {
                     for g in with {
@@ -765,7 +786,14 @@ impl Target for OktaTarget {
             return Ok(());
         }
         let wanted = nonempty(data, "/status").unwrap_or("STAGED");
-        let now = self.transition(id, "STAGED", wanted)?;
+        // as created: ACTIVE for a user with a password (see `create`), else STAGED (a create
+        // found after a lost answer included: it was sent with activate=false, or is active)
+        let current = if self.org().created_active.contains(id) {
+            "ACTIVE"
+        } else {
+            "STAGED"
+        };
+        let now = self.transition(id, current, wanted)?;
         self.org_mut().users.insert(id.to_string(), now);
         Ok(())
     }

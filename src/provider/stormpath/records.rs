@@ -231,6 +231,55 @@ impl Stormpath {
         Ok(())
     }
 
+    /// A user's custom data, merged over its accounts, flattened and typed: the values of the
+    /// types chosen for each property, and the names left out because of their type.
+    fn custom_values(
+        &self,
+        id: &str,
+        data: &Map<String, Value>,
+        linked: &[Map<String, Value>],
+        warnings: &mut Vec<String>,
+        notes: &mut Vec<&'static str>,
+    ) -> (Map<String, Value>, Map<String, Value>) {
+        let flat = custom_data::flatten(&merged_custom_data(std::iter::once(data).chain(linked)));
+        for name in &flat.collisions {
+            warnings.push(format!(
+                "custom data `{name}`: two values flatten to this name; the later one is kept"
+            ));
+            notes.push("custom data name flattened twice");
+        }
+        let mut values = Map::new();
+        let mut removed = Map::new();
+        for (name, value) in &flat.values {
+            if let Some(why) = custom_data::reserved(name) {
+                warnings.push(format!("custom data `{name}` is left out: {why}"));
+                notes.push("custom data with a reserved name");
+                continue;
+            }
+            let Some((ty, v)) = custom_data::transform(value) else {
+                continue;
+            };
+            let chosen = self
+                .properties
+                .binary_search_by(|p| p.name.as_str().cmp(name.as_str()))
+                .ok()
+                .map(|i| self.properties[i].chosen);
+            if chosen == Some(ty) {
+                values.insert(name.clone(), v);
+            } else {
+                let expected = chosen.map_or("(none)", CustomType::as_str);
+                warnings.push(format!(
+                    "custom data `{name}` is a {}, but most users have a {expected}: left out of `_idm.customData`",
+                    ty.as_str()
+                ));
+                notes.push("custom value of a minority type left out");
+                tracing::info!("user `{id}`: custom data `{name}` left out (type)");
+                removed.insert(name.clone(), json!(ty.as_str()));
+            }
+        }
+        (values, removed)
+    }
+
     /// The record of one unified user: the base account whole, `_idm` beside it.
     fn user_record(&mut self, base: u32) -> Result<Record, StormpathError> {
         let accounts = &self.index.accounts;
@@ -374,42 +423,7 @@ impl Stormpath {
         }
 
         // custom data: merged, flattened, typed, checked against the chosen types
-        let flat = custom_data::flatten(&merged_custom_data(std::iter::once(&data).chain(&linked)));
-        for name in &flat.collisions {
-            warnings.push(format!(
-                "custom data `{name}`: two values flatten to this name; the later one is kept"
-            ));
-            notes.push("custom data name flattened twice");
-        }
-        let mut values = Map::new();
-        let mut removed = Map::new();
-        for (name, value) in &flat.values {
-            if let Some(why) = custom_data::reserved(name) {
-                warnings.push(format!("custom data `{name}` is left out: {why}"));
-                notes.push("custom data with a reserved name");
-                continue;
-            }
-            let Some((ty, v)) = custom_data::transform(value) else {
-                continue;
-            };
-            let chosen = self
-                .properties
-                .binary_search_by(|p| p.name.as_str().cmp(name.as_str()))
-                .ok()
-                .map(|i| self.properties[i].chosen);
-            if chosen == Some(ty) {
-                values.insert(name.clone(), v);
-            } else {
-                let expected = chosen.map_or("(none)", CustomType::as_str);
-                warnings.push(format!(
-                    "custom data `{name}` is a {}, but most users have a {expected}: left out of `_idm.customData`",
-                    ty.as_str()
-                ));
-                notes.push("custom value of a minority type left out");
-                tracing::info!("user `{id}`: custom data `{name}` left out (type)");
-                removed.insert(name.clone(), json!(ty.as_str()));
-            }
-        }
+        let (values, removed) = self.custom_values(&id, &data, &linked, &mut warnings, &mut notes);
 
         // API keys of the base and the merged accounts, whole
         let mut api_keys = Vec::new();
