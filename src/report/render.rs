@@ -329,11 +329,11 @@ fn glance(scan: &Scan) -> String {
         let off: u64 = scan
             .verify
             .iter()
-            .filter(|((_, s), _)| s != "match")
+            .filter(|((_, s), _)| s != "match" && s != "not_migrated")
             .map(|(_, n)| n)
             .sum();
         card(
-            "verify: not matching",
+            "verify: not as migrated",
             off,
             "glance/verify/problems",
             if off > 0 { "bad" } else { "good" },
@@ -929,24 +929,39 @@ fn verify(scan: &Scan) -> String {
         return out;
     }
     let total: u64 = scan.verify.values().sum();
-    let matching: u64 = scan
-        .verify
-        .iter()
-        .filter(|((_, s), _)| s == "match")
-        .map(|(_, n)| n)
-        .sum();
-    let (class, verdict) = if matching == total {
+    let count = |pick: &dyn Fn(&str) -> bool| -> u64 {
+        scan.verify
+            .iter()
+            .filter(|((_, s), _)| pick(s))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let matching = count(&|s| s == "match");
+    // rejected or skipped upstream: not a failure of the migration (idm-verify exits 0)
+    let not_migrated = count(&|s| s == "not_migrated");
+    let upstream = if not_migrated > 0 {
+        format!(
+            " {} exported objects were not migrated on purpose or rejected upstream (see “Exported but not mapped”).",
+            group_digits(not_migrated)
+        )
+    } else {
+        String::new()
+    };
+    let (class, verdict) = if matching + not_migrated == total {
         (
             "good",
-            format!("All {} checked objects match.", group_digits(total)),
+            format!(
+                "All {} migrated objects match.{upstream}",
+                group_digits(matching)
+            ),
         )
     } else {
         (
             "bad",
             format!(
-                "{} of {} checked objects do not match: see “Verify found differences” above.",
-                group_digits(total - matching),
-                group_digits(total)
+                "{} of {} migrated objects are not as migrated: see “Verify found differences” above.{upstream}",
+                group_digits(total - matching - not_migrated),
+                group_digits(total - not_migrated)
             ),
         )
     };

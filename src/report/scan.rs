@@ -760,7 +760,8 @@ impl Scan {
         {
             app.verify = Some(status.clone());
         }
-        if status != "match" {
+        // not_migrated is an upstream reject, already under "Exported but not mapped"
+        if status != "match" && status != "not_migrated" {
             let reason = str_at(d, &["reason"]).unwrap_or_default().to_string();
             let changes = match d.get("changes") {
                 Some(Value::Object(c)) => changes_text(c),
