@@ -4,8 +4,8 @@
 #   - the sandbox enforces a free developer org's per-bucket limits (tier:developer: 100/min for
 #     users and group members, 20/min for the app list, ...) and its 15 requests at once;
 #   - idm-export runs without --rate-limit: it learns every bucket's limit from the headers;
-#   - the floor is what the busiest bucket needs at its limit (its windows after the first, in
-#     clock-aligned minutes); utilisation is the share of the limit used in every bucket's
+#   - the floor is what the busiest bucket needs at its limit (the clock-aligned windows wholly
+#     inside the run); utilisation is the share of the limit used in every bucket's
 #     windows after the first (the sandbox counts them; aim >= 90 %); requests over a limit: 0.
 # Size: IDM_BENCH_LIMITS_USERS (default 50,000). Alone: bash bench/okta-limits.sh
 . "$(dirname "$0")/lib.sh"
@@ -56,8 +56,9 @@ jq -r '
   "$TMP/stats.json" >"$TMP/buckets.txt"
 note "bucket requests limit over full_windows admitted_in_them"
 note "$(cat "$TMP/buckets.txt")"
-# the floor: the busiest bucket's windows after its first, at its limit (clock-aligned minutes)
-read -r busiest floor < <(awk '{ w = int(($2 + $3 - 1) / $3) - 1; if (w >= f) { f = w; b = $1 } }
+# the floor: R requests at L a window touch at least ceil(R/L) clock-aligned windows, and all
+# but the first and the last lie wholly inside the run: (ceil(R/L) - 2) minutes at least
+read -r busiest floor < <(awk '{ w = int(($2 + $3 - 1) / $3) - 2; if (w >= f) { f = w; b = $1 } }
     END { print b, f * 60 }' "$TMP/buckets.txt")
 util=$(awk '$5 > 0 { a += $6; c += $5 * $3 } END { if (c > 0) printf "%.1f", 100 * a / c; else print "n/a" }' "$TMP/buckets.txt")
 over=$(jq .over_limit "$TMP/stats.json")
