@@ -26,6 +26,11 @@ pub struct Fake {
     pub tenant: Mutex<Tenant>,
     pub writes: AtomicU64,
     pub calls: AtomicU64,
+    /// Users whose title is `Settling` need a call after their create; while
+    /// this is set, that call ends the run (as a kill would).
+    pub die_settling: std::sync::atomic::AtomicBool,
+    /// Users settled.
+    pub settled: Mutex<HashSet<String>>,
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
@@ -77,6 +82,20 @@ impl Fake {
 impl Target for Fake {
     fn name(&self) -> &'static str {
         "onelogin"
+    }
+    fn settles(&self, kind: &Kind, _id: &str, data: &Value) -> bool {
+        *kind == Kind::User && s(data, "title") == Some("Settling")
+    }
+    fn settle(&self, kind: &Kind, id: &str, data: &Value) -> Result<(), ApiError> {
+        if !self.settles(kind, id, data) {
+            return Ok(());
+        }
+        if self.die_settling.load(Ordering::Relaxed) {
+            return Err(ApiError::new("settle", Some(401), "killed"));
+        }
+        self.write();
+        self.settled.lock().unwrap().insert(id.to_string());
+        Ok(())
     }
     fn base_url(&self) -> &str {
         "https://fake.example"

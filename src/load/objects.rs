@@ -134,6 +134,16 @@ impl Loader<'_> {
         }
     }
 
+    /// Settle a new object. When that takes calls, the create is journaled first, without a
+    /// hash: a run killed in between finds it changed and finishes it with an update, rather
+    /// than adopting a half-made object as if it had been in the tenant before.
+    fn settle_journaled(&self, rec: &Record, id: &str) -> anyhow::Result<Result<(), ApiError>> {
+        if self.target.settles(&rec.kind, id, &rec.data) {
+            self.note(&[self.map_event(rec, id, None, true)])?;
+        }
+        Ok(self.target.settle(&rec.kind, id, &rec.data))
+    }
+
     /// The other source object the journal maps the tenant's `id` to, if any.
     fn claimed_by(&self, kind: &Kind, id: &str, rec: &Record) -> Option<(String, String)> {
         let claimed = self.claimed.get_or_init(|| {
@@ -327,7 +337,7 @@ impl Loader<'_> {
                 }
             }
             Decision::Create => match self.target.create(kind, &rec.data, &self.edges_with(rec)) {
-                Ok(Created::New(id)) => match self.target.settle(kind, &id, &rec.data) {
+                Ok(Created::New(id)) => match self.settle_journaled(rec, &id)? {
                     Ok(()) => {
                         self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
                         new(Op::Create, Status::Ok).target(Some(id))

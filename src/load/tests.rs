@@ -156,6 +156,31 @@ fn a_cut_over_updates_what_the_migration_created_and_shows_the_changes() {
 }
 
 #[test]
+fn a_run_that_dies_between_a_create_and_its_settling_is_finished_by_the_next() {
+    let env = Env::new();
+    let lines = [user("u1", "ann@x.com", "Settling")];
+    env.fake.die_settling.store(true, Ordering::Relaxed);
+    assert!(
+        env.apply(&lines).summary.is_err(),
+        "the run should have died"
+    );
+    assert_eq!(env.fake.count("user"), 1, "the create went through");
+    env.fake.die_settling.store(false, Ordering::Relaxed);
+    // the journal knows the user as created and unfinished: it goes through an update (which
+    // finds nothing to change here), never the adoption of someone else's account
+    let next = env.apply(&lines);
+    let d = &next.of("u1")["data"];
+    assert_eq!(d["reason"], "already up to date in the tenant", "{d}");
+    let journal = std::fs::read_to_string(env.dir.path().join("state.ndjson")).unwrap();
+    assert!(
+        journal.contains(r#""id":"u1""#) && journal.contains(r#""origin":"created""#),
+        "{journal}"
+    );
+    assert!(!journal.contains(r#""origin":"adopted""#), "{journal}");
+    assert_eq!(env.fake.count("user"), 1);
+}
+
+#[test]
 fn a_username_held_by_another_person_fails_and_stops_the_preflight() {
     let env = Env::new();
     env.fake.seed(

@@ -147,6 +147,12 @@ pub trait Target: Sync {
     fn settle(&self, _kind: &Kind, _id: &str, _data: &Value) -> Result<(), ApiError> {
         Ok(())
     }
+    /// Whether [`Target::settle`] has calls to make for this new object: the loader journals
+    /// the create before them, so that a run killed between the create and its settling
+    /// finishes the job next time (an update) rather than adopting a half-made object.
+    fn settles(&self, _kind: &Kind, _id: &str, _data: &Value) -> bool {
+        false
+    }
     /// Update an existing object with the payload.
     fn update(&self, kind: &Kind, id: &str, data: &Value) -> Result<(), ApiError>;
     /// Delete an object (OneLogin's `--cleanup-roles`).

@@ -450,14 +450,30 @@ impl OktaTarget {
         }
     }
 
-    /// The calls that take a user from `current` to `wanted` (lifecycle classes).
-    fn transition(&self, id: &str, current: &str, wanted: &str) -> Result<String, ApiError> {
+    /// The status a user of this run was created with: ACTIVE with a password (see `create`),
+    /// else STAGED (a create found after a lost answer included: it was sent with
+    /// activate=false, or it is active and the activate call is then done at once).
+    fn created_as(&self, id: &str) -> &'static str {
+        if self.org().created_active.contains(id) {
+            "ACTIVE"
+        } else {
+            "STAGED"
+        }
+    }
+
+    /// The status a payload asks for.
+    fn wanted<'d>(&self, data: &'d Value) -> &'d str {
+        nonempty(data, "/status").unwrap_or("STAGED")
+    }
+
+    /// The lifecycle calls from `current` to `wanted` (lifecycle classes).
+    fn steps(&self, current: &str, wanted: &str) -> &'static [&'static str] {
         let wanted = if self.keep_staged && current == "STAGED" {
             "STAGED"
         } else {
             class(wanted)
         };
-        let steps: &[&str] = match (class(current), wanted) {
+        match (class(current), wanted) {
             (a, b) if a == b => &[],
             ("STAGED", "ACTIVE") | ("DEPROVISIONED", "ACTIVE") => &["activate"],
             ("STAGED", "SUSPENDED") | ("DEPROVISIONED", "SUSPENDED") => &["activate", "suspend"],
@@ -467,7 +483,12 @@ impl OktaTarget {
             // activated users cannot go back to STAGED: the closest is to leave them as they are
             (_, "STAGED") => &[],
             _ => &[],
-        };
+        }
+    }
+
+    /// The calls that take a user from `current` to `wanted` (lifecycle classes).
+    fn transition(&self, id: &str, current: &str, wanted: &str) -> Result<String, ApiError> {
+        let steps = self.steps(current, wanted);
         for step in steps {
             self.lifecycle(id, step)?;
         }
@@ -781,19 +802,18 @@ impl Target for OktaTarget {
         (*kind == Kind::User).then_some((Kind::Membership, GROUP_IDS_MAX))
     }
 
+    fn settles(&self, kind: &Kind, id: &str, data: &Value) -> bool {
+        *kind == Kind::User
+            && !self
+                .steps(self.created_as(id), self.wanted(data))
+                .is_empty()
+    }
+
     fn settle(&self, kind: &Kind, id: &str, data: &Value) -> Result<(), ApiError> {
         if *kind != Kind::User {
             return Ok(());
         }
-        let wanted = nonempty(data, "/status").unwrap_or("STAGED");
-        // as created: ACTIVE for a user with a password (see `create`), else STAGED (a create
-        // found after a lost answer included: it was sent with activate=false, or is active)
-        let current = if self.org().created_active.contains(id) {
-            "ACTIVE"
-        } else {
-            "STAGED"
-        };
-        let now = self.transition(id, current, wanted)?;
+        let now = self.transition(id, self.created_as(id), self.wanted(data))?;
         self.org_mut().users.insert(id.to_string(), now);
         Ok(())
     }
