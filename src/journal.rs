@@ -59,6 +59,15 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         target_id: Option<String>,
     },
+    /// A create of this object is about to be sent to `target`. Its `map` event follows once
+    /// the answer is in; an intent without one (a run killed in between) tells the next run
+    /// that an object found in the tenant under this one's name may be this migration's own.
+    Intent {
+        kind: String,
+        source: String,
+        id: String,
+        target: String,
+    },
     /// An export of `kinds` from `source` completed; the next `--since last` starts at `at`.
     Bookmark { source: String, at: String },
     /// The journal describes this tenant: `side` is `source` or `target`, `service` the
@@ -181,6 +190,10 @@ fn projected_growth(len: usize, capacity: usize, scale: f64) -> Option<usize> {
     want.checked_sub(len).filter(|&more| more > 0)
 }
 
+fn intent_key(kind: &str, target: &str, source: &str, id: &str) -> String {
+    format!("{kind}\u{0}{target}\u{0}{source}\u{0}{id}")
+}
+
 /// The journal folded into maps.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct State {
@@ -194,6 +207,8 @@ pub struct State {
     tenants: FastMap<String, Binding>,
     /// source → timestamp of the last completed export.
     bookmarks: FastMap<String, String>,
+    /// `kind target source id` of creates sent whose `map` event never came.
+    intents: FastSet<String>,
     /// Events folded so far.
     events: u64,
 }
@@ -229,6 +244,12 @@ impl State {
                 target,
                 target_id,
             } => self.put_edge(&kind, &target, &source, id, target_id, 1.0),
+            Event::Intent {
+                kind,
+                source,
+                id,
+                target,
+            } => self.put_intent(&kind, &target, &source, &id),
             Event::Bookmark { source, at } => self.put_bookmark(&source, at),
             Event::Tenant {
                 side,
@@ -265,11 +286,22 @@ impl State {
         scale: f64,
     ) {
         self.events += 1;
+        if !self.intents.is_empty() {
+            self.intents.remove(&intent_key(kind, target, source, &id));
+        }
         let map = group_mut(&mut self.ids, kind, target, source);
         if let Some(more) = projected_growth(map.len(), map.capacity(), scale) {
             map.reserve(more);
         }
         map.insert(id, m);
+    }
+
+    fn put_intent(&mut self, kind: &str, target: &str, source: &str, id: &str) {
+        self.events += 1;
+        // an intent after the object's map (an update's re-create) changes nothing known
+        if self.mapping(kind, target, source, id).is_none() {
+            self.intents.insert(intent_key(kind, target, source, id));
+        }
     }
 
     fn put_attr(&mut self, target: &str, shortname: String) {
@@ -311,6 +343,11 @@ impl State {
     /// Where `source:id` of `kind` lives in `target`, if it was created or found there.
     pub fn mapping(&self, kind: &str, target: &str, source: &str, id: &str) -> Option<&Mapping> {
         group(&self.ids, kind, target, source)?.get(id)
+    }
+
+    /// A create of `source:id` was sent to `target` and its answer never journaled.
+    pub fn intended(&self, kind: &str, target: &str, source: &str, id: &str) -> bool {
+        !self.intents.is_empty() && self.intents.contains(&intent_key(kind, target, source, id))
     }
 
     /// The target id of `source:id`, if known.
@@ -885,6 +922,11 @@ impl<'a> RawEvent<'a> {
                 let ends = self.target_id.map(Cow::into_owned);
                 state.put_edge(&kind, &target, &source, id, ends, scale);
             }
+            "intent" => {
+                let (kind, target) = (need(self.kind, "kind")?, need(self.target, "target")?);
+                let (source, id) = (need(self.source, "source")?, need(self.id, "id")?);
+                state.put_intent(&kind, &target, &source, &id);
+            }
             "bookmark" => {
                 let source = need(self.source, "source")?;
                 state.put_bookmark(&source, need(self.at, "at")?.into_owned());
@@ -900,7 +942,7 @@ impl<'a> RawEvent<'a> {
             }
             other => {
                 return Err(format!(
-                    "unknown event `{other}`, expected one of `map`, `attr`, `edge`, `bookmark`, `tenant`"
+                    "unknown event `{other}`, expected one of `map`, `intent`, `attr`, `edge`, `bookmark`, `tenant`"
                 ));
             }
         }

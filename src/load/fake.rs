@@ -197,7 +197,12 @@ impl Target for Fake {
         if s(data, "name") == Some("refuse me") {
             return Err(ApiError::new("POST /x", Some(422), "refused"));
         }
-        Ok(Created::New(self.seed(kind.as_str(), data.clone())))
+        let id = self.seed(kind.as_str(), data.clone());
+        if s(data, "title") == Some("Dies Creating") {
+            // the tenant made it; the run dies before it hears so (a kill)
+            return Err(ApiError::new("POST /x", Some(401), "killed"));
+        }
+        Ok(Created::New(id))
     }
     fn update(&self, kind: &Kind, id: &str, data: &Value) -> Result<(), ApiError> {
         self.write();

@@ -54,6 +54,24 @@ impl Decision {
 }
 
 impl Loader<'_> {
+    /// Create an object, its intent journaled first: a run killed before the answer is
+    /// journaled leaves the next run the knowledge that the object it finds is its own.
+    fn create_intended(&self, rec: &Record) -> anyhow::Result<Result<Created, ApiError>> {
+        self.note(&[self.intent_event(rec)])?;
+        Ok(self
+            .target
+            .create(&rec.kind, &rec.data, &self.edges_with(rec)))
+    }
+
+    fn intent_event(&self, rec: &Record) -> Event {
+        Event::Intent {
+            kind: rec.kind.as_str().to_string(),
+            source: rec.source.clone(),
+            id: rec.id.clone(),
+            target: self.target.name().into(),
+        }
+    }
+
     fn map_event(&self, rec: &Record, id: &str, hash: Option<&str>, created: bool) -> Event {
         Event::Map {
             kind: rec.kind.as_str().to_string(),
@@ -122,6 +140,15 @@ impl Loader<'_> {
                 Decision::Conflict(format!(
                     "the tenant's {kind} with the same {how} (id {id}) belongs to {src}:{sid}, loaded before; two source {kind}s claim one account: keep one at the source or change the other's {how}"
                 ))
+            }
+            // found under this one's name after an earlier run sent its create and died before
+            // the answer was journaled: this migration's own, finished with an update
+            Found::Same { id, .. }
+                if self
+                    .state
+                    .intended(kind.as_str(), target.name(), &rec.source, &rec.id) =>
+            {
+                Decision::Update(id)
             }
             Found::Same { id, .. } if self.opts.update_existing => Decision::Update(id),
             Found::Same { id, how } => Decision::Skip {
@@ -336,7 +363,7 @@ impl Loader<'_> {
                     }
                 }
             }
-            Decision::Create => match self.target.create(kind, &rec.data, &self.edges_with(rec)) {
+            Decision::Create => match self.create_intended(rec)? {
                 Ok(Created::New(id)) => match self.settle_journaled(rec, &id)? {
                     Ok(()) => {
                         self.note(&[self.map_event(rec, &id, Some(&hash), true)])?;
@@ -369,7 +396,10 @@ impl Loader<'_> {
                 let created = self
                     .state
                     .mapping(kind.as_str(), self.target.name(), &rec.source, &rec.id)
-                    .is_some_and(|m| m.created && m.target_id == id);
+                    .is_some_and(|m| m.created && m.target_id == id)
+                    || self
+                        .state
+                        .intended(kind.as_str(), self.target.name(), &rec.source, &rec.id);
                 let (o, w) = self.update(rec, &hash, &id, &label, created)?;
                 return Ok((o, w));
             }

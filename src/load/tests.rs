@@ -181,6 +181,25 @@ fn a_run_that_dies_between_a_create_and_its_settling_is_finished_by_the_next() {
 }
 
 #[test]
+fn a_run_that_dies_before_a_create_is_answered_finds_its_own_object_next_time() {
+    let env = Env::new();
+    assert!(
+        env.apply(&[user("u1", "ann@x.com", "Dies Creating")])
+            .summary
+            .is_err()
+    );
+    assert_eq!(env.fake.count("user"), 1, "the tenant made it");
+    // the next run finds ann by email: its own create, not someone who was there before
+    let next = env.apply(&[user("u1", "ann@x.com", "Engineer")]);
+    assert_eq!(next.op_status("u1"), pair("update", "ok"));
+    let journal = std::fs::read_to_string(env.dir.path().join("state.ndjson")).unwrap();
+    assert!(journal.contains(r#""ev":"intent""#), "{journal}");
+    assert!(journal.contains(r#""origin":"created""#), "{journal}");
+    assert!(!journal.contains(r#""origin":"adopted""#), "{journal}");
+    assert_eq!(env.fake.count("user"), 1);
+}
+
+#[test]
 fn a_username_held_by_another_person_fails_and_stops_the_preflight() {
     let env = Env::new();
     env.fake.seed(
