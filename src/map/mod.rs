@@ -349,8 +349,10 @@ impl Mapper {
         if let Some((what, key)) = self.target.unique_key(&payload) {
             match self.emails.insert(key, &rec.id) {
                 index::Seen::Duplicate { first } => {
+                    // the address itself stays out of the message: it reaches stderr, and the
+                    // line number and both ids name the two people
                     return Err(format!(
-                        "{what} `{key}` is already used by {}:{first} ({} {what}s are unique)",
+                        "the same {what} is already used by {}:{first} ({} {what}s are unique)",
                         rec.source,
                         self.target.name()
                     ));
