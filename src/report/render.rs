@@ -395,6 +395,22 @@ fn capped_more<T>(t: &mut Table, c: &Capped<T>) {
     t.more = c.more();
 }
 
+/// The tone of a count that should be zero.
+fn tone(n: u64) -> &'static str {
+    if n > 0 { "bad" } else { "good" }
+}
+
+/// One row per item: its kind, who, id, then the item's `cells` in that order.
+fn item_table(mut t: Table, items: &Capped<Item>, cells: &[usize], out: &mut String) {
+    for i in &items.rows {
+        let mut row = vec![text(&i.kind), who(i), id_of(i)];
+        row.extend(cells.iter().map(|&c| cell(i, c)));
+        t.row(row);
+    }
+    capped_more(&mut t, items);
+    t.html(out);
+}
+
 fn decisions(scan: &Scan) -> String {
     let mut out = String::new();
     decide_unreadable(scan, &mut out);
@@ -467,7 +483,6 @@ fn decide_incomplete(scan: &Scan, out: &mut String) {
 /// Results that failed, by cause.
 fn decide_failed(scan: &Scan, out: &mut String) {
     let any_results = scan.has(Stage::Plan) || scan.has(Stage::Results);
-    let tone = |n: u64| if n > 0 { "bad" } else { "good" };
     if any_results {
         heading(
             out,
@@ -501,26 +516,19 @@ fn decide_failed(scan: &Scan, out: &mut String) {
             }
             t.html(out);
             tally_overflow(out, &scan.failure_kinds);
-            let mut t = Table::new("t-failures", &["Kind", "Who", "Id", "Op", "Error"])
-                .caption("Each failure");
-            for i in &scan.failures.rows {
-                t.row(vec![
-                    text(&i.kind),
-                    who(i),
-                    id_of(i),
-                    cell(i, 0),
-                    cell(i, 1),
-                ]);
-            }
-            capped_more(&mut t, &scan.failures);
-            t.html(out);
+            item_table(
+                Table::new("t-failures", &["Kind", "Who", "Id", "Op", "Error"])
+                    .caption("Each failure"),
+                &scan.failures,
+                &[0, 1],
+                out,
+            );
         }
     }
 }
 
 /// Exported objects that idm-map did not map.
 fn decide_unmapped(scan: &Scan, out: &mut String) {
-    let tone = |n: u64| if n > 0 { "bad" } else { "good" };
     let unmapped_total = scan.unmapped.total;
     if unmapped_total > 0 || scan.unmapped_note.is_some() {
         heading(
@@ -607,23 +615,16 @@ fn decide_preexisting_and_skipped(scan: &Scan, out: &mut String) {
                 out,
                 "Accounts and objects the target had before this migration; idm-load adopted them (same email or name) instead of creating them. Check they are the same people.",
             );
-            let mut t = Table::new(
-                "t-preexisting",
-                &["Kind", "Who", "Id", "Op", "Target id", "Reason"],
-            )
-            .caption(format!("From the {from}"));
-            for i in &pre.rows {
-                t.row(vec![
-                    text(&i.kind),
-                    who(i),
-                    id_of(i),
-                    cell(i, 1),
-                    cell(i, 2),
-                    cell(i, 3),
-                ]);
-            }
-            capped_more(&mut t, pre);
-            t.html(out);
+            item_table(
+                Table::new(
+                    "t-preexisting",
+                    &["Kind", "Who", "Id", "Op", "Target id", "Reason"],
+                )
+                .caption(format!("From the {from}")),
+                pre,
+                &[1, 2, 3],
+                out,
+            );
         }
 
         let skipped = scan.skips.total();
@@ -676,28 +677,20 @@ fn decide_updates(scan: &Scan, out: &mut String) {
             "decide/updates",
             "",
         );
-        let mut t = Table::new(
-            "t-updates",
-            &["Kind", "Who", "Id", "Stage", "Status", "Changes"],
+        item_table(
+            Table::new(
+                "t-updates",
+                &["Kind", "Who", "Id", "Stage", "Status", "Changes"],
+            ),
+            &scan.updates,
+            &[0, 1, 2],
+            out,
         );
-        for i in &scan.updates.rows {
-            t.row(vec![
-                text(&i.kind),
-                who(i),
-                id_of(i),
-                cell(i, 0),
-                cell(i, 1),
-                cell(i, 2),
-            ]);
-        }
-        capped_more(&mut t, &scan.updates);
-        t.html(out);
     }
 }
 
 /// What idm-verify found that is not a match.
 fn decide_verify_decisions(scan: &Scan, out: &mut String) {
-    let tone = |n: u64| if n > 0 { "bad" } else { "good" };
     if scan.has(Stage::Verify) {
         heading(
             out,
@@ -706,22 +699,15 @@ fn decide_verify_decisions(scan: &Scan, out: &mut String) {
             "decide/verify",
             tone(scan.verify_problems.total),
         );
-        let mut t = Table::new(
-            "t-verify-problems",
-            &["Kind", "Who", "Id", "Status", "Reason", "Changes"],
+        item_table(
+            Table::new(
+                "t-verify-problems",
+                &["Kind", "Who", "Id", "Status", "Reason", "Changes"],
+            ),
+            &scan.verify_problems,
+            &[0, 1, 2],
+            out,
         );
-        for i in &scan.verify_problems.rows {
-            t.row(vec![
-                text(&i.kind),
-                who(i),
-                id_of(i),
-                cell(i, 0),
-                cell(i, 1),
-                cell(i, 2),
-            ]);
-        }
-        capped_more(&mut t, &scan.verify_problems);
-        t.html(out);
     }
 }
 
