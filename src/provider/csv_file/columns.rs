@@ -13,40 +13,9 @@ use serde_json::Value;
 use super::CsvError;
 use crate::record::schema::{CSV_COLUMNS, Schemas};
 
-/// The profile attributes Okta's own CSV import takes (reference §4.1), kept as strings.
-pub const BASE_COLUMNS: [&str; 31] = [
-    "login",
-    "firstName",
-    "lastName",
-    "middleName",
-    "honorificPrefix",
-    "honorificSuffix",
-    "email",
-    "title",
-    "displayName",
-    "nickName",
-    "profileUrl",
-    "secondEmail",
-    "mobilePhone",
-    "primaryPhone",
-    "streetAddress",
-    "city",
-    "state",
-    "zipCode",
-    "countryCode",
-    "postalAddress",
-    "preferredLanguage",
-    "locale",
-    "timezone",
-    "userType",
-    "employeeNumber",
-    "costCenter",
-    "organization",
-    "division",
-    "department",
-    "managerId",
-    "manager",
-];
+/// The profile attributes Okta's own CSV import takes (reference §4.1), kept as strings: the
+/// base properties of Okta's default user profile.
+pub const BASE_COLUMNS: &[&str] = crate::provider::okta::BASE_PROPERTIES;
 
 /// Columns with a meaning of their own besides the base profile.
 pub const SPECIAL_COLUMNS: [&str; 10] = [
