@@ -310,28 +310,30 @@ pub fn cut(
     summary.shadowed = left_out;
 
     // 3. what concerns them: their groups, then the apps assigned to them or those groups
+    // (one pass: an export writes every membership before the first app assignment)
     let mut groups = selected_groups;
-    each(spool, |rec| {
-        if rec.kind == Kind::Membership
-            && edge(&rec, "user_id").is_some_and(|u| users.contains(&u))
-            && let Some(g) = edge(&rec, "group_id")
-        {
-            groups.insert(g);
+    let mut apps: HashSet<String> = HashSet::new();
+    each(spool, |rec| match rec.kind {
+        Kind::Membership => {
+            if edge(&rec, "user_id").is_some_and(|u| users.contains(&u))
+                && let Some(g) = edge(&rec, "group_id")
+            {
+                groups.insert(g);
+            }
         }
+        Kind::AppAssignment => {
+            let to_them = edge(&rec, "user_id").is_some_and(|u| users.contains(&u))
+                || edge(&rec, "group_id").is_some_and(|g| groups.contains(&g));
+            if to_them && let Some(a) = edge(&rec, "app_id") {
+                apps.insert(a);
+            }
+        }
+        _ => {}
     })?;
     let concerns = |rec: &Record| -> bool {
         edge(rec, "user_id").is_some_and(|u| users.contains(&u))
             || edge(rec, "group_id").is_some_and(|g| groups.contains(&g))
     };
-    let mut apps: HashSet<String> = HashSet::new();
-    each(spool, |rec| {
-        if rec.kind == Kind::AppAssignment
-            && concerns(&rec)
-            && let Some(a) = edge(&rec, "app_id")
-        {
-            apps.insert(a);
-        }
-    })?;
 
     // 4. write them, in the export's order
     let mut failed = None;
