@@ -19,7 +19,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use reader::{Entry, ReadError, RecordReader, Rejects};
+pub use reader::{Batch, Entry, Parsed, ReadError, RecordReader, Rejects, parse_line};
 pub use writer::{RecordWriter, create_private_file};
 
 /// What a record describes. Kinds this build does not know are kept as [`Kind::Other`] so that

@@ -28,6 +28,69 @@ pub struct Entry {
     pub record: Record,
 }
 
+/// One line parsed on its own ([`parse_line`]), before the stream markers are followed.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Empty or whitespace: not a record, not an error.
+    Blank,
+    Record(Record),
+    /// Not JSON or not an envelope: why.
+    Bad(String),
+}
+
+/// Parse one line (without its ending) into a record, checking the envelope.
+pub fn parse_line(raw: &[u8]) -> Parsed {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Parsed::Blank;
+    }
+    let parsed = serde_json::from_slice::<Record>(raw)
+        .map_err(|e| describe_parse_error(raw, &e))
+        .and_then(|r| check_envelope(&r).map(|()| r));
+    match parsed {
+        Ok(record) => Parsed::Record(record),
+        Err(reason) => Parsed::Bad(reason),
+    }
+}
+
+/// Whole lines read ahead and not parsed yet ([`RecordReader::next_batch`]).
+#[derive(Debug, Default)]
+pub struct Batch {
+    bytes: Vec<u8>,
+    lines: Vec<BatchLine>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BatchLine {
+    number: u64,
+    start: usize,
+    end: usize,
+    too_long: bool,
+}
+
+impl Batch {
+    /// How many lines it holds.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Line `i` of the batch: its number in the input (1-based), its bytes without the line
+    /// ending, and whether it was longer than [`MAX_LINE_BYTES`] (then its bytes are empty:
+    /// it was skipped unread).
+    pub fn line(&self, i: usize) -> (u64, &[u8], bool) {
+        let l = self.lines[i];
+        (l.number, &self.bytes[l.start..l.end], l.too_long)
+    }
+
+    /// The reason a too-long line is refused, as [`RecordReader::next_entry`] gives it.
+    pub fn too_long_reason() -> String {
+        format!("line longer than {MAX_LINE_BYTES} bytes")
+    }
+}
+
 /// Why a line could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -109,42 +172,72 @@ impl<R: BufRead> RecordReader<R> {
                     return Some(Err(ReadError::Bad {
                         line: self.line,
                         raw: Vec::new(),
-                        reason: format!("line longer than {MAX_LINE_BYTES} bytes"),
+                        reason: Batch::too_long_reason(),
                     }));
                 }
                 Ok(Some(true)) => {}
             }
-            if self.buf.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let parsed = serde_json::from_slice::<Record>(&self.buf)
-                .map_err(|e| describe_parse_error(&self.buf, &e))
-                .and_then(|r| check_envelope(&r).map(|()| r));
-            let bad = |reason: String| ReadError::Bad {
-                line: self.line,
-                raw: self.buf.clone(),
+            let parsed = match parse_line(&self.buf) {
+                Parsed::Blank => continue,
+                Parsed::Record(record) => Ok(record),
+                Parsed::Bad(reason) => Err(reason),
+            };
+            let bad = |this: &Self, reason: String| ReadError::Bad {
+                line: this.line,
+                raw: this.buf.clone(),
                 reason,
             };
             return Some(match parsed {
                 Ok(record) if record.kind.as_str() == super::stream::KIND => {
-                    match self.stream.marker(self.line, &record) {
+                    match self.marker(self.line, &record) {
                         Ok(()) => continue,
-                        Err(reason) => Err(bad(reason)),
+                        Err(reason) => Err(bad(self, reason)),
                     }
                 }
                 Ok(record) => {
-                    self.stream.record();
+                    self.counted();
                     Ok(Entry {
                         line: self.line,
                         record,
                     })
                 }
                 Err(reason) => {
-                    self.stream.record();
-                    Err(bad(reason))
+                    self.counted();
+                    Err(bad(self, reason))
                 }
             });
         }
+    }
+
+    /// A record or a bad line parsed elsewhere ([`parse_line`], in a worker thread) counts
+    /// towards its stream, as [`RecordReader::next_entry`] counts what it parses itself.
+    /// Call it, and [`RecordReader::marker`], in input order.
+    pub fn counted(&mut self) {
+        self.stream.record();
+    }
+
+    /// A stream marker parsed elsewhere; `Err` says why the line is no marker.
+    pub fn marker(&mut self, line: u64, record: &Record) -> Result<(), String> {
+        self.stream.marker(line, record)
+    }
+
+    /// Up to about `max_bytes` of whole lines, unparsed, for a tool that parses them in
+    /// worker threads ([`parse_line`]) and counts them in order ([`RecordReader::counted`]).
+    /// `None` at the end of the input.
+    pub fn next_batch(&mut self, max_bytes: usize) -> io::Result<Option<Batch>> {
+        let mut batch = Batch::default();
+        while batch.bytes.len() < max_bytes {
+            let Some(fits) = self.read_line()? else { break };
+            let start = batch.bytes.len();
+            batch.bytes.extend_from_slice(&self.buf);
+            batch.lines.push(BatchLine {
+                number: self.line,
+                start,
+                end: batch.bytes.len(),
+                too_long: !fits,
+            });
+        }
+        Ok((!batch.lines.is_empty()).then_some(batch))
     }
 
     /// The next good record; bad lines are reported through `rejects` and skipped.
