@@ -20,7 +20,9 @@ pub mod canonical;
 pub mod connectors;
 pub mod index;
 pub mod normalize;
+mod pipeline;
 pub mod rules;
+pub mod shape;
 pub mod source;
 pub mod suggest;
 pub mod target;
@@ -28,10 +30,7 @@ pub mod target;
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufRead, Write};
 
-use serde_json::{Map, Value};
-
-use crate::record::schema::Schemas;
-use crate::record::{Kind, Record, RecordReader, RecordWriter, Rejects};
+use crate::record::{Kind, Record};
 
 pub use connectors::Connectors;
 
@@ -48,7 +47,9 @@ pub enum ConfigError {
         reason: String,
     },
 }
+pub use pipeline::run;
 pub use rules::Rules;
+pub use shape::{Shaped, Shaper};
 pub use source::SourceOptions;
 pub use target::{Complex, TargetAdapter};
 
@@ -168,11 +169,10 @@ pub struct Summary {
     pub unreadable: u64,
 }
 
-/// The streaming mapper: feed it records in input order.
+/// The streaming mapper: feed it records in input order. It shapes each record with its own
+/// [`Shaper`] ([`Mapper::map`]), or settles records shaped by worker threads ([`run`]).
 pub struct Mapper {
-    opts: Options,
-    source_opts: SourceOptions,
-    target: Box<dyn TargetAdapter>,
+    shaper: Shaper,
     emails: index::EmailIndex,
     /// complex source field (its path: `profile.address`) → users it was excluded from
     excluded: BTreeMap<String, u64>,
@@ -190,14 +190,21 @@ pub struct Mapper {
     explained: bool,
 }
 
+/// What became of a shaped record once the records before it had their say.
+#[derive(Debug)]
+pub enum Settled {
+    /// Write this line (without its newline).
+    Write(Vec<u8>),
+    /// Write the input line unchanged.
+    Passed,
+    Skipped(String),
+    Rejected(String),
+}
+
 impl Mapper {
     pub fn new(opts: Options) -> Mapper {
         Mapper {
-            source_opts: SourceOptions {
-                email_domain: opts.email_domain.clone(),
-            },
-            target: opts.target.adapter_with(opts.email_domain.as_deref()),
-            opts,
+            shaper: Shaper::new(opts),
             emails: index::EmailIndex::default(),
             excluded: BTreeMap::new(),
             skipped_groups: HashSet::new(),
@@ -209,6 +216,11 @@ impl Mapper {
             passwords_dropped: 0,
             explained: false,
         }
+    }
+
+    /// A shaper for another thread, with this mapper's options.
+    pub fn shaper(&self) -> Shaper {
+        Shaper::new(self.shaper.opts.clone())
     }
 
     /// A user, group or app an earlier run rejected (a cut-over's delta names the edges of
@@ -224,137 +236,95 @@ impl Mapper {
 
     /// Map one record.
     pub fn map(&mut self, rec: Record) -> Disposition {
-        let mut trace = if self.opts.explain.as_deref() == Some(rec.id.as_str()) {
-            Trace::on()
-        } else {
-            Trace::off()
+        let mut shaped = self.shaper.shape(rec);
+        match self.settle(&mut shaped) {
+            Settled::Write(line) => Disposition::Mapped(
+                serde_json::from_slice(&line).expect("a line the mapper wrote is a record"),
+            ),
+            Settled::Passed => Disposition::Passed,
+            Settled::Skipped(reason) => Disposition::Skipped(reason),
+            Settled::Rejected(reason) => Disposition::Rejected(reason),
+        }
+    }
+
+    /// Map one record, tracing where its fields came from into `trace`.
+    #[cfg(test)]
+    pub(crate) fn map_traced(&mut self, rec: Record, trace: &mut Trace) -> Disposition {
+        let mut shaped = self.shaper.shape_with(rec, Trace::on());
+        if let Some(t) = shaped.trace.take() {
+            *trace = t;
+        }
+        let settled = self.settle(&mut shaped);
+        match settled {
+            Settled::Write(line) => Disposition::Mapped(
+                serde_json::from_slice(&line).expect("a line the mapper wrote is a record"),
+            ),
+            Settled::Passed => Disposition::Passed,
+            Settled::Skipped(reason) => Disposition::Skipped(reason),
+            Settled::Rejected(reason) => Disposition::Rejected(reason),
+        }
+    }
+
+    /// Settle a shaped record, in input order: the email index, the objects whose edges go,
+    /// the counts; and `--explain`.
+    pub fn settle(&mut self, shaped: &mut Shaped) -> Settled {
+        let outcome = std::mem::replace(&mut shaped.outcome, shape::Outcome::Passed);
+        let settled = match outcome {
+            shape::Outcome::Passed => Settled::Passed,
+            shape::Outcome::Rejected(reason) => Settled::Rejected(reason),
+            shape::Outcome::Skipped(reason) => Settled::Skipped(reason),
+            shape::Outcome::BuiltIn(reason) => {
+                self.skipped_groups.insert(shaped.id.clone());
+                Settled::Skipped(reason)
+            }
+            shape::Outcome::Mapped {
+                line,
+                has_warnings,
+                user,
+                edge,
+            } => match (user, edge) {
+                (Some(facts), _) => self.settle_user(shaped, line, has_warnings, facts),
+                (None, Some(ends)) if self.edge_goes(&ends) => Settled::Skipped(String::new()),
+                _ => Settled::Write(line),
+            },
         };
-        let label = rec.label();
-        let kind = rec.kind.clone();
-        let id = matches!(kind, Kind::User | Kind::Group | Kind::App).then(|| rec.id.clone());
-        let mut outcome = self.map_traced(rec, &mut trace);
-        // every record written is checked against the target's payload schema
-        if let Disposition::Mapped(rec) = &outcome
-            && let Err(e) = Schemas::get().validate_record(rec)
-        {
-            outcome = Disposition::Rejected(format!("mapped {} is invalid: {e}", rec.kind));
-        }
-        match (id, &outcome) {
-            (Some(id), Disposition::Rejected(_)) => {
-                self.rejected.insert((kind.clone(), id));
+        if matches!(shaped.kind, Kind::User | Kind::Group | Kind::App) {
+            match &settled {
+                Settled::Rejected(_) => {
+                    self.rejected
+                        .insert((shaped.kind.clone(), shaped.id.clone()));
+                }
+                // rejected by an earlier run and mapped now (fixed at the source since)
+                _ if self.rejected_before > 0 => {
+                    self.rejected
+                        .remove(&(shaped.kind.clone(), shaped.id.clone()));
+                }
+                _ => {}
             }
-            // rejected by an earlier run and mapped now (fixed at the source since)
-            (Some(id), _) if self.rejected_before > 0 => {
-                self.rejected.remove(&(kind.clone(), id));
-            }
-            _ => {}
         }
-        if trace.lines.is_some() {
+        if let Some(trace) = &shaped.trace {
             self.explained = true;
-            explain(&label, &kind, &outcome, &trace);
+            explain(&shaped.label(), &shaped.kind, &settled, trace);
         }
-        outcome
+        settled
     }
 
-    fn map_traced(&mut self, rec: Record, trace: &mut Trace) -> Disposition {
-        if rec.target.is_some() {
-            return Disposition::Passed;
-        }
-        let known = matches!(
-            rec.kind,
-            Kind::User
-                | Kind::Group
-                | Kind::App
-                | Kind::Attribute
-                | Kind::Membership
-                | Kind::AppAssignment
-        );
-        if !known {
-            return Disposition::Passed;
-        }
-        let Some(src) = source::adapter(&rec.source) else {
-            return Disposition::Rejected(format!(
-                "no source adapter for `{}` (idm-map reads {})",
-                rec.source,
-                source::NAMES
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        };
-        // what we read is checked too: an export that is not what the source returns is
-        // refused with the field named, rather than mapped on guesses
-        if let Err(e) = Schemas::get().validate_record(&rec) {
-            let article = if rec.source.starts_with(['a', 'e', 'i', 'o', 'u']) {
-                "an"
-            } else {
-                "a"
-            };
-            return Disposition::Rejected(format!(
-                "not {article} {} {} export: {e}",
-                rec.source, rec.kind
-            ));
-        }
-        let result = match rec.kind {
-            Kind::User => self.user(src, rec, trace),
-            Kind::Group => self.group(src, rec, trace),
-            Kind::App => self.app(src, rec, trace),
-            Kind::Attribute => self.attribute(src, rec, trace),
-            _ => self.edge(rec),
-        };
-        match result {
-            Ok(outcome) => outcome,
-            Err(reason) => Disposition::Rejected(reason),
-        }
-    }
-
-    fn finish_record(
-        &self,
-        mut rec: Record,
-        data: Map<String, Value>,
-        warnings: Vec<String>,
-    ) -> Record {
-        rec.data = Value::Object(data);
-        rec.target = Some(self.opts.target.as_str().to_string());
-        rec.warnings.extend(warnings);
-        rec
-    }
-
-    fn user(
+    fn settle_user(
         &mut self,
-        src: &dyn source::SourceAdapter,
-        rec: Record,
-        trace: &mut Trace,
-    ) -> Result<Disposition, String> {
-        let out = {
-            let mut who = src.identity(&rec.id, &rec.data, &self.source_opts)?;
-            let cx = target::UserContext {
-                complex: self.opts.complex,
-                custom_rules: &self.opts.rules.custom,
-            };
-            let mut out = self.target.user(&mut who, &cx, trace)?;
-            self.opts
-                .rules
-                .apply_to_user(&mut out.payload, &rec.data, trace);
-            self.target.finish_user(&mut out.payload)?;
-            out
-        };
-        let target::UserOut {
-            payload,
-            mut warnings,
-            excluded,
-            password_dropped,
-        } = out;
-        if let Some((what, key)) = self.target.unique_key(&payload) {
-            match self.emails.insert(key, &rec.id) {
+        shaped: &Shaped,
+        mut line: Vec<u8>,
+        has_warnings: bool,
+        facts: shape::UserFacts,
+    ) -> Settled {
+        if let Some((what, key)) = &facts.key {
+            match self.emails.insert(key, &shaped.id) {
                 index::Seen::Duplicate { first } => {
                     // the address itself stays out of the message: it reaches stderr, and the
                     // line number and both ids name the two people
-                    return Err(format!(
+                    return Settled::Rejected(format!(
                         "the same {what} is already used by {}:{first} ({} {what}s are unique)",
-                        rec.source,
-                        self.target.name()
+                        shaped.source,
+                        self.shaper.target.name()
                     ));
                 }
                 index::Seen::New {
@@ -362,139 +332,49 @@ impl Mapper {
                 } => {
                     self.shared_prefixes += 1;
                     let prefix = key.split('@').next().unwrap_or(key);
-                    warnings.push(format!(
-                        "{what} prefix `{prefix}` is shared with {}:{other}: users signing in with the prefix alone will collide",
-                        rec.source
-                    ));
+                    shape::add_warning(
+                        &mut line,
+                        has_warnings,
+                        &format!(
+                            "{what} prefix `{prefix}` is shared with {}:{other}: users signing in with the prefix alone will collide",
+                            shaped.source
+                        ),
+                    );
                 }
                 index::Seen::New { .. } => {}
             }
         }
-        for name in excluded {
+        for name in facts.excluded {
             *self.excluded.entry(name).or_insert(0) += 1;
         }
-        self.passwords_dropped += u64::from(password_dropped);
-        Ok(Disposition::Mapped(
-            self.finish_record(rec, payload, warnings),
-        ))
+        self.passwords_dropped += u64::from(facts.password_dropped);
+        Settled::Write(line)
     }
 
-    fn group(
-        &mut self,
-        src: &dyn source::SourceAdapter,
-        rec: Record,
-        trace: &mut Trace,
-    ) -> Result<Disposition, String> {
-        let payload = {
-            let group = src.group(&rec.id, &rec.data);
-            if group.built_in && !self.opts.include_everyone {
-                self.skipped_groups.insert(rec.id.clone());
-                let name = group.name.as_ref().map_or("Everyone", |n| &n.value);
-                return Ok(Disposition::Skipped(format!(
-                    "skipped BUILT_IN group `{name}` and its memberships (use --include-everyone to migrate it as a role)"
-                )));
-            }
-            self.target.group(&group, trace)?
-        };
-        Ok(Disposition::Mapped(self.finish_record(
-            rec,
-            payload,
-            Vec::new(),
-        )))
-    }
-
-    fn app(
-        &mut self,
-        src: &dyn source::SourceAdapter,
-        rec: Record,
-        trace: &mut Trace,
-    ) -> Result<Disposition, String> {
-        let (payload, warnings) = {
-            let (app, mut warnings) = src.app(&rec.id, &rec.data);
-            let (payload, more) = self.target.app(&app, &self.opts.connectors, trace)?;
-            warnings.extend(more);
-            (payload, warnings)
-        };
-        Ok(Disposition::Mapped(
-            self.finish_record(rec, payload, warnings),
-        ))
-    }
-
-    fn attribute(
-        &mut self,
-        src: &dyn source::SourceAdapter,
-        rec: Record,
-        trace: &mut Trace,
-    ) -> Result<Disposition, String> {
-        let payload = {
-            let def = src.attribute(&rec.id, &rec.data);
-            let name = match self.opts.rules.custom.get(def.name) {
-                Some(rules::CustomRule::Drop) => {
-                    return Ok(Disposition::Skipped(format!(
-                        "custom attribute `{}` dropped by --mapping",
-                        def.name
-                    )));
-                }
-                Some(rules::CustomRule::Rename(to)) => {
-                    trace.note("shortname", || "--mapping custom_attributes rename".into());
-                    to.clone()
-                }
-                None => {
-                    trace.note("shortname", || format!("id `{}` normalized", def.name));
-                    self.target.attribute_name(def.name).ok_or_else(|| {
-                        format!("attribute name `{}` gives no usable shortname", def.name)
-                    })?
-                }
-            };
-            if src.is_consumed_key(def.name) && !self.target.is_named_attribute(&name) {
-                return Ok(Disposition::Skipped(format!(
-                    "custom attribute `{}` feeds a standard field, not a custom attribute",
-                    def.name
-                )));
-            }
-            match self.target.attribute(name, &def, self.opts.complex, trace) {
-                target::AttributeOut::Payload(p) => p,
-                target::AttributeOut::Skipped(reason) => return Ok(Disposition::Skipped(reason)),
-            }
-        };
-        Ok(Disposition::Mapped(self.finish_record(
-            rec,
-            payload,
-            Vec::new(),
-        )))
-    }
-
-    /// Memberships and app assignments pass through with `target` set (idm-load resolves their
-    /// ids), except those of skipped groups and of users, groups and apps rejected here.
-    fn edge(&mut self, mut rec: Record) -> Result<Disposition, String> {
-        if let Some(g) = rec.data.get("group_id").and_then(Value::as_str)
+    /// Whether a membership or app assignment goes with a skipped group or a user, group or
+    /// app rejected here or before (counted).
+    fn edge_goes(&mut self, ends: &shape::EdgeEnds) -> bool {
+        if let Some(g) = &ends.group
             && self.skipped_groups.contains(g)
         {
             self.skipped_edges += 1;
-            return Ok(Disposition::Skipped(String::new()));
+            return true;
         }
         if !self.rejected.is_empty() {
-            for (key, kind) in [
-                ("group_id", Kind::Group),
-                ("user_id", Kind::User),
-                ("app_id", Kind::App),
+            for (end, kind) in [
+                (&ends.group, Kind::Group),
+                (&ends.user, Kind::User),
+                (&ends.app, Kind::App),
             ] {
-                if let Some(id) = rec.data.get(key).and_then(Value::as_str)
-                    && self.rejected.contains(&(kind, id.to_string()))
+                if let Some(id) = end
+                    && self.rejected.contains(&(kind, id.clone()))
                 {
                     self.rejected_edges += 1;
-                    return Ok(Disposition::Skipped(String::new()));
+                    return true;
                 }
             }
         }
-        let Value::Object(data) = std::mem::take(&mut rec.data) else {
-            return Err("field `data` is not an object".into());
-        };
-        Ok(Disposition::Mapped(self.finish_record(
-            rec,
-            data,
-            Vec::new(),
-        )))
+        false
     }
 
     /// Things to tell a person at the end of the run (one line each).
@@ -541,10 +421,10 @@ impl Mapper {
                 } else {
                     format!("{} users have", self.passwords_dropped)
                 },
-                self.target.name(),
+                self.shaper.target.name(),
             ));
         }
-        if let Some(id) = &self.opts.explain
+        if let Some(id) = &self.shaper.opts.explain
             && !self.explained
         {
             notes.push(format!("--explain `{id}`: no record with that id"));
@@ -554,14 +434,14 @@ impl Mapper {
 }
 
 /// Print where every field of one record came from, to stderr.
-fn explain(label: &str, kind: &Kind, outcome: &Disposition, trace: &Trace) {
+fn explain(label: &str, kind: &Kind, settled: &Settled, trace: &Trace) {
     let tool = crate::cli::tool();
     let mut err = io::stderr().lock();
-    let state = match outcome {
-        Disposition::Mapped(_) => "mapped".to_string(),
-        Disposition::Passed => "passed through unchanged".to_string(),
-        Disposition::Skipped(r) => format!("skipped: {r}"),
-        Disposition::Rejected(r) => format!("rejected: {r}"),
+    let state = match settled {
+        Settled::Write(_) => "mapped".to_string(),
+        Settled::Passed => "passed through unchanged".to_string(),
+        Settled::Skipped(r) => format!("skipped: {r}"),
+        Settled::Rejected(r) => format!("rejected: {r}"),
     };
     let _ = writeln!(err, "{tool}: explain {kind} {label} ({state})");
     let width = trace
@@ -573,7 +453,9 @@ fn explain(label: &str, kind: &Kind, outcome: &Disposition, trace: &Trace) {
     for (field, from) in trace.lines() {
         let _ = writeln!(err, "  {field:<width$}  <- {from}");
     }
-    if let Disposition::Mapped(rec) = outcome {
+    if let Settled::Write(line) = settled
+        && let Ok(rec) = serde_json::from_slice::<Record>(line)
+    {
         for w in &rec.warnings {
             let _ = writeln!(err, "  warning: {w}");
         }
@@ -628,52 +510,6 @@ pub fn read_rejected(path: &std::path::Path, mapper: &mut Mapper) -> Result<u64,
         }
     }
     Ok(named)
-}
-
-/// Map a whole stream: read records, write mapped ones, report the rest. The output is flushed
-/// by the caller ([`RecordWriter::finish`]), the rejects file too ([`Rejects::finish`]).
-pub fn run<R: BufRead>(
-    mapper: &mut Mapper,
-    reader: &mut RecordReader<R>,
-    writer: &mut RecordWriter,
-    rejects: &mut Rejects,
-    progress: &crate::cli::Progress,
-) -> io::Result<Summary> {
-    let mut summary = Summary::default();
-    let before = rejects.count();
-    while let Some(entry) = reader.next_good(rejects)? {
-        // a marked input makes a marked output (see crate::record::stream)
-        if reader.is_marked() {
-            writer.mark(crate::cli::tool())?;
-        }
-        progress.inc(1);
-        let label = entry.record.label();
-        match mapper.map(entry.record) {
-            Disposition::Mapped(rec) => {
-                writer.write(&rec)?;
-                summary.mapped += 1;
-            }
-            Disposition::Passed => {
-                writer.write_raw(reader.raw())?;
-                summary.passed += 1;
-            }
-            Disposition::Skipped(reason) => {
-                summary.skipped += 1;
-                if !reason.is_empty() {
-                    note(&format!("line {} ({label}): {reason}", entry.line));
-                }
-            }
-            Disposition::Rejected(reason) => {
-                summary.rejected += 1;
-                rejects.reject(entry.line, Some(&label), reader.raw(), &reason)?;
-            }
-        }
-    }
-    if reader.is_marked() {
-        writer.mark(crate::cli::tool())?;
-    }
-    summary.unreadable = rejects.count() - before - summary.rejected;
-    Ok(summary)
 }
 
 #[cfg(test)]
