@@ -18,6 +18,7 @@
 
 pub mod canonical;
 pub mod connectors;
+mod fast;
 pub mod index;
 pub mod normalize;
 mod pipeline;

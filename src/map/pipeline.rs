@@ -85,6 +85,9 @@ fn shape_batches(mut shaper: Shaper, queue: &Mutex<Receiver<Work>>) {
                 if too_long {
                     return Line::TooLong;
                 }
+                if let Some(shaped) = shaper.shape_raw(raw) {
+                    return Line::Shaped(shaped);
+                }
                 match parse_line(raw) {
                     Parsed::Blank => Line::Blank,
                     Parsed::Bad(reason) => Line::Bad(reason),

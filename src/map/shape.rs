@@ -87,6 +87,15 @@ impl Shaper {
         }
     }
 
+    /// Shape one input line straight from its bytes when it is a plain membership (see
+    /// [`super::fast`]); `None` when it needs parsing first.
+    pub fn shape_raw(&self, raw: &[u8]) -> Option<Shaped> {
+        if self.opts.explain.is_some() {
+            return None;
+        }
+        super::fast::membership(raw, self.opts.target.as_str())
+    }
+
     /// Shape one record.
     pub fn shape(&mut self, rec: Record) -> Shaped {
         let trace = if self.opts.explain.as_deref() == Some(rec.id.as_str()) {
