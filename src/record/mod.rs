@@ -8,6 +8,7 @@
 //! unmodified, after map it is the target's API payload. The envelope fields are checked when
 //! a line is read; `data` is checked against the per-kind schemas in [`schema`].
 
+mod quick;
 pub mod reader;
 pub mod result;
 pub mod schema;

@@ -421,9 +421,34 @@ impl Schemas {
         self.check_at(file, instance, "", "", "value")
     }
 
+    /// Check a value with the compiled schema alone, never the quick checks (their tests).
+    #[cfg(test)]
+    pub(crate) fn check_with_schema(
+        &self,
+        file: &'static str,
+        instance: &Value,
+    ) -> Result<(), SchemaError> {
+        self.check_compiled(file, instance, "", "", "value")
+    }
+
     /// Check `instance` against the schema `file`; `pointer`/`dotted` say where `instance`
-    /// sits in the record and `whole` names it when the error is about all of it.
+    /// sits in the record and `whole` names it when the error is about all of it. The hot
+    /// shapes are asked of [`super::quick`] first: the schema only when it is not sure.
     fn check_at(
+        &self,
+        file: &'static str,
+        instance: &Value,
+        pointer: &str,
+        dotted: &str,
+        whole: &str,
+    ) -> Result<(), SchemaError> {
+        if super::quick::passes(file, instance) {
+            return Ok(());
+        }
+        self.check_compiled(file, instance, pointer, dotted, whole)
+    }
+
+    fn check_compiled(
         &self,
         file: &'static str,
         instance: &Value,
