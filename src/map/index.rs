@@ -37,7 +37,7 @@ impl Hasher for Passthrough {
 }
 
 /// Entries gathered in a hash map before they are merged into the sorted arrays.
-const RUN: usize = 1 << 16;
+const RUN: usize = 1 << 14;
 
 /// Hashes to 32-bit values, 12 bytes an entry: the latest entries in a small hash map, the
 /// rest in two sorted arrays (keys, values) that each full run is merged into, in place from
