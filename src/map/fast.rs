@@ -190,11 +190,7 @@ pub(super) fn membership(raw: &[u8], target: &str) -> Option<Shaped> {
             line: out,
             has_warnings: false,
             user: None,
-            edge: Some(EdgeEnds {
-                group: Some(group.to_string()),
-                user: Some(user.to_string()),
-                app: None,
-            }),
+            edge: Some(EdgeEnds::new(Some(group), Some(user), None)),
         },
         trace: None,
     })

@@ -177,7 +177,8 @@ pub struct Mapper {
     emails: index::EmailIndex,
     /// complex source field (its path: `profile.address`) → users it was excluded from
     excluded: BTreeMap<String, u64>,
-    skipped_groups: HashSet<String>,
+    /// Built-in groups left out, by [`object_key`].
+    skipped_groups: HashSet<u64>,
     skipped_edges: u64,
     /// Users, groups and apps this run rejected: their edges are dropped here, with the
     /// reason said once, rather than failing in idm-load. Kept as 64-bit hashes of kind and
@@ -192,11 +193,12 @@ pub struct Mapper {
     explained: bool,
 }
 
-/// A user, group or app as a key of [`Mapper::rejected`]: a hash that is the same in every run
+/// A user, group or app as a key of [`Mapper::rejected`] and [`Mapper::skipped_groups`]: a
+/// hash that is the same in every run
 /// (a mapped object's id colliding with a rejected one's in 64 bits has odds of about one in
 /// ten million even with a million of each; it would drop that object's edges, counted with
 /// the others).
-fn rejected_key(kind: &Kind, id: &str) -> u64 {
+pub(super) fn object_key(kind: &Kind, id: &str) -> u64 {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut h = DefaultHasher::new();
     kind.as_str().hash(&mut h);
@@ -242,7 +244,7 @@ impl Mapper {
     /// it had been rejected in this run, unless this run maps it.
     pub fn rejected_before(&mut self, kind: Kind, id: &str) {
         if matches!(kind, Kind::User | Kind::Group | Kind::App)
-            && self.rejected.insert(rejected_key(&kind, id))
+            && self.rejected.insert(object_key(&kind, id))
         {
             self.rejected_before += 1;
         }
@@ -288,7 +290,8 @@ impl Mapper {
             shape::Outcome::Rejected(reason) => Settled::Rejected(reason),
             shape::Outcome::Skipped(reason) => Settled::Skipped(reason),
             shape::Outcome::BuiltIn(reason) => {
-                self.skipped_groups.insert(shaped.id.clone());
+                self.skipped_groups
+                    .insert(object_key(&Kind::Group, &shaped.id));
                 Settled::Skipped(reason)
             }
             shape::Outcome::Mapped {
@@ -305,12 +308,11 @@ impl Mapper {
         if matches!(shaped.kind, Kind::User | Kind::Group | Kind::App) {
             match &settled {
                 Settled::Rejected(_) => {
-                    self.rejected.insert(rejected_key(&shaped.kind, &shaped.id));
+                    self.rejected.insert(object_key(&shaped.kind, &shaped.id));
                 }
                 // rejected by an earlier run and mapped now (fixed at the source since)
                 _ if self.rejected_before > 0 => {
-                    self.rejected
-                        .remove(&rejected_key(&shaped.kind, &shaped.id));
+                    self.rejected.remove(&object_key(&shaped.kind, &shaped.id));
                 }
                 _ => {}
             }
@@ -367,21 +369,15 @@ impl Mapper {
     /// Whether a membership or app assignment goes with a skipped group or a user, group or
     /// app rejected here or before (counted).
     fn edge_goes(&mut self, ends: &shape::EdgeEnds) -> bool {
-        if let Some(g) = &ends.group
-            && self.skipped_groups.contains(g)
+        if let Some(g) = ends.group
+            && self.skipped_groups.contains(&g)
         {
             self.skipped_edges += 1;
             return true;
         }
         if !self.rejected.is_empty() {
-            for (end, kind) in [
-                (&ends.group, Kind::Group),
-                (&ends.user, Kind::User),
-                (&ends.app, Kind::App),
-            ] {
-                if let Some(id) = end
-                    && self.rejected.contains(&rejected_key(&kind, id))
-                {
+            for key in [ends.group, ends.user, ends.app].into_iter().flatten() {
+                if self.rejected.contains(&key) {
                     self.rejected_edges += 1;
                     return true;
                 }

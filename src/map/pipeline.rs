@@ -119,17 +119,19 @@ fn settle_batches<R: BufRead>(
     let before = rejects.count();
     let mut pending = std::collections::VecDeque::with_capacity(ahead);
     let mut input_done = false;
+    // batches settled, kept to be filled again: their buffers are the size of a batch already
+    let mut spare: Vec<Batch> = Vec::with_capacity(ahead);
     loop {
         while !input_done && pending.len() < ahead {
-            match reader.next_batch(BATCH_BYTES)? {
-                None => input_done = true,
-                Some(batch) => {
-                    let (reply, done) = channel();
-                    work.send((batch, reply))
-                        .map_err(|_| io::Error::other("the mapping threads stopped"))?;
-                    pending.push_back(done);
-                }
+            let mut batch = spare.pop().unwrap_or_default();
+            if !reader.fill_batch(&mut batch, BATCH_BYTES)? {
+                input_done = true;
+                break;
             }
+            let (reply, done) = channel();
+            work.send((batch, reply))
+                .map_err(|_| io::Error::other("the mapping threads stopped"))?;
+            pending.push_back(done);
         }
         let Some(done) = pending.pop_front() else {
             break;
@@ -137,7 +139,7 @@ fn settle_batches<R: BufRead>(
         let done: Done = done
             .recv()
             .map_err(|_| io::Error::other("a mapping thread failed"))?;
-        settle_batch(
+        spare.push(settle_batch(
             mapper,
             reader,
             writer,
@@ -145,7 +147,7 @@ fn settle_batches<R: BufRead>(
             progress,
             done,
             &mut summary,
-        )?;
+        )?);
     }
     if reader.is_marked() {
         writer.mark(crate::cli::tool())?;
@@ -162,7 +164,7 @@ fn settle_batch<R: BufRead>(
     progress: &crate::cli::Progress,
     done: Done,
     summary: &mut Summary,
-) -> io::Result<()> {
+) -> io::Result<Batch> {
     let Done { batch, lines } = done;
     for (i, line) in lines.into_iter().enumerate() {
         let (number, raw, _) = batch.line(i);
@@ -212,5 +214,5 @@ fn settle_batch<R: BufRead>(
             }
         }
     }
-    Ok(())
+    Ok(batch)
 }

@@ -66,12 +66,23 @@ pub(super) struct UserFacts {
     pub password_dropped: bool,
 }
 
-/// The objects a membership or an app assignment joins.
-#[derive(Debug, Default)]
+/// The objects a membership or an app assignment joins, as the keys the settling looks up
+/// ([`super::object_key`], computed here, off the settling thread).
+#[derive(Debug, Default, PartialEq)]
 pub(super) struct EdgeEnds {
-    pub group: Option<String>,
-    pub user: Option<String>,
-    pub app: Option<String>,
+    pub group: Option<u64>,
+    pub user: Option<u64>,
+    pub app: Option<u64>,
+}
+
+impl EdgeEnds {
+    pub fn new(group: Option<&str>, user: Option<&str>, app: Option<&str>) -> EdgeEnds {
+        EdgeEnds {
+            group: group.map(|id| super::object_key(&Kind::Group, id)),
+            user: user.map(|id| super::object_key(&Kind::User, id)),
+            app: app.map(|id| super::object_key(&Kind::App, id)),
+        }
+    }
 }
 
 type Shaping = Result<Outcome, String>;
@@ -296,12 +307,8 @@ impl Shaper {
         let Value::Object(data) = std::mem::take(&mut rec.data) else {
             return Err("field `data` is not an object".into());
         };
-        let end = |key: &str| data.get(key).and_then(Value::as_str).map(str::to_string);
-        let ends = EdgeEnds {
-            group: end("group_id"),
-            user: end("user_id"),
-            app: end("app_id"),
-        };
+        let end = |key: &str| data.get(key).and_then(Value::as_str);
+        let ends = EdgeEnds::new(end("group_id"), end("user_id"), end("app_id"));
         self.finish(rec, data, Vec::new(), None, Some(ends))
     }
 }

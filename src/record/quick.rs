@@ -152,9 +152,7 @@ fn okta_user(v: &Value) -> Sure {
                     || one_of_str(value, &["ACTIVE", "DEPROVISIONED", "PROVISIONED"]).is_some(),
             )?,
             "created" | "lastUpdated" => date_time(value.as_str()?)?,
-            "activated" | "statusChanged" | "lastLogin" | "passwordChanged"
-                if !value.is_null() =>
-            {
+            "activated" | "statusChanged" | "lastLogin" | "passwordChanged" if !value.is_null() => {
                 date_time(value.as_str()?)?;
             }
             "type" => {

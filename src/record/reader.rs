@@ -52,6 +52,10 @@ pub fn parse_line(raw: &[u8]) -> Parsed {
     }
 }
 
+/// Room for the last line of a batch, beyond its nominal size, so a typical one needs no
+/// reallocation.
+const MAX_LINE_HINT: usize = 16 * 1024;
+
 /// Whole lines read ahead and not parsed yet ([`RecordReader::next_batch`]).
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -226,6 +230,15 @@ impl<R: BufRead> RecordReader<R> {
     /// `None` at the end of the input.
     pub fn next_batch(&mut self, max_bytes: usize) -> io::Result<Option<Batch>> {
         let mut batch = Batch::default();
+        Ok(self.fill_batch(&mut batch, max_bytes)?.then_some(batch))
+    }
+
+    /// [`RecordReader::next_batch`] into a batch used before (its memory is reused): `false`
+    /// at the end of the input.
+    pub fn fill_batch(&mut self, batch: &mut Batch, max_bytes: usize) -> io::Result<bool> {
+        batch.bytes.clear();
+        batch.lines.clear();
+        batch.bytes.reserve(max_bytes + MAX_LINE_HINT);
         while batch.bytes.len() < max_bytes {
             let Some(fits) = self.read_line()? else { break };
             let start = batch.bytes.len();
@@ -237,7 +250,7 @@ impl<R: BufRead> RecordReader<R> {
                 too_long: !fits,
             });
         }
-        Ok((!batch.lines.is_empty()).then_some(batch))
+        Ok(!batch.lines.is_empty())
     }
 
     /// The next good record; bad lines are reported through `rejects` and skipped.
