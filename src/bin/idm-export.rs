@@ -336,5 +336,7 @@ fn run_file_source(args: Args, sel: Selection) -> anyhow::Result<cli::Status> {
 }
 
 fn main() -> ExitCode {
+    // a dozen threads reading pages: one arena each would keep each one's peak
+    cli::limit_malloc_arenas(2);
     cli::main("idm-export", run)
 }
