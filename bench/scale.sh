@@ -2,8 +2,9 @@
 # bench/scale.sh — the whole migration at growing sizes, printed as `scale: ...` lines: for each
 # size in IDM_BENCH_SCALE_SIZES (default 10,000, 100,000 and 1,000,000 users) a sandbox is
 # seeded, and export -> map -> attrs -> load (into the sandbox's OneLogin, no quota) run one
-# after another on files. Each stage's wall time and peak RSS (from /usr/bin/time) is printed,
-# and the API calls per user of the load: time should grow linearly, memory stay flat.
+# after another on files, then the load again (a re-run: nothing to write), idm-verify, idm-csv
+# and idm-report. Each stage's wall time and peak RSS (from /usr/bin/time) is printed, and the
+# API calls per user of the load: time should grow linearly, memory stay flat (aim < 50 MB).
 # Alone: bash bench/scale.sh; a quick run: IDM_BENCH_SCALE_SIZES=10000 bash bench/scale.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -13,6 +14,9 @@ EXPORT=$(bench_bin idm-export)
 MAP=$(bench_bin idm-map)
 ATTRS=$(bench_bin idm-attrs)
 LOAD=$(bench_bin idm-load)
+VERIFY=$(bench_bin idm-verify)
+CSV=$(bench_bin idm-csv)
+REPORT=$(bench_bin idm-report)
 TMP=$(mktemp -d "$BENCH_OUT/scale.XXXXXX")
 SANDBOX_PID=
 cleanup() {
@@ -64,7 +68,18 @@ for n in $SIZES; do
     after=$(curl -s "$IDM_ONELOGIN_URL/__admin/stats" | jq .requests)
     users=$(grep -c '"kind":"user"' "$TMP/ready.ndjson" || true)
     per_user=$(awk -v a="$after" -v b="$before" -v u="$users" 'BEGIN { printf "%.3f", (u > 0 ? (a - b) / u : 0) }')
-    echo "$line load ${s} s $(mb "$kb") MB, $per_user calls per migrated user"
+    line="$line load ${s} s $(mb "$kb") MB, $per_user calls per migrated user,"
+    # the re-run writes nothing; then the proof and the by-products
+    read -r s kb < <(stage reload "$TMP/ready.ndjson" "$TMP/results2.ndjson" \
+        "$LOAD" --apply --force --workers 8 -q) || exit 1
+    line="$line re-run ${s} s $(mb "$kb") MB,"
+    read -r s kb < <(stage verify "$TMP/ready.ndjson" "$TMP/verify.ndjson" "$VERIFY" -q) || exit 1
+    line="$line verify ${s} s $(mb "$kb") MB,"
+    read -r s kb < <(stage csv "$TMP/ready.ndjson" "$TMP/users.csv" "$CSV" -q) || exit 1
+    line="$line csv ${s} s $(mb "$kb") MB,"
+    read -r s kb < <(stage report /dev/null /dev/null "$REPORT" -o "$TMP/report.html" \
+        "$TMP/mapped.ndjson" "$TMP/results.ndjson" "$TMP/verify.ndjson") || exit 1
+    echo "$line report ${s} s $(mb "$kb") MB"
 
     kill "$SANDBOX_PID"; wait "$SANDBOX_PID" 2>/dev/null || true
     SANDBOX_PID=
