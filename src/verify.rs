@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 
 use anyhow::Context as _;
 use serde_json::{Value, json};
@@ -139,16 +139,23 @@ impl Spool {
     }
 }
 
-/// The target's objects of one kind, spooled, with an index id → offset.
+/// The target's objects of one kind, spooled, with an index: a 64-bit hash of each id and the
+/// offset of its line, sorted once the listing is read (16 bytes an object, no table slack).
 struct Listing {
     file: File,
-    index: HashMap<u64, u64>,
+    index: Vec<(u64, u64)>,
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 impl Listing {
     fn read(target: &dyn Target, kind: &Kind) -> anyhow::Result<Listing> {
         let mut out = BufWriter::new(tempfile::tempfile()?);
-        let mut index = HashMap::new();
+        let mut index = Vec::new();
         let mut offset = 0u64;
         let mut failed = None;
         target
@@ -163,9 +170,7 @@ impl Listing {
                         return;
                     }
                 };
-                let mut h = std::hash::DefaultHasher::new();
-                id.hash(&mut h);
-                index.insert(h.finish(), offset);
+                index.push((id_hash(&id), offset));
                 offset += line.len() as u64 + 1;
                 if let Err(e) = out.write_all(&line).and_then(|()| out.write_all(b"\n")) {
                     failed = Some(e);
@@ -175,24 +180,36 @@ impl Listing {
         if let Some(e) = failed {
             return Err(anyhow::Error::new(e).context("spooling the target's objects"));
         }
+        // an id listed twice (a page repeated while the tenant changed) keeps its last line
+        index.reverse();
+        index.sort_by_key(|e| e.0);
+        index.dedup_by_key(|e| e.0);
+        index.shrink_to_fit();
         let file = out.into_inner().map_err(|e| e.into_error())?;
         Ok(Listing { file, index })
     }
 
     fn get(&mut self, id: &str) -> io::Result<Option<Value>> {
-        let mut h = std::hash::DefaultHasher::new();
-        id.hash(&mut h);
-        let Some(offset) = self.index.get(&h.finish()).copied() else {
+        use std::os::unix::fs::FileExt;
+        let h = id_hash(id);
+        let Ok(i) = self.index.binary_search_by_key(&h, |e| e.0) else {
             return Ok(None);
         };
-        self.file.seek(SeekFrom::Start(offset))?;
+        let mut offset = self.index[i].1;
+        // read the line in chunks until its end
         let mut line = Vec::new();
-        let mut byte = [0u8; 1];
+        let mut chunk = [0u8; 4096];
         loop {
-            if self.file.read(&mut byte)? == 0 || byte[0] == b'\n' {
+            let n = self.file.read_at(&mut chunk, offset)?;
+            if n == 0 {
                 break;
             }
-            line.push(byte[0]);
+            if let Some(end) = chunk[..n].iter().position(|&b| b == b'\n') {
+                line.extend_from_slice(&chunk[..end]);
+                break;
+            }
+            line.extend_from_slice(&chunk[..n]);
+            offset += n as u64;
         }
         Ok(serde_json::from_slice(&line).ok())
     }
