@@ -139,68 +139,55 @@ impl Spool {
     }
 }
 
-/// The target's objects of one kind, spooled, with an index: a 64-bit hash of each id and the
-/// offset of its line, sorted once the listing is read (16 bytes an object, no table slack).
-struct Listing {
-    file: File,
+/// Lines in an unlinked temporary file, found by a 64-bit key: in memory a sorted array of
+/// (key, offset), 16 bytes a line and no table slack. Written whole first, then read; a key
+/// written twice keeps its last line.
+struct LineTable {
+    out: BufWriter<File>,
     index: Vec<(u64, u64)>,
+    offset: u64,
 }
 
-fn id_hash(id: &str) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
-}
-
-impl Listing {
-    fn read(target: &dyn Target, kind: &Kind) -> anyhow::Result<Listing> {
-        let mut out = BufWriter::new(tempfile::tempfile()?);
-        let mut index = Vec::new();
-        let mut offset = 0u64;
-        let mut failed = None;
-        target
-            .list_objects(kind, &mut |id, obj| {
-                if failed.is_some() {
-                    return;
-                }
-                let line = match serde_json::to_vec(&obj) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        failed = Some(io::Error::other(e));
-                        return;
-                    }
-                };
-                index.push((id_hash(&id), offset));
-                offset += line.len() as u64 + 1;
-                if let Err(e) = out.write_all(&line).and_then(|()| out.write_all(b"\n")) {
-                    failed = Some(e);
-                }
-            })
-            .map_err(anyhow::Error::new)?;
-        if let Some(e) = failed {
-            return Err(anyhow::Error::new(e).context("spooling the target's objects"));
-        }
-        // an id listed twice (a page repeated while the tenant changed) keeps its last line
-        index.reverse();
-        index.sort_by_key(|e| e.0);
-        index.dedup_by_key(|e| e.0);
-        index.shrink_to_fit();
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        Ok(Listing { file, index })
+impl LineTable {
+    fn new() -> io::Result<LineTable> {
+        Ok(LineTable {
+            out: BufWriter::new(tempfile::tempfile()?),
+            index: Vec::new(),
+            offset: 0,
+        })
     }
 
-    fn get(&mut self, id: &str) -> io::Result<Option<Value>> {
+    fn push(&mut self, key: u64, line: &[u8]) -> io::Result<()> {
+        self.out.write_all(line)?;
+        self.out.write_all(b"\n")?;
+        self.index.push((key, self.offset));
+        self.offset += line.len() as u64 + 1;
+        Ok(())
+    }
+
+    /// Done writing: flush, and sort the index for [`LineTable::get`].
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()?;
+        self.index.reverse();
+        // stable: of a key's entries, the last written (now first) stays
+        self.index.sort_by_key(|e| e.0);
+        self.index.dedup_by_key(|e| e.0);
+        self.index.shrink_to_fit();
+        Ok(())
+    }
+
+    fn get(&self, key: u64) -> io::Result<Option<Vec<u8>>> {
         use std::os::unix::fs::FileExt;
-        let h = id_hash(id);
-        let Ok(i) = self.index.binary_search_by_key(&h, |e| e.0) else {
+        let Ok(i) = self.index.binary_search_by_key(&key, |e| e.0) else {
             return Ok(None);
         };
         let mut offset = self.index[i].1;
+        let file = self.out.get_ref();
         // read the line in chunks until its end
         let mut line = Vec::new();
         let mut chunk = [0u8; 4096];
         loop {
-            let n = self.file.read_at(&mut chunk, offset)?;
+            let n = file.read_at(&mut chunk, offset)?;
             if n == 0 {
                 break;
             }
@@ -211,7 +198,70 @@ impl Listing {
             line.extend_from_slice(&chunk[..n]);
             offset += n as u64;
         }
-        Ok(serde_json::from_slice(&line).ok())
+        Ok(Some(line))
+    }
+}
+
+/// The target's objects of one kind, spooled, found by id.
+struct Listing(LineTable);
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+impl Listing {
+    fn read(target: &dyn Target, kind: &Kind) -> anyhow::Result<Listing> {
+        let mut table = LineTable::new()?;
+        let mut failed = None;
+        target
+            .list_objects(kind, &mut |id, obj| {
+                if failed.is_some() {
+                    return;
+                }
+                let written = serde_json::to_vec(&obj)
+                    .map_err(io::Error::other)
+                    .and_then(|line| table.push(id_hash(&id), &line));
+                if let Err(e) = written {
+                    failed = Some(e);
+                }
+            })
+            .map_err(anyhow::Error::new)?;
+        if let Some(e) = failed {
+            return Err(anyhow::Error::new(e).context("spooling the target's objects"));
+        }
+        table
+            .finish()
+            .context("spooling the target's objects")?;
+        Ok(Listing(table))
+    }
+
+    fn get(&mut self, id: &str) -> io::Result<Option<Value>> {
+        Ok(self
+            .0
+            .get(id_hash(id))?
+            .and_then(|line| serde_json::from_slice(&line).ok()))
+    }
+}
+
+/// Where each verified object went, for its edges (by [`key`]): spooled, 16 bytes an object in
+/// memory.
+struct SeenTable(LineTable);
+
+impl SeenTable {
+    fn insert(&mut self, key: u64, seen: &Seen) -> io::Result<()> {
+        let line = serde_json::to_vec(&(&seen.target_id, &seen.label)).map_err(io::Error::other)?;
+        self.0.push(key, &line)
+    }
+
+    fn get(&self, key: u64) -> io::Result<Option<Seen>> {
+        let Some(line) = self.0.get(key)? else {
+            return Ok(None);
+        };
+        let (target_id, label): (Option<String>, String) =
+            serde_json::from_slice(&line).map_err(io::Error::other)?;
+        Ok(Some(Seen { target_id, label }))
     }
 }
 
@@ -405,9 +455,9 @@ fn verify_objects(
     objects: Spool,
     listings: &mut HashMap<&'static str, Listing>,
     out: &mut Out<'_>,
-) -> anyhow::Result<HashMap<u64, Seen>> {
+) -> anyhow::Result<SeenTable> {
     let name = target.name();
-    let mut seen: HashMap<u64, Seen> = HashMap::new();
+    let mut seen = SeenTable(LineTable::new()?);
     for rec in objects.records()? {
         let rec = rec?;
         let kind = &rec.kind;
@@ -471,11 +521,11 @@ fn verify_objects(
                 )?;
                 seen.insert(
                     k,
-                    Seen {
+                    &Seen {
                         target_id: Some(t.clone()),
                         label,
                     },
-                );
+                )?;
             }
             (Some(t), None) => {
                 let reason = if mapping.is_some_and(|m| m.created) {
@@ -495,11 +545,11 @@ fn verify_objects(
                 )?;
                 seen.insert(
                     k,
-                    Seen {
+                    &Seen {
                         target_id: None,
                         label,
                     },
-                );
+                )?;
             }
             (None, _) => {
                 out.emit(
@@ -516,14 +566,15 @@ fn verify_objects(
                 )?;
                 seen.insert(
                     k,
-                    Seen {
+                    &Seen {
                         target_id: None,
                         label,
                     },
-                );
+                )?;
             }
         }
     }
+    seen.0.finish()?;
     Ok(seen)
 }
 
@@ -532,7 +583,7 @@ fn verify_edges(
     target: &dyn Target,
     state: &State,
     edges: Spool,
-    seen: &HashMap<u64, Seen>,
+    seen: &SeenTable,
     out: &mut Out<'_>,
 ) -> anyhow::Result<()> {
     let name = target.name();
@@ -543,22 +594,22 @@ fn verify_edges(
         let Some(ends) = edge_ends(&rec) else {
             continue;
         };
-        let resolve = |end: &crate::provider::target::End, sid: &str| -> Seen {
+        let resolve = |end: &crate::provider::target::End, sid: &str| -> io::Result<Seen> {
             let k = end.kind();
-            if let Some(s) = seen.get(&key(k.as_str(), &rec.source, sid)) {
-                return s.clone();
+            if let Some(s) = seen.get(key(k.as_str(), &rec.source, sid))? {
+                return Ok(s);
             }
             let tid = state
                 .target_id(k.as_str(), name, &rec.source, sid)
                 .filter(|t| target.exists(&k, t))
                 .map(str::to_string);
-            Seen {
+            Ok(Seen {
                 target_id: tid,
                 label: format!("{}:{sid}", rec.source),
-            }
+            })
         };
-        let a = resolve(&ends[0].0, &ends[0].1);
-        let b = resolve(&ends[1].0, &ends[1].1);
+        let a = resolve(&ends[0].0, &ends[0].1)?;
+        let b = resolve(&ends[1].0, &ends[1].1)?;
         let label = format!("{} ← {}", a.label, b.label);
         let shape = match target.edge_shape(kind, ends[1].0) {
             Ok(s) => s,
