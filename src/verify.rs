@@ -202,6 +202,22 @@ impl LineTable {
     }
 }
 
+/// A set of 64-bit keys, all known before the first lookup: a sorted array, 8 bytes a key.
+struct KeySet(Vec<u64>);
+
+impl KeySet {
+    fn new(mut keys: Vec<u64>) -> KeySet {
+        keys.sort_unstable();
+        keys.dedup();
+        keys.shrink_to_fit();
+        KeySet(keys)
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        self.0.binary_search(&key).is_ok()
+    }
+}
+
 /// The target's objects of one kind, spooled, found by id.
 struct Listing(LineTable);
 
@@ -341,7 +357,8 @@ struct Inputs {
     objects: Spool,
     edges: Spool,
     exported: Spool,
-    mapped_keys: HashSet<u64>,
+    /// Every mapped record, by [`key`]: sorted, 8 bytes a record.
+    mapped_keys: KeySet,
     mapped_kinds: HashSet<(String, String)>,
 }
 
@@ -355,7 +372,7 @@ fn read_input<R: BufRead>(
     let mut objects = Spool::new()?;
     let mut edges = Spool::new()?;
     let mut exported = Spool::new()?;
-    let mut mapped_keys: HashSet<u64> = HashSet::new();
+    let mut mapped_keys = Vec::new();
     let mut mapped_kinds: HashSet<(String, String)> = HashSet::new();
     while let Some(entry) = input.next_good(rejects)? {
         let rec = &entry.record;
@@ -367,7 +384,7 @@ fn read_input<R: BufRead>(
         }
         match rec.target.as_deref() {
             Some(t) if t == name => {
-                mapped_keys.insert(key(rec.kind.as_str(), &rec.source, &rec.id));
+                mapped_keys.push(key(rec.kind.as_str(), &rec.source, &rec.id));
                 mapped_kinds.insert((rec.kind.as_str().to_string(), rec.source.clone()));
                 if matches!(rec.kind, Kind::Membership | Kind::AppAssignment) {
                     edges.push(input.raw())?;
@@ -393,7 +410,7 @@ fn read_input<R: BufRead>(
         objects,
         edges,
         exported,
-        mapped_keys,
+        mapped_keys: KeySet::new(mapped_keys),
         mapped_kinds,
     })
 }
@@ -681,12 +698,12 @@ fn verify_edges(
 /// Exported but not mapped: rejected or skipped upstream.
 fn not_migrated(
     exported: Spool,
-    mapped_keys: &HashSet<u64>,
+    mapped_keys: &KeySet,
     out: &mut Out<'_>,
 ) -> anyhow::Result<()> {
     for rec in exported.records()? {
         let rec = rec?;
-        if mapped_keys.contains(&key(rec.kind.as_str(), &rec.source, &rec.id)) {
+        if mapped_keys.contains(key(rec.kind.as_str(), &rec.source, &rec.id)) {
             continue;
         }
         let reason = match rec.kind {
@@ -717,7 +734,7 @@ fn not_migrated(
 fn unexpected(
     target: &dyn Target,
     state: &State,
-    mapped_keys: &HashSet<u64>,
+    mapped_keys: &KeySet,
     mapped_kinds: &HashSet<(String, String)>,
     listings: &mut HashMap<&'static str, Listing>,
     out: &mut Out<'_>,
@@ -728,7 +745,7 @@ fn unexpected(
         if !m.created
             || !matches!(kind, "user" | "group" | "app")
             || !mapped_kinds.contains(&(kind.to_string(), source.to_string()))
-            || mapped_keys.contains(&key(kind, source, id))
+            || mapped_keys.contains(key(kind, source, id))
         {
             continue;
         }
