@@ -258,7 +258,9 @@ impl Loader<'_> {
                     _ => Res::Failed,
                 };
                 let label = o.label.clone().unwrap_or_default();
-                overlay.insert(o.of.clone(), &o.source, &o.id, res, label);
+                overlay
+                    .insert(o.of.clone(), &o.source, &o.id, res, label)
+                    .context("remembering the run's objects")?;
                 emitter.emit(o).context("writing results")
             },
         )?;
@@ -268,7 +270,7 @@ impl Loader<'_> {
             let label = self.target.label(&kind, &rec.data);
             let (res, leader) = overlay
                 .get(&kind, &src, &id)
-                .cloned()
+                .context("reading the run's objects")?
                 .unwrap_or((Res::Unknown, String::new()));
             let word = match kind {
                 Kind::Group => self.target.group_word(),
@@ -293,7 +295,9 @@ impl Loader<'_> {
             };
             // its edges are shown with the name the target has
             let shown = if leader.is_empty() { label } else { leader };
-            overlay.insert(kind.clone(), &rec.source, &rec.id, res, shown);
+            overlay
+                .insert(kind.clone(), &rec.source, &rec.id, res, shown)
+                .context("remembering the run's objects")?;
             emitter.emit(o)?;
         }
         Ok(writes)
