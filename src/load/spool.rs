@@ -17,8 +17,9 @@
 //!
 //! The same source object twice in one stream (two lines with one kind, source and id) is
 //! noticed: the last line wins, deterministically, and the earlier ones are skipped with a
-//! reason naming the line that supersedes them. Only 8 bytes per record are kept to notice it
-//! (a hash), plus the line numbers of the keys that do repeat.
+//! reason naming the line that supersedes them. Only 12 bytes per record are kept to notice it
+//! while reading (a hash, in sorted arrays), plus the line numbers of the keys that do repeat;
+//! 12 bytes per object stay for the preflight.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -27,6 +28,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 
 use serde_json::Value;
 
+use crate::map::index::SortedIndex;
 use crate::provider::target::{End, Target};
 use crate::record::{Kind, Record, RecordReader, Rejects};
 
@@ -140,13 +142,13 @@ pub struct Spool {
     counts: [u64; 5],
     /// Records of kinds idm-load does not load (`attribute`, `result`, …), ignored.
     pub ignored: u64,
-    /// Keys seen once.
-    seen: HashSet<u64>,
+    /// Keys seen (12 bytes each, sorted: a hash set would take twice that and more).
+    seen: SortedIndex,
     /// Keys seen more than once → the input line of their last occurrence.
     repeated: HashMap<u64, u64>,
     /// `(kind, source, id)` of the objects in the input, as hashes: an edge end that is
     /// neither here nor in the journal cannot be resolved (the preflight says so).
-    present: HashSet<u64>,
+    present: SortedIndex,
 }
 
 impl Spool {
@@ -165,9 +167,9 @@ impl Spool {
             files: Vec::new(),
             counts: [0; 5],
             ignored: 0,
-            seen: HashSet::new(),
+            seen: SortedIndex::default(),
             repeated: HashMap::new(),
-            present: HashSet::new(),
+            present: SortedIndex::default(),
         };
         let mut triage = Triage::default();
         while let Some(entry) = reader.next_good(rejects)? {
@@ -211,13 +213,16 @@ impl Spool {
                 triage.settle(rejects)?;
             }
             let key = key_hash(rec);
-            if !spool.seen.insert(key) {
+            if spool.seen.get(key).is_some() {
                 spool.repeated.insert(key, entry.line);
+            } else {
+                spool.seen.insert(key, 0);
             }
             if matches!(rec.kind, Kind::User | Kind::Group | Kind::App) {
-                spool
-                    .present
-                    .insert(end_hash(&rec.kind, &rec.source, &rec.id));
+                let end = end_hash(&rec.kind, &rec.source, &rec.id);
+                if spool.present.get(end).is_none() {
+                    spool.present.insert(end, 0);
+                }
             }
             // the line number goes first, so a superseded line can name its successor
             let out = &mut writers[phase.index()];
@@ -232,7 +237,7 @@ impl Spool {
             }
             triage.settle(rejects)?;
         }
-        spool.seen = HashSet::new();
+        spool.seen = SortedIndex::default();
         for w in writers {
             spool
                 .files
@@ -253,7 +258,7 @@ impl Spool {
 
     /// Whether the input holds the object `source:id` of `kind`.
     pub fn has(&self, kind: &Kind, source: &str, id: &str) -> bool {
-        self.present.contains(&end_hash(kind, source, id))
+        self.present.get(end_hash(kind, source, id)).is_some()
     }
 
     /// Read the records of `phase` back (each call starts from the beginning).
