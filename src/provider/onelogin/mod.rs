@@ -683,17 +683,20 @@ impl Pages<'_> {
                 .header("Total-Count")
                 .and_then(|v| v.trim().parse().ok());
         }
-        let items = list_items(&body)
-            .ok_or_else(|| ApiError::new(&what, Some(resp.status), "expected a JSON array"))?;
-        self.buffer.extend(items.iter().cloned());
         let next = resp
             .header("After-Cursor")
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_string)
             .or_else(|| envelope_cursor(&body));
+        // the items are moved out of the page, not copied: a page of roles with their users
+        // is large
+        let items = take_list_items(body)
+            .ok_or_else(|| ApiError::new(&what, Some(resp.status), "expected a JSON array"))?;
+        let empty = items.is_empty();
+        self.buffer.extend(items);
         // A server repeating the same cursor would loop forever; an empty page ends too.
-        self.done = next.is_none() || next == self.cursor || items.is_empty();
+        self.done = next.is_none() || next == self.cursor || empty;
         self.cursor = next;
         Ok(())
     }
@@ -727,6 +730,18 @@ fn list_items(body: &Value) -> Option<&Vec<Value>> {
     match body {
         Value::Array(items) => Some(items),
         Value::Object(map) => map.get("data").and_then(Value::as_array),
+        _ => None,
+    }
+}
+
+/// The items of a list body, owned: see [`list_items`].
+fn take_list_items(body: Value) -> Option<Vec<Value>> {
+    match body {
+        Value::Array(items) => Some(items),
+        Value::Object(mut map) => match map.swap_remove("data") {
+            Some(Value::Array(items)) => Some(items),
+            _ => None,
+        },
         _ => None,
     }
 }

@@ -19,6 +19,7 @@ use std::sync::RwLock;
 use serde_json::Value;
 
 use super::{OneLoginClient, ROLE_USERS_CHUNK, id_of};
+use crate::load::table::DiskTable;
 use crate::provider::target::{AttributeDef, EdgeShape, End, Found, Needs, Target};
 use crate::provider::{ApiError, Created};
 use crate::record::{Kind, Record};
@@ -35,19 +36,154 @@ pub struct Tenant {
     pub roles_by_name: HashMap<String, u64>,
     pub role_ids: HashSet<u64>,
     /// Members of each role, when the role list includes them (`users`).
-    pub role_members: HashMap<u64, HashSet<u64>>,
+    pub role_members: HashMap<u64, IdSet>,
     /// Apps of each role, when the role list includes them (`apps`).
-    pub role_apps: HashMap<u64, HashSet<u64>>,
+    pub role_apps: HashMap<u64, IdSet>,
     /// (app name, connector id) → app id.
     pub apps_by_name: HashMap<(String, u64), u64>,
     pub app_ids: HashSet<u64>,
-    /// Lower-cased email → user id.
-    pub users_by_email: HashMap<String, u64>,
-    /// Lower-cased username → (user id, lower-cased email of that user).
-    pub users_by_username: HashMap<String, (u64, String)>,
-    pub user_ids: HashSet<u64>,
+    /// Users by email and username, on disk.
+    pub users: UserIndex,
+    pub user_ids: IdSet,
     /// Custom attribute shortnames; `None` until read.
     pub attributes: Option<HashSet<String>>,
+}
+
+/// A set of ids, 8 bytes each: a sorted array, the latest ids in a small hash set until they
+/// are merged in (a hash set of a million ids takes 16 MB or more, and twice that while it
+/// grows).
+#[derive(Debug, Default)]
+pub struct IdSet {
+    sorted: Vec<u64>,
+    recent: HashSet<u64>,
+}
+
+impl IdSet {
+    const RUN: usize = 1 << 14;
+
+    pub fn contains(&self, id: &u64) -> bool {
+        self.recent.contains(id) || self.sorted.binary_search(id).is_ok()
+    }
+
+    pub fn insert(&mut self, id: u64) {
+        if self.contains(&id) {
+            return;
+        }
+        self.recent.insert(id);
+        if self.recent.len() >= Self::RUN {
+            self.merge();
+        }
+    }
+
+    fn merge(&mut self) {
+        let mut run: Vec<u64> = self.recent.drain().collect();
+        run.sort_unstable();
+        let (n, m) = (self.sorted.len(), run.len());
+        self.sorted.reserve_exact(m);
+        self.sorted.resize(n + m, 0);
+        let (mut i, mut j, mut w) = (n, m, n + m);
+        while j > 0 {
+            w -= 1;
+            if i > 0 && self.sorted[i - 1] > run[j - 1] {
+                self.sorted[w] = self.sorted[i - 1];
+                i -= 1;
+            } else {
+                self.sorted[w] = run[j - 1];
+                j -= 1;
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.sorted.len() + self.recent.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl FromIterator<u64> for IdSet {
+    fn from_iter<I: IntoIterator<Item = u64>>(iter: I) -> IdSet {
+        let mut sorted: Vec<u64> = iter.into_iter().collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        sorted.shrink_to_fit();
+        IdSet {
+            sorted,
+            recent: HashSet::new(),
+        }
+    }
+}
+
+/// The tenant's users by lower-cased email (→ id) and username (→ id and that user's
+/// lower-cased email), the first user of each winning: in a [`DiskTable`], 8 bytes a key in
+/// memory, where strings in hash maps took over 150 bytes a user.
+#[derive(Default)]
+pub struct UserIndex {
+    /// Made on the first user.
+    table: Option<DiskTable>,
+}
+
+impl std::fmt::Debug for UserIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.table.as_ref().map_or(0, DiskTable::len);
+        write!(f, "UserIndex({n} keys)")
+    }
+}
+
+fn user_key(prefix: u8, s: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(s.len() + 1);
+    k.push(prefix);
+    k.extend_from_slice(s.as_bytes());
+    k
+}
+
+impl UserIndex {
+    fn add(&mut self, id: u64, email: Option<&str>, username: Option<&str>) -> std::io::Result<()> {
+        let table = match &mut self.table {
+            Some(t) => t,
+            None => self.table.insert(DiskTable::new()?),
+        };
+        if let Some(e) = email {
+            let key = user_key(b'e', e);
+            if table.get(&key)?.is_none() {
+                table.insert(&key, &id.to_le_bytes())?;
+            }
+        }
+        if let Some(u) = username {
+            let key = user_key(b'u', u);
+            if table.get(&key)?.is_none() {
+                let mut value = id.to_le_bytes().to_vec();
+                value.extend_from_slice(email.unwrap_or_default().as_bytes());
+                table.insert(&key, &value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The id of the user with this lower-cased email.
+    fn by_email(&self, email: &str) -> std::io::Result<Option<u64>> {
+        let Some(table) = &self.table else {
+            return Ok(None);
+        };
+        Ok(table.get(&user_key(b'e', email))?.and_then(|v| {
+            let id: [u8; 8] = v.get(..8)?.try_into().ok()?;
+            Some(u64::from_le_bytes(id))
+        }))
+    }
+
+    /// The id and lower-cased email of the user with this lower-cased username.
+    fn by_username(&self, username: &str) -> std::io::Result<Option<(u64, String)>> {
+        let Some(table) = &self.table else {
+            return Ok(None);
+        };
+        Ok(table.get(&user_key(b'u', username))?.and_then(|v| {
+            let id: [u8; 8] = v.get(..8)?.try_into().ok()?;
+            let email = String::from_utf8(v[8..].to_vec()).ok()?;
+            Some((u64::from_le_bytes(id), email))
+        }))
+    }
 }
 
 /// A role name as OneLogin's own toolkit compares them: trimmed, runs of whitespace as one
@@ -92,37 +228,45 @@ impl Tenant {
         }
     }
 
-    pub fn add_user(&mut self, user: &Value) {
+    pub fn add_user(&mut self, user: &Value) -> std::io::Result<()> {
         let Some(id) = user.get("id").and_then(id_of) else {
-            return;
+            return Ok(());
         };
         self.user_ids.insert(id);
         let email = nonempty(user, "email").map(str::to_lowercase);
-        if let Some(e) = &email {
-            self.users_by_email.entry(e.clone()).or_insert(id);
-        }
-        if let Some(username) = nonempty(user, "username") {
-            self.users_by_username
-                .entry(username.to_lowercase())
-                .or_insert((id, email.unwrap_or_default()));
-        }
+        let username = nonempty(user, "username").map(str::to_lowercase);
+        self.users.add(id, email.as_deref(), username.as_deref())
     }
 
     /// The tenant's user for this email and username: the same person by email; a conflict
     /// when the username belongs to someone with another email.
     pub fn find_user(&self, email: Option<&str>, username: Option<&str>) -> Found {
         let email = email.filter(|e| !e.is_empty()).map(str::to_lowercase);
-        if let Some(e) = &email
-            && let Some(id) = self.users_by_email.get(e)
-        {
-            return Found::Same {
-                id: id.to_string(),
-                how: "email",
-            };
+        // a snapshot that cannot be read back fails the user, rather than create it twice
+        let unreadable = |e: std::io::Error| Found::Conflict {
+            id: String::new(),
+            reason: format!("the snapshot of the tenant's users could not be read: {e}"),
+        };
+        if let Some(e) = &email {
+            match self.users.by_email(e) {
+                Ok(Some(id)) => {
+                    return Found::Same {
+                        id: id.to_string(),
+                        how: "email",
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => return unreadable(e),
+            }
         }
-        if let Some(u) = username.filter(|u| !u.is_empty())
-            && let Some((id, other)) = self.users_by_username.get(&u.to_lowercase())
-        {
+        let by_username = match username.filter(|u| !u.is_empty()) {
+            Some(u) => match self.users.by_username(&u.to_lowercase()) {
+                Ok(found) => found.map(|f| (u, f)),
+                Err(e) => return unreadable(e),
+            },
+            None => None,
+        };
+        if let Some((u, (id, other))) = by_username {
             if email.as_deref() == Some(other.as_str()) {
                 return Found::Same {
                     id: id.to_string(),
@@ -206,7 +350,13 @@ impl<'a> OneLoginTarget<'a> {
             let mut retry_plain = false;
             for user in self.client.list_users(params) {
                 match user {
-                    Ok(u) => t.add_user(&u),
+                    Ok(u) => t.add_user(&u).map_err(|e| {
+                        ApiError::new(
+                            "GET /api/2/users",
+                            None,
+                            format!("keeping the snapshot of users: {e}"),
+                        )
+                    })?,
                     Err(e) if first && projected && e.status == Some(400) => {
                         retry_plain = true;
                         break;
@@ -653,8 +803,8 @@ mod tests {
         t.add_role(&json!({"id": 5, "name": "Eng", "users": [1, 2], "apps": [{"id": 9}]}));
         t.add_role(&json!({"id": 6, "name": "eng "}));
         t.add_app(&json!({"id": 9, "name": "Wiki", "connector_id": 108419}));
-        t.add_user(&json!({"id": 1, "email": "A@X.com", "username": "a"}));
-        t.add_user(&json!({"id": "2", "email": "", "username": "b"}));
+        t.add_user(&json!({"id": 1, "email": "A@X.com", "username": "a"})).unwrap();
+        t.add_user(&json!({"id": "2", "email": "", "username": "b"})).unwrap();
         assert_eq!(t.roles_by_name["eng"], 5);
         assert!(t.role_members[&5].contains(&2));
         assert!(t.role_apps[&5].contains(&9));
@@ -675,7 +825,7 @@ mod tests {
         // adopting by username handed one person's roles (and with --update-existing, the
         // account itself) to another person
         let mut t = Tenant::default();
-        t.add_user(&json!({"id": 1, "email": "ann@acme.com", "username": "jdoe"}));
+        t.add_user(&json!({"id": 1, "email": "ann@acme.com", "username": "jdoe"})).unwrap();
         match t.find_user(Some("john.doe@acme.com"), Some("JDoe")) {
             Found::Conflict { id, reason } => {
                 assert_eq!(id, "1");
