@@ -395,8 +395,8 @@ fn verify_objects(
         let rec = rec?;
         let kind = &rec.kind;
         let label = target.label(kind, &rec.data);
-        let mapping = state.mapping(kind.as_str(), name, &rec.source, &rec.id);
-        let (tid, adopted) = match mapping {
+        let mapping = state.mapping(kind.as_str(), name, &rec.source, &rec.id)?;
+        let (tid, adopted) = match &mapping {
             Some(m) => (Some(m.target_id.clone()), false),
             None => match target.find(kind, &rec.data) {
                 Found::Same { id, .. } => (Some(id), true),
@@ -526,22 +526,21 @@ fn verify_edges(
         let Some(ends) = edge_ends(&rec) else {
             continue;
         };
-        let resolve = |end: &crate::provider::target::End, sid: &str| -> Seen {
+        let resolve = |end: &crate::provider::target::End, sid: &str| -> std::io::Result<Seen> {
             let k = end.kind();
             if let Some(s) = seen.get(&key(k.as_str(), &rec.source, sid)) {
-                return s.clone();
+                return Ok(s.clone());
             }
             let tid = state
-                .target_id(k.as_str(), name, &rec.source, sid)
-                .filter(|t| target.exists(&k, t))
-                .map(str::to_string);
-            Seen {
+                .target_id(k.as_str(), name, &rec.source, sid)?
+                .filter(|t| target.exists(&k, t));
+            Ok(Seen {
                 target_id: tid,
                 label: format!("{}:{sid}", rec.source),
-            }
+            })
         };
-        let a = resolve(&ends[0].0, &ends[0].1);
-        let b = resolve(&ends[1].0, &ends[1].1);
+        let a = resolve(&ends[0].0, &ends[0].1)?;
+        let b = resolve(&ends[1].0, &ends[1].1)?;
         let label = format!("{} ← {}", a.label, b.label);
         let shape = match target.edge_shape(kind, ends[1].0) {
             Ok(s) => s,
@@ -656,7 +655,9 @@ fn unexpected(
 ) -> anyhow::Result<()> {
     let name = target.name();
     let mut gone = Vec::new();
-    for (kind, source, id, m) in state.mappings(name) {
+    for mapping in state.mappings(name) {
+        let (kind, source, id, m) = mapping?;
+        let (kind, source, id) = (kind.as_str(), source.as_str(), id.as_str());
         if !m.created
             || !matches!(kind, "user" | "group" | "app")
             || !mapped_kinds.contains(&(kind.to_string(), source.to_string()))

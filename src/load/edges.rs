@@ -250,7 +250,11 @@ impl Loader<'_> {
                 continue;
             }
             let in_tenant = self.target.has_edge(&kind, pid, cid);
-            let done = match self.state.edge(kind.as_str(), name, &rec.source, &rec.id) {
+            let done = match self
+                .state
+                .edge(kind.as_str(), name, &rec.source, &rec.id)
+                .context("reading the state journal")?
+            {
                 Some(Some(t)) => t == ends_id && in_tenant != Some(false),
                 // an older journal without target ids: trust it unless an end is new
                 Some(None) => !pnew && !cnew && in_tenant != Some(false),

@@ -37,7 +37,6 @@ pub mod objects;
 pub mod pool;
 pub mod spool;
 pub mod sort;
-pub mod table;
 
 #[cfg(test)]
 mod fake;
@@ -242,12 +241,12 @@ pub enum Res {
 }
 
 /// What this run knows of each object: (kind, source, id) → where it lives and its label.
-/// On disk ([`table::DiskTable`]): a million users would take hundreds of MB as a hash map of
+/// On disk ([`crate::table::DiskTable`]): a million users would take hundreds of MB as a hash map of
 /// strings.
 #[derive(Default)]
 pub struct Overlay {
     /// Made on the first insert.
-    table: Option<table::DiskTable>,
+    table: Option<crate::table::DiskTable>,
 }
 
 fn overlay_key(kind: &Kind, source: &str, id: &str) -> Vec<u8> {
@@ -283,7 +282,7 @@ impl Overlay {
         value.extend_from_slice(label.as_bytes());
         let table = match &mut self.table {
             Some(t) => t,
-            None => self.table.insert(table::DiskTable::new()?),
+            None => self.table.insert(crate::table::DiskTable::new()?),
         };
         table.insert(&overlay_key(&kind, source, id), &value)
     }
@@ -379,7 +378,7 @@ pub struct Loader<'a> {
     create_edges: Option<CreateEdges>,
     /// (kind, target id) → the source object an earlier load mapped to it: an account is
     /// never adopted for a second person. Built on first use.
-    claimed: std::sync::OnceLock<HashMap<(String, String), (String, String)>>,
+    claimed: std::sync::OnceLock<Result<crate::table::DiskTable, String>>,
 }
 
 impl Loader<'_> {
@@ -412,10 +411,10 @@ impl Loader<'_> {
             return Ok(known);
         }
         let name = self.target.name();
-        Ok(match self.state.target_id(kind.as_str(), name, source, id) {
-            Some(t) if self.target.exists(kind, t) => (
+        Ok(match self.state.target_id(kind.as_str(), name, source, id)? {
+            Some(t) if self.target.exists(kind, &t) => (
                 Res::Id {
-                    id: t.to_string(),
+                    id: t,
                     new: false,
                 },
                 String::new(),

@@ -19,7 +19,7 @@ use std::sync::RwLock;
 use serde_json::Value;
 
 use super::{OneLoginClient, ROLE_USERS_CHUNK, id_of};
-use crate::load::table::DiskTable;
+use crate::table::DiskTable;
 use crate::provider::target::{AttributeDef, EdgeShape, End, Found, Needs, Target};
 use crate::provider::{ApiError, Created};
 use crate::record::{Kind, Record};

@@ -249,6 +249,50 @@ impl DiskTable {
         Ok(self.find((self.hasher)(key), key)?.map(|(_, v)| v))
     }
 
+    /// Every entry, as `(key, value)`, in the file's order (a replaced key comes where its
+    /// last value was written).
+    pub fn iter(&self) -> impl Iterator<Item = io::Result<(Vec<u8>, Vec<u8>)>> + '_ {
+        let mut at = 0u64;
+        std::iter::from_fn(move || {
+            loop {
+                if at >= self.data.end() {
+                    return None;
+                }
+                let record = self.record(at);
+                let slot = at / 8;
+                match record {
+                    Ok((key, value)) => {
+                        at += (8 + key.len() + value.len()).div_ceil(8) as u64 * 8;
+                        // a replaced record is not an entry any more
+                        let live = self
+                            .index
+                            .slots((self.hasher)(&key))
+                            .any(|(_, s)| u64::from(s) == slot);
+                        if live {
+                            return Some(Ok((key, value)));
+                        }
+                    }
+                    Err(e) => {
+                        at = self.data.end(); // stop after the error
+                        return Some(Err(e));
+                    }
+                }
+            }
+        })
+    }
+
+    /// The key and value of the record at `at`.
+    fn record(&self, at: u64) -> io::Result<(Vec<u8>, Vec<u8>)> {
+        let mut lens = [0u8; 8];
+        self.data.read(at, &mut lens)?;
+        let key_len = u32::from_le_bytes([lens[0], lens[1], lens[2], lens[3]]) as usize;
+        let val_len = u32::from_le_bytes([lens[4], lens[5], lens[6], lens[7]]) as usize;
+        let mut record = vec![0u8; key_len + val_len];
+        self.data.read(at + 8, &mut record)?;
+        let value = record.split_off(key_len);
+        Ok((record, value))
+    }
+
     /// The index entry and value of `key`.
     fn find(&self, h: u32, key: &[u8]) -> io::Result<Option<(At, Vec<u8>)>> {
         for (where_, slot) in self.index.slots(h) {
@@ -306,6 +350,15 @@ mod tests {
         t.insert(b"odd-key", b"x").unwrap();
         assert_eq!(t.get(b"e").unwrap(), Some(Vec::new()));
         assert_eq!(t.get(b"odd-key").unwrap(), Some(b"x".to_vec()));
+        // iteration gives each key once, with its last value
+        let all: Vec<(Vec<u8>, Vec<u8>)> = t.iter().map(Result::unwrap).collect();
+        assert_eq!(all.len(), t.len());
+        let five: Vec<&Vec<u8>> = all
+            .iter()
+            .filter(|(k, _)| k == b"user/okta/5")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(five, vec![&b"again".to_vec()]);
     }
 
     #[test]
