@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use super::{OneLoginClient, ROLE_USERS_CHUNK, id_of};
@@ -195,22 +196,148 @@ pub fn fold_name(name: &str) -> String {
         .to_lowercase()
 }
 
+/// A role of the role list, as the snapshot needs it, decoded without a JSON tree: its
+/// members are ids straight away (a page of big roles is millions of them).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RoleSummary {
+    #[serde(default)]
+    id: LooseId,
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(default)]
+    users: LooseIds,
+    #[serde(default)]
+    apps: LooseIds,
+}
+
+/// An id given as a number, a string of digits or an object with `id`; `None` otherwise
+/// (what [`id_or_object`] takes).
+#[derive(Debug, Default)]
+struct LooseId(Option<u64>);
+
+/// An array of [`LooseId`]s (those that are ids); `None` when not an array.
+#[derive(Debug, Default)]
+struct LooseIds(Option<Vec<u64>>);
+
+/// serde_json's private key for a number kept as text (`arbitrary_precision`).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+impl<'de> serde::Deserialize<'de> for LooseId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LooseId, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LooseId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id")
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<LooseId, E> {
+                Ok(LooseId(Some(n)))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<LooseId, E> {
+                Ok(LooseId(u64::try_from(n).ok()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<LooseId, E> {
+                Ok(LooseId(None))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<LooseId, E> {
+                Ok(LooseId(s.trim().parse().ok()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<LooseId, E> {
+                Ok(LooseId(None))
+            }
+            fn visit_unit<E>(self) -> Result<LooseId, E> {
+                Ok(LooseId(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseId, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LooseId(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseId, A::Error> {
+                let mut id = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == NUMBER_TOKEN {
+                        // a number as text: only a whole non-negative one is an id
+                        let text: String = map.next_value()?;
+                        id = text.parse().ok();
+                    } else if key == "id" && id.is_none() {
+                        id = map.next_value::<LooseId>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(LooseId(id))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LooseIds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LooseIds, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LooseIds;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of ids")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseIds, A::Error> {
+                let mut ids = Vec::new();
+                while let Some(LooseId(id)) = seq.next_element()? {
+                    ids.extend(id);
+                }
+                Ok(LooseIds(Some(ids)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseIds, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LooseIds(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_unit<E>(self) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 impl Tenant {
+    /// Add a role given as JSON (as the role list has it).
     pub fn add_role(&mut self, role: &Value) {
-        let Some(id) = role.get("id").and_then(id_of) else {
+        match RoleSummary::deserialize(role) {
+            Ok(r) => self.add_role_summary(r),
+            Err(e) => tracing::debug!("a role of the list does not decode: {e}"),
+        }
+    }
+
+    pub fn add_role_summary(&mut self, role: RoleSummary) {
+        let Some(id) = role.id.0 else {
             return;
         };
         self.role_ids.insert(id);
-        if let Some(name) = role.get("name").and_then(Value::as_str) {
+        if let Some(name) = role.name.as_ref().and_then(Value::as_str) {
             self.roles_by_name.entry(fold_name(name)).or_insert(id);
         }
-        if let Some(users) = role.get("users").and_then(Value::as_array) {
-            self.role_members
-                .insert(id, users.iter().filter_map(id_or_object).collect());
+        if let Some(users) = role.users.0 {
+            self.role_members.insert(id, users.into_iter().collect());
         }
-        if let Some(apps) = role.get("apps").and_then(Value::as_array) {
-            self.role_apps
-                .insert(id, apps.iter().filter_map(id_or_object).collect());
+        if let Some(apps) = role.apps.0 {
+            self.role_apps.insert(id, apps.into_iter().collect());
         }
     }
 
@@ -455,8 +582,8 @@ impl Target for OneLoginTarget<'_> {
     fn read(&self, needs: Needs) -> Result<(), ApiError> {
         let mut t = Tenant::default();
         if needs.groups || needs.memberships || needs.assignments {
-            for role in self.client.list_roles() {
-                t.add_role(&role?);
+            for role in self.client.pages_of::<RoleSummary>("/api/2/roles", &[]) {
+                t.add_role_summary(role?);
             }
         }
         if needs.apps || needs.assignments {
@@ -838,6 +965,38 @@ mod tests {
             t.find_user(Some("ANN@acme.com"), Some("jdoe")),
             Found::Same { .. }
         ));
+    }
+
+    #[test]
+    fn role_pages_decode_to_ids_as_the_json_values_did() {
+        // members as numbers, strings of digits and objects; what is no id is left out
+        let page = r#"[
+            {"id": 5, "name": "Eng", "users": [1, "2", {"name": "x", "id": 3}, {"name": "y"},
+             1.5, -4, null, [7]], "apps": [{"id": "9"}], "admins": {"a": [1, {"b": 2}]}},
+            {"id": "6", "name": 7, "users": null, "apps": {"id": 1}},
+            {"name": "no id", "users": [8]}
+        ]"#;
+        let roles: Vec<RoleSummary> = serde_json::from_str(page).unwrap();
+        assert_eq!(roles.len(), 3);
+        let mut t = Tenant::default();
+        for r in roles {
+            t.add_role_summary(r);
+        }
+        let mut via_values = Tenant::default();
+        for r in serde_json::from_str::<Vec<Value>>(page).unwrap() {
+            via_values.add_role(&r);
+        }
+        for t in [&t, &via_values] {
+            let members = &t.role_members[&5];
+            assert_eq!(members.len(), 3);
+            assert!([1, 2, 3].iter().all(|id| members.contains(id)));
+            assert!(t.role_apps[&5].contains(&9));
+            assert!(t.role_ids.contains(&6));
+            assert!(!t.role_members.contains_key(&6), "null is no member list");
+            assert!(!t.role_apps.contains_key(&6), "an object is no app list");
+            assert_eq!(t.roles_by_name.len(), 1, "a number is no name");
+            assert_eq!(t.role_ids.len(), 2, "a role without an id is left out");
+        }
     }
 
     #[test]
