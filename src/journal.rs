@@ -458,10 +458,7 @@ impl State {
 
     /// A create of `source:id` was sent to `target` and its answer never journaled.
     pub fn intended(&self, kind: &str, target: &str, source: &str, id: &str) -> bool {
-        !self.intents.is_empty()
-            && self
-                .intents
-                .contains(&object_key(kind, target, source, id))
+        !self.intents.is_empty() && self.intents.contains(&object_key(kind, target, source, id))
     }
 
     /// The target id of `source:id`, if known.
@@ -539,7 +536,14 @@ impl State {
                 return None;
             }
             let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| bad_record());
-            Some((|| Ok((text(kind)?, text(source)?, text(id)?, decode_mapping(&value)?)))())
+            Some((|| {
+                Ok((
+                    text(kind)?,
+                    text(source)?,
+                    text(id)?,
+                    decode_mapping(&value)?,
+                ))
+            })())
         })
     }
 

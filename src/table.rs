@@ -17,7 +17,6 @@ use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
-
 /// Entries gathered in a hash map before they are merged into the sorted arrays.
 const RUN: usize = 1 << 16;
 /// Recent entries sharing a hash with another, searched one by one, before a merge.
@@ -178,8 +177,8 @@ impl Spill {
             self.file.read_exact_at(&mut out[..in_file], at)?;
         }
         if in_file < out.len() {
-            let start = usize::try_from(at + in_file as u64 - self.flushed)
-                .map_err(io::Error::other)?;
+            let start =
+                usize::try_from(at + in_file as u64 - self.flushed).map_err(io::Error::other)?;
             let rest = out.len() - in_file;
             out[in_file..].copy_from_slice(&self.buf[start..start + rest]);
         }
@@ -324,8 +323,11 @@ mod tests {
         let mut t = DiskTable::new().unwrap();
         let n = 3 * RUN + 777;
         for i in 0..n {
-            t.insert(format!("user/okta/{i}").as_bytes(), format!("id-{i}").as_bytes())
-                .unwrap();
+            t.insert(
+                format!("user/okta/{i}").as_bytes(),
+                format!("id-{i}").as_bytes(),
+            )
+            .unwrap();
         }
         assert_eq!(t.len(), n);
         assert!(t.data.flushed > 0, "records went to the file");

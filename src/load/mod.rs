@@ -35,8 +35,8 @@
 pub mod edges;
 pub mod objects;
 pub mod pool;
-pub mod spool;
 pub mod sort;
+pub mod spool;
 
 #[cfg(test)]
 mod fake;
@@ -411,16 +411,14 @@ impl Loader<'_> {
             return Ok(known);
         }
         let name = self.target.name();
-        Ok(match self.state.target_id(kind.as_str(), name, source, id)? {
-            Some(t) if self.target.exists(kind, &t) => (
-                Res::Id {
-                    id: t,
-                    new: false,
-                },
-                String::new(),
-            ),
-            _ => (Res::Unknown, String::new()),
-        })
+        Ok(
+            match self.state.target_id(kind.as_str(), name, source, id)? {
+                Some(t) if self.target.exists(kind, &t) => {
+                    (Res::Id { id: t, new: false }, String::new())
+                }
+                _ => (Res::Unknown, String::new()),
+            },
+        )
     }
 }
 
@@ -438,7 +436,7 @@ pub fn run<R: BufRead>(
     if opts.apply && journal.is_none() {
         anyhow::bail!("`--apply` needs the state journal open for writing");
     }
-    let spool = Spool::read(input, target, rejects, &opts.only).context("reading the input")?;
+    let mut spool = Spool::read(input, target, rejects, &opts.only).context("reading the input")?;
     if let crate::record::stream::Completeness::Incomplete(why) = input.completeness()
         && !opts.allow_incomplete
     {
@@ -485,6 +483,8 @@ pub fn run<R: BufRead>(
             return Err(anyhow::Error::new(preflight::Refused(found)));
         }
     }
+    // only the preflight asks which objects the input holds
+    spool.forget_objects();
     let mut overlay = Overlay::default();
     let total: u64 = Phase::ALL.iter().map(|p| spool.count(*p)).sum();
     let label = if opts.apply { "loading" } else { "planning" };

@@ -18,11 +18,11 @@ use anyhow::Context as _;
 use super::spool::{SpoolRecords, Spooled};
 use super::{Emitter, Loader, Overlay, Res, fatal};
 use crate::journal::{Event, payload_hash};
-use crate::table::DiskTable;
 use crate::provider::target::Found;
 use crate::provider::{ApiError, Created};
 use crate::record::result::{Failure, Op, Outcome, Status, changes};
 use crate::record::{Kind, Record};
+use crate::table::DiskTable;
 
 /// How an object was decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +198,9 @@ impl Loader<'_> {
             }
             Ok(table)
         });
-        let table = claimed.as_ref().map_err(|e| std::io::Error::other(e.clone()))?;
+        let table = claimed
+            .as_ref()
+            .map_err(|e| std::io::Error::other(e.clone()))?;
         let Some(owner) = table.get(format!("{kind}\u{0}{id}").as_bytes())? else {
             return Ok(None);
         };

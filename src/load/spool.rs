@@ -29,8 +29,8 @@ use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 
 use serde_json::Value;
 
-use crate::provider::target::{End, Target};
 use super::sort::Sorter;
+use crate::provider::target::{End, Target};
 use crate::record::{Kind, Record, RecordReader, Rejects};
 
 /// The phases of a load, in apply order.
@@ -262,7 +262,12 @@ impl Spool {
         for item in keys.finish()? {
             let (key, seen) = item?;
             let key = u64::from_be_bytes(key.as_ref().try_into().map_err(|_| bad())?);
-            let line = u64::from_le_bytes(seen.get(..8).ok_or_else(bad)?.try_into().map_err(|_| bad())?);
+            let line = u64::from_le_bytes(
+                seen.get(..8)
+                    .ok_or_else(bad)?
+                    .try_into()
+                    .map_err(|_| bad())?,
+            );
             let object = seen.get(8) == Some(&1);
             match &mut run {
                 Some((k, times, last, obj)) if *k == key => {
@@ -285,6 +290,11 @@ impl Spool {
     /// How many keys appear more than once.
     pub fn repeated(&self) -> usize {
         self.repeated.len()
+    }
+
+    /// Free the index of the objects present ([`Spool::has`] answers no afterwards).
+    pub fn forget_objects(&mut self) {
+        self.present = Vec::new();
     }
 
     /// Whether the input holds the object `source:id` of `kind`.

@@ -20,10 +20,10 @@ use serde::Deserialize as _;
 use serde_json::Value;
 
 use super::{OneLoginClient, ROLE_USERS_CHUNK, id_of};
-use crate::table::DiskTable;
 use crate::provider::target::{AttributeDef, EdgeShape, End, Found, Needs, Target};
 use crate::provider::{ApiError, Created};
 use crate::record::{Kind, Record};
+use crate::table::DiskTable;
 
 /// The user fields a verification lists (custom attributes are listed only when asked for).
 const USER_LIST_FIELDS: &str = "id,firstname,lastname,email,username,samaccountname,userprincipalname,\
@@ -50,12 +50,15 @@ pub struct Tenant {
     pub attributes: Option<HashSet<String>>,
 }
 
-/// A set of ids, 8 bytes each: a sorted array, the latest ids in a small hash set until they
-/// are merged in (a hash set of a million ids takes 16 MB or more, and twice that while it
-/// grows).
+/// A set of ids, 4 bytes each while they all fit in 32 bits (8 after): a sorted array, the
+/// latest ids in a small hash set until they are merged in (a hash set of a million ids
+/// takes 16 MB or more, and twice that while it grows).
 #[derive(Debug, Default)]
 pub struct IdSet {
+    /// Sorted; `wide` holds them all once one does not fit in `narrow`.
+    narrow: Vec<u32>,
     sorted: Vec<u64>,
+    wide: bool,
     recent: HashSet<u64>,
 }
 
@@ -63,7 +66,32 @@ impl IdSet {
     const RUN: usize = 1 << 14;
 
     pub fn contains(&self, id: &u64) -> bool {
-        self.recent.contains(id) || self.sorted.binary_search(id).is_ok()
+        if self.recent.contains(id) {
+            return true;
+        }
+        if self.wide {
+            return self.sorted.binary_search(id).is_ok();
+        }
+        u32::try_from(*id).is_ok_and(|n| self.narrow.binary_search(&n).is_ok())
+    }
+
+    /// From sorted, distinct ids.
+    fn from_sorted(ids: Vec<u64>) -> IdSet {
+        match ids
+            .iter()
+            .map(|&id| u32::try_from(id))
+            .collect::<Result<Vec<u32>, _>>()
+        {
+            Ok(narrow) => IdSet {
+                narrow,
+                ..IdSet::default()
+            },
+            Err(_) => IdSet {
+                sorted: ids,
+                wide: true,
+                ..IdSet::default()
+            },
+        }
     }
 
     pub fn insert(&mut self, id: u64) {
@@ -79,28 +107,53 @@ impl IdSet {
     fn merge(&mut self) {
         let mut run: Vec<u64> = self.recent.drain().collect();
         run.sort_unstable();
-        let (n, m) = (self.sorted.len(), run.len());
-        self.sorted.reserve_exact(m);
-        self.sorted.resize(n + m, 0);
-        let (mut i, mut j, mut w) = (n, m, n + m);
-        while j > 0 {
-            w -= 1;
-            if i > 0 && self.sorted[i - 1] > run[j - 1] {
-                self.sorted[w] = self.sorted[i - 1];
-                i -= 1;
-            } else {
-                self.sorted[w] = run[j - 1];
-                j -= 1;
+        if !self.wide {
+            let narrow = run
+                .iter()
+                .map(|&id| u32::try_from(id))
+                .collect::<Result<Vec<u32>, _>>();
+            match narrow {
+                Ok(run) => {
+                    merge_sorted(&mut self.narrow, &run);
+                    return;
+                }
+                Err(_) => {
+                    self.sorted = std::mem::take(&mut self.narrow)
+                        .into_iter()
+                        .map(u64::from)
+                        .collect();
+                    self.wide = true;
+                }
             }
         }
+        merge_sorted(&mut self.sorted, &run);
     }
 
     pub fn len(&self) -> usize {
-        self.sorted.len() + self.recent.len()
+        self.narrow.len() + self.sorted.len() + self.recent.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Merge the sorted `run` into the sorted `into`, in place from the back.
+fn merge_sorted<T: Copy + Ord + Default>(into: &mut Vec<T>, run: &[T]) {
+    let (n, m) = (into.len(), run.len());
+    // exact: a doubling Vec would keep up to twice the ids' room
+    into.reserve_exact(m);
+    into.resize(n + m, T::default());
+    let (mut i, mut j, mut w) = (n, m, n + m);
+    while j > 0 {
+        w -= 1;
+        if i > 0 && into[i - 1] > run[j - 1] {
+            into[w] = into[i - 1];
+            i -= 1;
+        } else {
+            into[w] = run[j - 1];
+            j -= 1;
+        }
     }
 }
 
@@ -109,11 +162,7 @@ impl FromIterator<u64> for IdSet {
         let mut sorted: Vec<u64> = iter.into_iter().collect();
         sorted.sort_unstable();
         sorted.dedup();
-        sorted.shrink_to_fit();
-        IdSet {
-            sorted,
-            recent: HashSet::new(),
-        }
+        IdSet::from_sorted(sorted)
     }
 }
 
@@ -930,8 +979,10 @@ mod tests {
         t.add_role(&json!({"id": 5, "name": "Eng", "users": [1, 2], "apps": [{"id": 9}]}));
         t.add_role(&json!({"id": 6, "name": "eng "}));
         t.add_app(&json!({"id": 9, "name": "Wiki", "connector_id": 108419}));
-        t.add_user(&json!({"id": 1, "email": "A@X.com", "username": "a"})).unwrap();
-        t.add_user(&json!({"id": "2", "email": "", "username": "b"})).unwrap();
+        t.add_user(&json!({"id": 1, "email": "A@X.com", "username": "a"}))
+            .unwrap();
+        t.add_user(&json!({"id": "2", "email": "", "username": "b"}))
+            .unwrap();
         assert_eq!(t.roles_by_name["eng"], 5);
         assert!(t.role_members[&5].contains(&2));
         assert!(t.role_apps[&5].contains(&9));
@@ -952,7 +1003,8 @@ mod tests {
         // adopting by username handed one person's roles (and with --update-existing, the
         // account itself) to another person
         let mut t = Tenant::default();
-        t.add_user(&json!({"id": 1, "email": "ann@acme.com", "username": "jdoe"})).unwrap();
+        t.add_user(&json!({"id": 1, "email": "ann@acme.com", "username": "jdoe"}))
+            .unwrap();
         match t.find_user(Some("john.doe@acme.com"), Some("JDoe")) {
             Found::Conflict { id, reason } => {
                 assert_eq!(id, "1");
@@ -997,6 +1049,28 @@ mod tests {
             assert_eq!(t.roles_by_name.len(), 1, "a number is no name");
             assert_eq!(t.role_ids.len(), 2, "a role without an id is left out");
         }
+    }
+
+    #[test]
+    fn id_sets_widen_when_an_id_passes_32_bits() {
+        let mut set = IdSet::default();
+        for id in (0..40_000u64).map(|i| i * 3) {
+            set.insert(id);
+        }
+        assert!(!set.wide && !set.narrow.is_empty(), "merged, 4 bytes an id");
+        assert!(set.contains(&0) && set.contains(&(39_999 * 3)) && !set.contains(&1));
+        assert!(!set.contains(&(1 << 40)));
+        set.insert(1 << 40);
+        for id in (0..20_000u64).map(|i| i * 3 + 1) {
+            set.insert(id);
+        }
+        assert!(set.wide);
+        assert_eq!(set.len(), 60_001);
+        assert!(set.contains(&(1 << 40)) && set.contains(&3) && set.contains(&4));
+        assert!(!set.contains(&5));
+        let collected: IdSet = [5u64, 1 << 33, 5].into_iter().collect();
+        assert!(collected.wide && collected.contains(&5) && collected.contains(&(1 << 33)));
+        assert_eq!(collected.len(), 2);
     }
 
     #[test]
