@@ -91,10 +91,11 @@ impl MultiIndex {
     }
 
     fn push(&mut self, hash: u32, slot: u32) {
-        if self.recent.contains_key(&hash) {
-            self.collided.push((hash, slot));
-        } else {
-            self.recent.insert(hash, slot);
+        match self.recent.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(_) => self.collided.push((hash, slot)),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(slot);
+            }
         }
         // `collided` is searched in full: keep it short
         if self.recent.len() >= RUN || self.collided.len() >= COLLIDED {

@@ -21,6 +21,8 @@ pub const CHUNK_BYTES: usize = 4 << 20;
 const RUN_BUFFER: usize = 32 * 1024;
 
 type Item = (Box<[u8]>, Box<[u8]>);
+/// The next record of a run while merging: (key, run, payload); ties go to the earlier run.
+type Head = Reverse<(Box<[u8]>, usize, Box<[u8]>)>;
 
 /// Gathers records; [`Sorter::finish`] gives them back sorted.
 pub struct Sorter {
@@ -123,8 +125,7 @@ pub enum Sorted {
     Memory(std::vec::IntoIter<Item>),
     Runs {
         readers: Vec<BufReader<File>>,
-        /// The next record of each run: (key, run, payload); ties go to the earlier run.
-        heap: BinaryHeap<Reverse<(Box<[u8]>, usize, Box<[u8]>)>>,
+        heap: BinaryHeap<Head>,
     },
 }
 

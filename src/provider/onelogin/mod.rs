@@ -372,7 +372,7 @@ impl OneLoginClient {
         &self,
         path: &str,
         params: &[(&str, &str)],
-        decode: fn(&[u8]) -> Result<(Vec<T>, Option<String>), String>,
+        decode: Decode<T>,
     ) -> Pages<'_, T> {
         Pages {
             decode,
@@ -667,8 +667,11 @@ pub struct Pages<'a, T = Value> {
     total: Option<u64>,
     limit: u32,
     /// A page's items and the cursor of its envelope, if any, from its body.
-    decode: fn(&[u8]) -> Result<(Vec<T>, Option<String>), String>,
+    decode: Decode<T>,
 }
+
+/// Decodes a page's body: its items and the cursor of its envelope, if any.
+type Decode<T> = fn(&[u8]) -> Result<(Vec<T>, Option<String>), String>;
 
 /// A page as JSON values.
 fn decode_values(body: &[u8]) -> Result<(Vec<Value>, Option<String>), String> {
