@@ -30,6 +30,11 @@ const USER_LIST_FIELDS: &str = "id,firstname,lastname,email,username,samaccountn
 mobile_phone,phone,company,department,title,comment,preferred_locale_code,external_id,state,status,\
 custom_attributes";
 
+/// Roles per page of the snapshot's role list. A role lists its members, so a page of the
+/// usual 100 big roles is millions of ids (tens of MB of body and ids at a million users);
+/// 20 a page costs a few more calls (one per 20 roles) and bounds that.
+const ROLES_PER_PAGE: u32 = 20;
+
 /// What the tenant holds, as ids.
 #[derive(Debug, Default)]
 pub struct Tenant {
@@ -631,7 +636,11 @@ impl Target for OneLoginTarget<'_> {
     fn read(&self, needs: Needs) -> Result<(), ApiError> {
         let mut t = Tenant::default();
         if needs.groups || needs.memberships || needs.assignments {
-            for role in self.client.pages_of::<RoleSummary>("/api/2/roles", &[]) {
+            let roles = self
+                .client
+                .pages_of::<RoleSummary>("/api/2/roles", &[])
+                .limit(ROLES_PER_PAGE);
+            for role in roles {
                 t.add_role_summary(role?);
             }
         }
