@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::table::DiskTable;
+
 /// One line of the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "ev", rename_all = "snake_case")]
@@ -152,57 +154,119 @@ type Fast = BuildHasherDefault<FoldHasher>;
 type FastMap<K, V> = HashMap<K, V, Fast>;
 type FastSet<T> = HashSet<T, Fast>;
 
-/// Maps keyed by id, grouped by (kind, target, source): those three take a handful of values,
-/// so grouping stores them once instead of once per object, and lets lookups borrow `&str`s
-/// instead of building an owned key per call.
-type Grouped<V> = FastMap<String, FastMap<String, FastMap<String, V>>>;
-
-/// The group for (kind, target, source), created on first use without allocating when it
-/// exists already (the common case while folding).
-fn group_mut<'a, V: Default>(
-    map: &'a mut Grouped<V>,
-    kind: &str,
-    target: &str,
-    source: &str,
-) -> &'a mut V {
-    fn level<'m, T: Default>(map: &'m mut FastMap<String, T>, key: &str) -> &'m mut T {
-        if !map.contains_key(key) {
-            map.insert(key.to_string(), T::default());
-        }
-        // just inserted or already there
-        map.get_mut(key).unwrap_or_else(|| unreachable!())
-    }
-    level(level(level(map, kind), target), source)
-}
-
-fn group<'a, V>(map: &'a Grouped<V>, kind: &str, target: &str, source: &str) -> Option<&'a V> {
-    map.get(kind)?.get(target)?.get(source)
-}
-
-/// How many more entries to reserve in a map that is full (`len == capacity`) when `scale`
-/// times as much input is expected in all; `None` to let it grow as usual.
-fn projected_growth(len: usize, capacity: usize, scale: f64) -> Option<usize> {
-    if len < 1024 || len < capacity || scale <= 1.0 {
-        return None;
-    }
-    // a little headroom so the projection's error does not cost one more doubling
-    let want = (len as f64 * scale * 1.05) as usize;
-    want.checked_sub(len).filter(|&more| more > 0)
-}
-
-fn intent_key(kind: &str, target: &str, source: &str, id: &str) -> String {
+/// The key of an object or edge in the state's tables (and of an intent).
+fn object_key(kind: &str, target: &str, source: &str, id: &str) -> String {
     format!("{kind}\u{0}{target}\u{0}{source}\u{0}{id}")
 }
 
-/// The journal folded into maps.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+fn encode_mapping(m: &Mapping) -> Vec<u8> {
+    let mut v = Vec::with_capacity(5 + m.target_id.len() + m.hash.as_ref().map_or(0, String::len));
+    v.push(u8::from(m.created) | if m.hash.is_some() { 2 } else { 0 });
+    v.extend_from_slice(&(m.target_id.len() as u32).to_le_bytes());
+    v.extend_from_slice(m.target_id.as_bytes());
+    if let Some(h) = &m.hash {
+        v.extend_from_slice(h.as_bytes());
+    }
+    v
+}
+
+fn bad_record() -> io::Error {
+    io::Error::other("the state's table holds a bad record")
+}
+
+fn decode_mapping(v: &[u8]) -> io::Result<Mapping> {
+    let (&flags, rest) = v.split_first().ok_or_else(bad_record)?;
+    let len: [u8; 4] = rest
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(bad_record)?;
+    let len = u32::from_le_bytes(len) as usize;
+    let target_id = rest.get(4..4 + len).ok_or_else(bad_record)?;
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| bad_record());
+    Ok(Mapping {
+        target_id: text(target_id)?,
+        hash: if flags & 2 != 0 {
+            Some(text(&rest[4 + len..])?)
+        } else {
+            None
+        },
+        created: flags & 1 != 0,
+    })
+}
+
+fn encode_edge(ends: Option<&str>) -> Vec<u8> {
+    match ends {
+        None => vec![0],
+        Some(e) => {
+            let mut v = Vec::with_capacity(1 + e.len());
+            v.push(1);
+            v.extend_from_slice(e.as_bytes());
+            v
+        }
+    }
+}
+
+fn decode_edge(v: &[u8]) -> io::Result<Option<String>> {
+    match v.split_first() {
+        Some((0, _)) => Ok(None),
+        Some((1, ends)) => String::from_utf8(ends.to_vec())
+            .map(Some)
+            .map_err(|_| bad_record()),
+        _ => Err(bad_record()),
+    }
+}
+
+/// Keys → values on disk ([`DiskTable`]), made on the first insert.
+#[derive(Default)]
+struct Table(Option<DiskTable>);
+
+impl Table {
+    fn put(&mut self, key: &str, value: &[u8]) -> io::Result<()> {
+        let table = match &mut self.0 {
+            Some(t) => t,
+            None => self.0.insert(DiskTable::new()?),
+        };
+        table.insert(key.as_bytes(), value)
+    }
+
+    fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>> {
+        match &self.0 {
+            Some(t) => t.get(key.as_bytes()),
+            None => Ok(None),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, DiskTable::len)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = io::Result<(Vec<u8>, Vec<u8>)>> + '_ {
+        self.0.iter().flat_map(DiskTable::iter)
+    }
+
+    /// Every entry, sorted (to compare two states).
+    fn sorted(&self) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut all = self.iter().collect::<io::Result<Vec<_>>>()?;
+        all.sort();
+        Ok(all)
+    }
+}
+
+/// The journal folded into tables.
+///
+/// Mappings and edges, one per object and per edge of a migration (millions), are kept in
+/// [`DiskTable`]s: an unlinked temporary file holds them, memory holds 8 bytes a key, and a
+/// lookup reads one record back. Lookups can therefore fail with an I/O error, which the
+/// caller treats as fatal: guessing "not there" could create an object twice. The rest
+/// (attributes, tenants, bookmarks, intents without their `map`) is small and in memory.
+#[derive(Default)]
 pub struct State {
-    /// kind → target → source → source id → mapping. The last event for a key wins.
-    ids: Grouped<FastMap<String, Mapping>>,
+    /// `kind target source id` → mapping. The last event for a key wins.
+    ids: Table,
     /// target → provisioned attribute shortnames.
     attrs: FastMap<String, FastSet<String>>,
-    /// kind → target → source → edge id → `<parent>/<child>` target ids, when recorded.
-    edges: Grouped<FastMap<String, Option<String>>>,
+    /// `kind target source id` → `<parent>/<child>` target ids, when recorded.
+    edges: Table,
     /// side (`source`, `target`) → the tenant the journal belongs to (the last binding wins).
     tenants: FastMap<String, Binding>,
     /// source → timestamp of the last completed export.
@@ -213,9 +277,47 @@ pub struct State {
     events: u64,
 }
 
+impl PartialEq for State {
+    fn eq(&self, other: &State) -> bool {
+        let tables = |s: &State| Ok::<_, io::Error>((s.ids.sorted()?, s.edges.sorted()?));
+        self.events == other.events
+            && self.attrs == other.attrs
+            && self.tenants == other.tenants
+            && self.bookmarks == other.bookmarks
+            && self.intents == other.intents
+            && matches!((tables(self), tables(other)), (Ok(a), Ok(b)) if a == b)
+    }
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lossy = |t: &Table| -> Vec<(String, String)> {
+            t.sorted()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        String::from_utf8_lossy(&k).replace('\u{0}', " "),
+                        String::from_utf8_lossy(&v).into_owned(),
+                    )
+                })
+                .collect()
+        };
+        f.debug_struct("State")
+            .field("ids", &lossy(&self.ids))
+            .field("attrs", &self.attrs)
+            .field("edges", &lossy(&self.edges))
+            .field("tenants", &self.tenants)
+            .field("bookmarks", &self.bookmarks)
+            .field("intents", &self.intents)
+            .field("events", &self.events)
+            .finish()
+    }
+}
+
 impl State {
     /// Fold one event in.
-    pub fn apply(&mut self, event: Event) {
+    pub fn apply(&mut self, event: Event) -> io::Result<()> {
         match event {
             Event::Map {
                 kind,
@@ -232,38 +334,47 @@ impl State {
                     hash,
                     created,
                 };
-                self.put_mapping(&kind, &target, &source, id, mapping, 1.0)
+                self.put_mapping(&kind, &target, &source, &id, &mapping)
             }
             Event::Attr {
                 target, shortname, ..
-            } => self.put_attr(&target, shortname),
+            } => {
+                self.put_attr(&target, shortname);
+                Ok(())
+            }
             Event::Edge {
                 kind,
                 source,
                 id,
                 target,
                 target_id,
-            } => self.put_edge(&kind, &target, &source, id, target_id, 1.0),
+            } => self.put_edge(&kind, &target, &source, &id, target_id.as_deref()),
             Event::Intent {
                 kind,
                 source,
                 id,
                 target,
             } => self.put_intent(&kind, &target, &source, &id),
-            Event::Bookmark { source, at } => self.put_bookmark(&source, at),
+            Event::Bookmark { source, at } => {
+                self.put_bookmark(&source, at);
+                Ok(())
+            }
             Event::Tenant {
                 side,
                 service,
                 url,
                 tenant_id,
-            } => self.put_tenant(
-                side,
-                Binding {
-                    service,
-                    url,
-                    tenant_id,
-                },
-            ),
+            } => {
+                self.put_tenant(
+                    side,
+                    Binding {
+                        service,
+                        url,
+                        tenant_id,
+                    },
+                );
+                Ok(())
+            }
         }
     }
 
@@ -273,35 +384,30 @@ impl State {
         self.tenants.insert(side, binding);
     }
 
-    /// `scale` is how much of the journal is still to come (total bytes / bytes read so far,
-    /// 1.0 when unknown): a map about to grow is sized for its projected final length at once,
-    /// rather than rehashed at every doubling.
     fn put_mapping(
         &mut self,
         kind: &str,
         target: &str,
         source: &str,
-        id: String,
-        m: Mapping,
-        scale: f64,
-    ) {
+        id: &str,
+        m: &Mapping,
+    ) -> io::Result<()> {
         self.events += 1;
+        let key = object_key(kind, target, source, id);
         if !self.intents.is_empty() {
-            self.intents.remove(&intent_key(kind, target, source, &id));
+            self.intents.remove(&key);
         }
-        let map = group_mut(&mut self.ids, kind, target, source);
-        if let Some(more) = projected_growth(map.len(), map.capacity(), scale) {
-            map.reserve(more);
-        }
-        map.insert(id, m);
+        self.ids.put(&key, &encode_mapping(m))
     }
 
-    fn put_intent(&mut self, kind: &str, target: &str, source: &str, id: &str) {
+    fn put_intent(&mut self, kind: &str, target: &str, source: &str, id: &str) -> io::Result<()> {
         self.events += 1;
         // an intent after the object's map (an update's re-create) changes nothing known
-        if self.mapping(kind, target, source, id).is_none() {
-            self.intents.insert(intent_key(kind, target, source, id));
+        let key = object_key(kind, target, source, id);
+        if self.ids.get(&key)?.is_none() {
+            self.intents.insert(key);
         }
+        Ok(())
     }
 
     fn put_attr(&mut self, target: &str, shortname: String) {
@@ -323,16 +429,12 @@ impl State {
         kind: &str,
         target: &str,
         source: &str,
-        id: String,
-        target_id: Option<String>,
-        scale: f64,
-    ) {
+        id: &str,
+        ends: Option<&str>,
+    ) -> io::Result<()> {
         self.events += 1;
-        let map = group_mut(&mut self.edges, kind, target, source);
-        if let Some(more) = projected_growth(map.len(), map.capacity(), scale) {
-            map.reserve(more);
-        }
-        map.insert(id, target_id);
+        self.edges
+            .put(&object_key(kind, target, source, id), &encode_edge(ends))
     }
 
     fn put_bookmark(&mut self, source: &str, at: String) {
@@ -341,19 +443,33 @@ impl State {
     }
 
     /// Where `source:id` of `kind` lives in `target`, if it was created or found there.
-    pub fn mapping(&self, kind: &str, target: &str, source: &str, id: &str) -> Option<&Mapping> {
-        group(&self.ids, kind, target, source)?.get(id)
+    pub fn mapping(
+        &self,
+        kind: &str,
+        target: &str,
+        source: &str,
+        id: &str,
+    ) -> io::Result<Option<Mapping>> {
+        match self.ids.get(&object_key(kind, target, source, id))? {
+            Some(v) => decode_mapping(&v).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// A create of `source:id` was sent to `target` and its answer never journaled.
     pub fn intended(&self, kind: &str, target: &str, source: &str, id: &str) -> bool {
-        !self.intents.is_empty() && self.intents.contains(&intent_key(kind, target, source, id))
+        !self.intents.is_empty() && self.intents.contains(&object_key(kind, target, source, id))
     }
 
     /// The target id of `source:id`, if known.
-    pub fn target_id(&self, kind: &str, target: &str, source: &str, id: &str) -> Option<&str> {
-        self.mapping(kind, target, source, id)
-            .map(|m| m.target_id.as_str())
+    pub fn target_id(
+        &self,
+        kind: &str,
+        target: &str,
+        source: &str,
+        id: &str,
+    ) -> io::Result<Option<String>> {
+        Ok(self.mapping(kind, target, source, id)?.map(|m| m.target_id))
     }
 
     /// True when the attribute is known to exist in `target`.
@@ -373,16 +489,23 @@ impl State {
     }
 
     /// True when the edge is done in `target`.
-    pub fn has_edge(&self, kind: &str, target: &str, source: &str, id: &str) -> bool {
-        self.edge(kind, target, source, id).is_some()
+    pub fn has_edge(&self, kind: &str, target: &str, source: &str, id: &str) -> io::Result<bool> {
+        Ok(self.edge(kind, target, source, id)?.is_some())
     }
 
     /// A done edge: `Some(Some("<parent>/<child>"))` with the target ids it was made between,
     /// `Some(None)` when an older journal did not record them.
-    pub fn edge(&self, kind: &str, target: &str, source: &str, id: &str) -> Option<Option<&str>> {
-        group(&self.edges, kind, target, source)?
-            .get(id)
-            .map(Option::as_deref)
+    pub fn edge(
+        &self,
+        kind: &str,
+        target: &str,
+        source: &str,
+        id: &str,
+    ) -> io::Result<Option<Option<String>>> {
+        match self.edges.get(&object_key(kind, target, source, id))? {
+            Some(v) => decode_edge(&v).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The tenant the journal is bound to on `side` (`source` or `target`).
@@ -395,32 +518,38 @@ impl State {
         self.bookmarks.get(source).map(String::as_str)
     }
 
-    /// Every mapping into `target`: `(kind, source, id, mapping)`.
+    /// Every mapping into `target`: `(kind, source, id, mapping)`, read back from disk.
     pub fn mappings<'s>(
         &'s self,
         target: &'s str,
-    ) -> impl Iterator<Item = (&'s str, &'s str, &'s str, &'s Mapping)> + 's {
-        self.ids.iter().flat_map(move |(kind, by_target)| {
-            by_target
-                .get(target)
-                .into_iter()
-                .flat_map(move |by_source| {
-                    by_source.iter().flat_map(move |(source, ids)| {
-                        ids.iter()
-                            .map(move |(id, m)| (kind.as_str(), source.as_str(), id.as_str(), m))
-                    })
-                })
+    ) -> impl Iterator<Item = io::Result<(String, String, String, Mapping)>> + 's {
+        self.ids.iter().filter_map(move |entry| {
+            let (key, value) = match entry {
+                Ok(e) => e,
+                Err(e) => return Some(Err(e)),
+            };
+            let parts: Vec<&[u8]> = key.splitn(4, |b| *b == 0).collect();
+            let [kind, t, source, id] = parts[..] else {
+                return Some(Err(bad_record()));
+            };
+            if t != target.as_bytes() {
+                return None;
+            }
+            let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| bad_record());
+            Some((|| {
+                Ok((
+                    text(kind)?,
+                    text(source)?,
+                    text(id)?,
+                    decode_mapping(&value)?,
+                ))
+            })())
         })
     }
 
     /// How many id mappings are known.
     pub fn mapping_count(&self) -> usize {
-        self.ids
-            .values()
-            .flat_map(FastMap::values)
-            .flat_map(FastMap::values)
-            .map(FastMap::len)
-            .sum()
+        self.ids.len()
     }
 
     /// How many events were folded in.
@@ -714,11 +843,9 @@ fn fold(path: &Path, mut file: File, mut state: State) -> Result<State, JournalE
             path: path.to_path_buf(),
             source,
         })?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::with_capacity(256);
     let mut number = 0u64;
-    let mut done = 0u64;
     loop {
         line.clear();
         let n = reader
@@ -731,8 +858,6 @@ fn fold(path: &Path, mut file: File, mut state: State) -> Result<State, JournalE
             break; // end, or a torn tail
         }
         number += 1;
-        done += n as u64;
-        let scale = total as f64 / done as f64;
         let text = &line[..line.len() - 1];
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -746,9 +871,38 @@ fn fold(path: &Path, mut file: File, mut state: State) -> Result<State, JournalE
             Some(event) => event,
             None => serde_json::from_slice(text).map_err(|e| corrupt(e.to_string()))?,
         };
-        event.apply_to(&mut state, scale).map_err(corrupt)?;
+        match event.apply_to(&mut state) {
+            Ok(()) => {}
+            Err(Fault::Corrupt(reason)) => return Err(corrupt(reason)),
+            Err(Fault::Io(source)) => {
+                return Err(JournalError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
     }
     Ok(state)
+}
+
+/// Why a line could not be folded in.
+enum Fault {
+    /// The line is not a valid event.
+    Corrupt(String),
+    /// The state's tables could not be written or read.
+    Io(io::Error),
+}
+
+impl From<String> for Fault {
+    fn from(reason: String) -> Fault {
+        Fault::Corrupt(reason)
+    }
+}
+
+impl From<io::Error> for Fault {
+    fn from(e: io::Error) -> Fault {
+        Fault::Io(e)
+    }
 }
 
 /// An event as read during a fold: every field optional and borrowed from the line, so
@@ -894,7 +1048,7 @@ impl<'a> RawEvent<'a> {
         Some(event)
     }
 
-    fn apply_to(self, state: &mut State, scale: f64) -> Result<(), String> {
+    fn apply_to(self, state: &mut State) -> Result<(), Fault> {
         fn need<'c>(field: Option<Cow<'c, str>>, name: &str) -> Result<Cow<'c, str>, String> {
             field.ok_or_else(|| format!("missing field `{name}`"))
         }
@@ -902,14 +1056,14 @@ impl<'a> RawEvent<'a> {
             "map" => {
                 let (kind, target) = (need(self.kind, "kind")?, need(self.target, "target")?);
                 let source = need(self.source, "source")?;
-                let id = need(self.id, "id")?.into_owned();
+                let id = need(self.id, "id")?;
                 let hash = self.hash.map(Cow::into_owned);
                 let mapping = Mapping {
                     target_id: need(self.target_id, "target_id")?.into_owned(),
                     created: created(self.origin.as_deref(), hash.is_some()),
                     hash,
                 };
-                state.put_mapping(&kind, &target, &source, id, mapping, scale);
+                state.put_mapping(&kind, &target, &source, &id, &mapping)?;
             }
             "attr" => {
                 let target = need(self.target, "target")?;
@@ -918,14 +1072,13 @@ impl<'a> RawEvent<'a> {
             "edge" => {
                 let (kind, target) = (need(self.kind, "kind")?, need(self.target, "target")?);
                 let source = need(self.source, "source")?;
-                let id = need(self.id, "id")?.into_owned();
-                let ends = self.target_id.map(Cow::into_owned);
-                state.put_edge(&kind, &target, &source, id, ends, scale);
+                let id = need(self.id, "id")?;
+                state.put_edge(&kind, &target, &source, &id, self.target_id.as_deref())?;
             }
             "intent" => {
                 let (kind, target) = (need(self.kind, "kind")?, need(self.target, "target")?);
                 let (source, id) = (need(self.source, "source")?, need(self.id, "id")?);
-                state.put_intent(&kind, &target, &source, &id);
+                state.put_intent(&kind, &target, &source, &id)?;
             }
             "bookmark" => {
                 let source = need(self.source, "source")?;
@@ -941,9 +1094,9 @@ impl<'a> RawEvent<'a> {
                 state.put_tenant(side, binding);
             }
             other => {
-                return Err(format!(
+                return Err(Fault::Corrupt(format!(
                     "unknown event `{other}`, expected one of `map`, `intent`, `attr`, `edge`, `bookmark`, `tenant`"
-                ));
+                )));
             }
         }
         Ok(())
@@ -1002,21 +1155,30 @@ mod tests {
             assert_eq!(state, State::default());
             for e in &events {
                 journal.append(e).unwrap();
-                expected.apply(e.clone());
+                expected.apply(e.clone()).unwrap();
             }
         }
         let (_, state) = Journal::open(&path).unwrap();
         assert_eq!(state, expected);
         assert_eq!(
-            state.target_id("user", "onelogin", "okta", "00u2"),
+            state
+                .target_id("user", "onelogin", "okta", "00u2")
+                .unwrap()
+                .as_deref(),
             Some("1002")
         );
         assert!(state.has_attr("onelogin", "cost_center"));
-        assert!(state.has_edge("membership", "onelogin", "okta", "00g1/00u1"));
+        assert!(
+            state
+                .has_edge("membership", "onelogin", "okta", "00g1/00u1")
+                .unwrap()
+        );
         assert_eq!(state.bookmark("okta"), Some("2026-01-01T00:00:00.000Z"));
         assert_eq!(
-            state.edge("membership", "onelogin", "okta", "00g1/00u1"),
-            Some(Some("77/1001"))
+            state
+                .edge("membership", "onelogin", "okta", "00g1/00u1")
+                .unwrap(),
+            Some(Some("77/1001".to_string()))
         );
         assert_eq!(
             state.tenant("target").map(|b| b.url.as_str()),
@@ -1025,6 +1187,7 @@ mod tests {
         assert!(
             state
                 .mapping("user", "onelogin", "okta", "00u1")
+                .unwrap()
                 .unwrap()
                 .created
         );

@@ -13,6 +13,9 @@
 //! - [`secrets`]: a redacting secret type, the env → keyring lookup, the audit log.
 //! - [`record`]: the envelope, a streaming NDJSON reader (line numbers, rejects, stream
 //!   markers) and writer, the `result` record, and the JSON Schemas every tool validates with.
+//! - [`table`]: a key → value table on disk with a compact index in memory (8 bytes a key):
+//!   what the journal's fold, a load and a target's snapshot remember per object, so memory
+//!   stays flat at millions of users.
 //! - [`journal`]: the append-only state journal of one migration, bound to its tenants. It is
 //!   what makes re-runs write nothing and resumes lose nothing.
 //! - [`http`]: the one blocking HTTP client: a governor quota corrected by the server's
@@ -45,4 +48,5 @@ pub mod record;
 pub mod report;
 pub mod sandbox;
 pub mod secrets;
+pub mod table;
 pub mod verify;

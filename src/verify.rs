@@ -479,8 +479,8 @@ fn verify_objects(
         let rec = rec?;
         let kind = &rec.kind;
         let label = target.label(kind, &rec.data);
-        let mapping = state.mapping(kind.as_str(), name, &rec.source, &rec.id);
-        let (tid, adopted) = match mapping {
+        let mapping = state.mapping(kind.as_str(), name, &rec.source, &rec.id)?;
+        let (tid, adopted) = match &mapping {
             Some(m) => (Some(m.target_id.clone()), false),
             None => match target.find(kind, &rec.data) {
                 Found::Same { id, .. } => (Some(id), true),
@@ -617,9 +617,8 @@ fn verify_edges(
                 return Ok(s);
             }
             let tid = state
-                .target_id(k.as_str(), name, &rec.source, sid)
-                .filter(|t| target.exists(&k, t))
-                .map(str::to_string);
+                .target_id(k.as_str(), name, &rec.source, sid)?
+                .filter(|t| target.exists(&k, t));
             Ok(Seen {
                 target_id: tid,
                 label: format!("{}:{sid}", rec.source),
@@ -741,7 +740,9 @@ fn unexpected(
 ) -> anyhow::Result<()> {
     let name = target.name();
     let mut gone = Vec::new();
-    for (kind, source, id, m) in state.mappings(name) {
+    for mapping in state.mappings(name) {
+        let (kind, source, id, m) = mapping?;
+        let (kind, source, id) = (kind.as_str(), source.as_str(), id.as_str());
         if !m.created
             || !matches!(kind, "user" | "group" | "app")
             || !mapped_kinds.contains(&(kind.to_string(), source.to_string()))

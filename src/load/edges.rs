@@ -13,9 +13,11 @@
 //! idm-map drops them and says why, once.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io;
 
 use anyhow::Context as _;
 
+use super::sort::{Sorted, Sorter};
 use super::spool::{SpoolRecords, edge_ends};
 use super::{Emitter, Loader, Overlay, Res, fatal};
 use crate::journal::Event;
@@ -32,6 +34,100 @@ struct Pending {
     source: String,
     id: String,
     label: String,
+}
+
+impl Pending {
+    /// The edge as spooled, with its parent's facts (`new`, batch size).
+    fn encode(&self, parent_new: bool, batch: usize) -> Vec<u8> {
+        let fields = [&self.child, &self.source, &self.id, &self.label];
+        let mut out = Vec::with_capacity(9 + fields.iter().map(|f| f.len() + 4).sum::<usize>());
+        out.push(u8::from(parent_new));
+        out.extend_from_slice(&(batch as u64).to_le_bytes());
+        for f in fields {
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(f.as_bytes());
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> io::Result<(bool, usize, Pending)> {
+        let bad = || io::Error::other("a spooled edge does not decode");
+        let (&new, mut rest) = bytes.split_first().ok_or_else(bad)?;
+        let batch = rest.get(..8).ok_or_else(bad)?;
+        let batch = u64::from_le_bytes(batch.try_into().map_err(|_| bad())?) as usize;
+        rest = &rest[8..];
+        let mut field = || -> io::Result<String> {
+            let len = rest.get(..4).ok_or_else(bad)?;
+            let len = u32::from_le_bytes(len.try_into().map_err(|_| bad())?) as usize;
+            let text = rest.get(4..4 + len).ok_or_else(bad)?;
+            let text = String::from_utf8(text.to_vec()).map_err(|_| bad())?;
+            rest = &rest[4 + len..];
+            Ok(text)
+        };
+        let pending = Pending {
+            child: field()?,
+            source: field()?,
+            id: field()?,
+            label: field()?,
+        };
+        Ok((new == 1, batch, pending))
+    }
+}
+
+/// The spooled edges as jobs: consecutive edges of one parent in chunks of its batch size
+/// (exact-size chunks, in input order within a parent, parents in order of their ids).
+struct Batches {
+    sorted: Sorted,
+    /// The first edge of the next job, read ahead.
+    next: Option<(String, bool, usize, Pending)>,
+    /// The parent of the last job, with its facts as its first edge gave them.
+    parent: Option<(String, bool, usize)>,
+}
+
+impl Batches {
+    fn read(&mut self) -> io::Result<Option<(String, bool, usize, Pending)>> {
+        let Some(item) = self.sorted.next() else {
+            return Ok(None);
+        };
+        let (parent, payload) = item?;
+        let parent = String::from_utf8(parent.into())
+            .map_err(|_| io::Error::other("a spooled edge's parent is not text"))?;
+        let (new, batch, pending) = Pending::decode(&payload)?;
+        Ok(Some((parent, new, batch, pending)))
+    }
+}
+
+impl Iterator for Batches {
+    type Item = io::Result<(String, bool, Vec<Pending>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let first = match self.next.take() {
+            Some(f) => f,
+            None => match self.read() {
+                Ok(Some(f)) => f,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        let (parent, mut new, mut batch, pending) = first;
+        match &self.parent {
+            Some((p, n, b)) if *p == parent => (new, batch) = (*n, *b),
+            _ => self.parent = Some((parent.clone(), new, batch)),
+        }
+        let mut chunk = vec![pending];
+        while chunk.len() < batch {
+            match self.read() {
+                Ok(Some(item)) if item.0 == parent => chunk.push(item.3),
+                Ok(Some(item)) => {
+                    self.next = Some(item);
+                    break;
+                }
+                Ok(None) => break,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok((parent, new, chunk)))
+    }
 }
 
 impl Loader<'_> {
@@ -72,8 +168,8 @@ impl Loader<'_> {
         emitter: &mut Emitter,
     ) -> anyhow::Result<u64> {
         let name = self.target.name();
-        // parent target id → (parent is new, batch size, edges)
-        let mut batches: BTreeMap<String, (bool, usize, Vec<Pending>)> = BTreeMap::new();
+        // edges to write, by parent target id (with whether it is new and its batch size)
+        let mut batches = Sorter::default();
         // parent key (target id, or source id while pending) → edges planned
         let mut planned: HashMap<String, (u64, usize)> = HashMap::new();
         let mut unsupported: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -89,15 +185,16 @@ impl Loader<'_> {
             let resolved: Vec<(Res, String)> = ends
                 .iter()
                 .map(|(end, sid)| {
-                    let (res, label) = self.resolve(overlay, &end.kind(), &rec.source, sid);
+                    let (res, label) = self.resolve(overlay, &end.kind(), &rec.source, sid)?;
                     let label = if label.is_empty() {
                         format!("{}:{sid}", rec.source)
                     } else {
                         label
                     };
-                    (res, label)
+                    Ok((res, label))
                 })
-                .collect();
+                .collect::<std::io::Result<_>>()
+                .context("reading the run's objects")?;
             let label = format!("{} ← {}", resolved[0].1, resolved[1].1);
             if let Some(line) = item.superseded_by {
                 emitter.emit(new(Op::Skip, self.status()).label(label).reason(format!(
@@ -153,7 +250,11 @@ impl Loader<'_> {
                 continue;
             }
             let in_tenant = self.target.has_edge(&kind, pid, cid);
-            let done = match self.state.edge(kind.as_str(), name, &rec.source, &rec.id) {
+            let done = match self
+                .state
+                .edge(kind.as_str(), name, &rec.source, &rec.id)
+                .context("reading the state journal")?
+            {
                 Some(Some(t)) => t == ends_id && in_tenant != Some(false),
                 // an older journal without target ids: trust it unless an end is new
                 Some(None) => !pnew && !cnew && in_tenant != Some(false),
@@ -186,16 +287,15 @@ impl Loader<'_> {
                 continue;
             }
             if self.opts.apply {
+                let pending = Pending {
+                    child: cid.clone(),
+                    source: rec.source.clone(),
+                    id: rec.id.clone(),
+                    label,
+                };
                 batches
-                    .entry(pid.clone())
-                    .or_insert((*pnew, shape.batch.max(1), Vec::new()))
-                    .2
-                    .push(Pending {
-                        child: cid.clone(),
-                        source: rec.source.clone(),
-                        id: rec.id.clone(),
-                        label,
-                    });
+                    .push(pid.as_bytes(), &pending.encode(*pnew, shape.batch.max(1)))
+                    .context("spooling edges")?;
             } else {
                 let e = planned.entry(pid.clone()).or_insert((0, shape.batch));
                 e.0 += 1;
@@ -215,23 +315,23 @@ impl Loader<'_> {
                 .map(|(n, batch)| n.div_ceil((*batch).max(1) as u64))
                 .sum());
         }
-        // Exact-size chunks (splitting off the tail instead would leave every chunk with the
-        // capacity of all that followed it: quadratic memory for a big group).
-        let mut jobs = Vec::new();
-        for (parent, (is_new, size, edges)) in batches {
-            let mut edges = edges.into_iter();
-            loop {
-                let chunk: Vec<Pending> = edges.by_ref().take(size).collect();
-                if chunk.is_empty() {
-                    break;
-                }
-                jobs.push((parent.clone(), is_new, chunk));
-            }
+        let mut failed_read = None;
+        let jobs = Batches {
+            sorted: batches.finish().context("spooling edges")?,
+            next: None,
+            parent: None,
         }
+        .map_while(|r| match r {
+            Ok(job) => Some(job),
+            Err(e) => {
+                failed_read = Some(e);
+                None
+            }
+        });
         let kind_ref = &kind;
         super::pool::run(
             self.opts.workers,
-            jobs.into_iter(),
+            jobs,
             |(parent, is_new, chunk)| self.add(kind_ref, &parent, is_new, chunk),
             |outs: Option<anyhow::Result<Vec<Outcome>>>| -> anyhow::Result<()> {
                 let Some(outs) = outs else {
@@ -243,6 +343,9 @@ impl Loader<'_> {
                 Ok(())
             },
         )?;
+        if let Some(e) = failed_read {
+            return Err(anyhow::Error::new(e).context("reading the spooled edges"));
+        }
         Ok(0)
     }
 

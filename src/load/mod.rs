@@ -35,6 +35,7 @@
 pub mod edges;
 pub mod objects;
 pub mod pool;
+pub mod sort;
 pub mod spool;
 
 #[cfg(test)]
@@ -240,20 +241,78 @@ pub enum Res {
 }
 
 /// What this run knows of each object: (kind, source, id) → where it lives and its label.
-#[derive(Debug, Default)]
+/// On disk ([`crate::table::DiskTable`]): a million users would take hundreds of MB as a hash map of
+/// strings.
+#[derive(Default)]
 pub struct Overlay {
-    map: HashMap<(Kind, String, String), (Res, String)>,
+    /// Made on the first insert.
+    table: Option<crate::table::DiskTable>,
+}
+
+fn overlay_key(kind: &Kind, source: &str, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(kind.as_str().len() + source.len() + id.len() + 2);
+    key.extend_from_slice(kind.as_str().as_bytes());
+    key.push(0);
+    key.extend_from_slice(source.as_bytes());
+    key.push(0);
+    key.extend_from_slice(id.as_bytes());
+    key
 }
 
 impl Overlay {
-    pub fn insert(&mut self, kind: Kind, source: &str, id: &str, res: Res, label: String) {
-        self.map
-            .insert((kind, source.to_string(), id.to_string()), (res, label));
+    pub fn insert(
+        &mut self,
+        kind: Kind,
+        source: &str,
+        id: &str,
+        res: Res,
+        label: String,
+    ) -> io::Result<()> {
+        let (tag, tid) = match &res {
+            Res::Id { id, new: false } => (0u8, id.as_str()),
+            Res::Id { id, new: true } => (1, id.as_str()),
+            Res::Pending => (2, ""),
+            Res::Failed => (3, ""),
+            Res::Unknown => (4, ""),
+        };
+        let mut value = Vec::with_capacity(5 + tid.len() + label.len());
+        value.push(tag);
+        value.extend_from_slice(&u32::try_from(tid.len()).unwrap_or(0).to_le_bytes());
+        value.extend_from_slice(tid.as_bytes());
+        value.extend_from_slice(label.as_bytes());
+        let table = match &mut self.table {
+            Some(t) => t,
+            None => self.table.insert(crate::table::DiskTable::new()?),
+        };
+        table.insert(&overlay_key(&kind, source, id), &value)
     }
 
-    pub fn get(&self, kind: &Kind, source: &str, id: &str) -> Option<&(Res, String)> {
-        self.map
-            .get(&(kind.clone(), source.to_string(), id.to_string()))
+    pub fn get(&self, kind: &Kind, source: &str, id: &str) -> io::Result<Option<(Res, String)>> {
+        let Some(table) = &self.table else {
+            return Ok(None);
+        };
+        let Some(value) = table.get(&overlay_key(kind, source, id))? else {
+            return Ok(None);
+        };
+        let bad = || io::Error::other("the run's table of objects holds a bad record");
+        let (&tag, rest) = value.split_first().ok_or_else(bad)?;
+        let len = rest
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or_else(bad)?;
+        let tid = rest.get(4..4 + len).ok_or_else(bad)?;
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| bad());
+        let res = match tag {
+            0 | 1 => Res::Id {
+                id: text(tid)?,
+                new: tag == 1,
+            },
+            2 => Res::Pending,
+            3 => Res::Failed,
+            4 => Res::Unknown,
+            _ => return Err(bad()),
+        };
+        Ok(Some((res, text(&rest[4 + len..])?)))
     }
 }
 
@@ -319,7 +378,7 @@ pub struct Loader<'a> {
     create_edges: Option<CreateEdges>,
     /// (kind, target id) → the source object an earlier load mapped to it: an account is
     /// never adopted for a second person. Built on first use.
-    claimed: std::sync::OnceLock<HashMap<(String, String), (String, String)>>,
+    claimed: std::sync::OnceLock<Result<crate::table::DiskTable, String>>,
 }
 
 impl Loader<'_> {
@@ -341,21 +400,25 @@ impl Loader<'_> {
 
     /// Where a source object lives: this run's outcomes first, then the journal (checked
     /// against the tenant, so an object deleted there is not taken for present).
-    pub fn resolve(&self, overlay: &Overlay, kind: &Kind, source: &str, id: &str) -> (Res, String) {
-        if let Some((r, label)) = overlay.get(kind, source, id) {
-            return (r.clone(), label.clone());
+    pub fn resolve(
+        &self,
+        overlay: &Overlay,
+        kind: &Kind,
+        source: &str,
+        id: &str,
+    ) -> io::Result<(Res, String)> {
+        if let Some(known) = overlay.get(kind, source, id)? {
+            return Ok(known);
         }
         let name = self.target.name();
-        match self.state.target_id(kind.as_str(), name, source, id) {
-            Some(t) if self.target.exists(kind, t) => (
-                Res::Id {
-                    id: t.to_string(),
-                    new: false,
-                },
-                String::new(),
-            ),
-            _ => (Res::Unknown, String::new()),
-        }
+        Ok(
+            match self.state.target_id(kind.as_str(), name, source, id)? {
+                Some(t) if self.target.exists(kind, &t) => {
+                    (Res::Id { id: t, new: false }, String::new())
+                }
+                _ => (Res::Unknown, String::new()),
+            },
+        )
     }
 }
 
@@ -373,7 +436,7 @@ pub fn run<R: BufRead>(
     if opts.apply && journal.is_none() {
         anyhow::bail!("`--apply` needs the state journal open for writing");
     }
-    let spool = Spool::read(input, target, rejects, &opts.only).context("reading the input")?;
+    let mut spool = Spool::read(input, target, rejects, &opts.only).context("reading the input")?;
     if let crate::record::stream::Completeness::Incomplete(why) = input.completeness()
         && !opts.allow_incomplete
     {
@@ -420,6 +483,8 @@ pub fn run<R: BufRead>(
             return Err(anyhow::Error::new(preflight::Refused(found)));
         }
     }
+    // only the preflight asks which objects the input holds
+    spool.forget_objects();
     let mut overlay = Overlay::default();
     let total: u64 = Phase::ALL.iter().map(|p| spool.count(*p)).sum();
     let label = if opts.apply { "loading" } else { "planning" };
@@ -517,7 +582,7 @@ fn create_edges_index(
         let Some((g, u)) = spool::membership_ends(rec) else {
             continue;
         };
-        if let (Res::Id { id, .. }, _) = loader.resolve(overlay, &Kind::Group, &rec.source, &g) {
+        if let (Res::Id { id, .. }, _) = loader.resolve(overlay, &Kind::Group, &rec.source, &g)? {
             let list = parents.entry((rec.source.clone(), u)).or_default();
             if list.len() < max && !list.contains(&id) {
                 list.push(id);

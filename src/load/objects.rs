@@ -22,6 +22,7 @@ use crate::provider::target::Found;
 use crate::provider::{ApiError, Created};
 use crate::record::result::{Failure, Op, Outcome, Status, changes};
 use crate::record::{Kind, Record};
+use crate::table::DiskTable;
 
 /// How an object was decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,47 +97,52 @@ impl Loader<'_> {
     }
 
     /// Decide an object against the journal and the snapshot.
-    pub fn decide(&self, rec: &Record, hash: &str, label: &str) -> Decision {
+    pub fn decide(&self, rec: &Record, hash: &str, label: &str) -> std::io::Result<Decision> {
         let kind = &rec.kind;
         let target = self.target;
         let mapped = self
             .state
-            .mapping(kind.as_str(), target.name(), &rec.source, &rec.id);
+            .mapping(kind.as_str(), target.name(), &rec.source, &rec.id)?;
         if let Some(m) = mapped
             && target.exists(kind, &m.target_id)
         {
-            let id = m.target_id.clone();
+            let id = m.target_id;
             if m.hash.as_deref() == Some(hash) {
-                return Decision::Skip {
+                return Ok(Decision::Skip {
                     id,
                     reason: "unchanged since the last load".into(),
                     adopt: false,
-                };
+                });
             }
             if m.created || self.opts.update_existing {
-                return Decision::Update(id);
+                return Ok(Decision::Update(id));
             }
             self.needs_decision(label);
-            return Decision::Skip {
+            return Ok(Decision::Skip {
                 id,
                 reason: "was in the tenant before the migration: `--update-existing` updates it"
                     .into(),
                 adopt: false,
-            };
+            });
         }
         if *kind == Kind::Group
             && self.opts.cleanup_groups
             && let Found::Same { id, .. } = target.find(kind, &rec.data)
         {
-            return Decision::Replace {
+            return Ok(Decision::Replace {
                 old: id,
                 name: label.to_string(),
-            };
+            });
         }
-        match target.find(kind, &rec.data) {
+        let found = target.find(kind, &rec.data);
+        let claimed = match &found {
+            Found::Same { id, .. } => self.claimed_by(kind, id, rec)?,
+            _ => None,
+        };
+        Ok(match found {
             // the account an earlier load made or adopted for another source object: taking it
             // would give this one that one's access
-            Found::Same { id, how } if let Some((src, sid)) = self.claimed_by(kind, &id, rec) => {
+            Found::Same { id, how } if let Some((src, sid)) = claimed => {
                 Decision::Conflict(format!(
                     "the tenant's {kind} with the same {how} (id {id}) belongs to {src}:{sid}, loaded before; two source {kind}s claim one account: keep one at the source or change the other's {how}"
                 ))
@@ -158,7 +164,7 @@ impl Loader<'_> {
             },
             Found::Conflict { reason, .. } => Decision::Conflict(reason),
             Found::None => Decision::Create,
-        }
+        })
     }
 
     /// Settle a new object. When that takes calls, the create is journaled first, without a
@@ -172,22 +178,35 @@ impl Loader<'_> {
     }
 
     /// The other source object the journal maps the tenant's `id` to, if any.
-    fn claimed_by(&self, kind: &Kind, id: &str, rec: &Record) -> Option<(String, String)> {
+    fn claimed_by(
+        &self,
+        kind: &Kind,
+        id: &str,
+        rec: &Record,
+    ) -> std::io::Result<Option<(String, String)>> {
+        // (kind, target id) → (source, source id), on disk: every mapping of the journal
         let claimed = self.claimed.get_or_init(|| {
-            self.state
-                .mappings(self.target.name())
-                .map(|(k, src, sid, m)| {
-                    (
-                        (k.to_string(), m.target_id.clone()),
-                        (src.to_string(), sid.to_string()),
+            let mut table = DiskTable::new().map_err(|e| e.to_string())?;
+            for m in self.state.mappings(self.target.name()) {
+                let (k, src, sid, m) = m.map_err(|e| e.to_string())?;
+                table
+                    .insert(
+                        format!("{k}\u{0}{}", m.target_id).as_bytes(),
+                        format!("{src}\u{0}{sid}").as_bytes(),
                     )
-                })
-                .collect()
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(table)
         });
-        claimed
-            .get(&(kind.as_str().to_string(), id.to_string()))
-            .filter(|(src, sid)| *src != rec.source || *sid != rec.id)
-            .cloned()
+        let table = claimed
+            .as_ref()
+            .map_err(|e| std::io::Error::other(e.clone()))?;
+        let Some(owner) = table.get(format!("{kind}\u{0}{id}").as_bytes())? else {
+            return Ok(None);
+        };
+        let owner = String::from_utf8_lossy(&owner);
+        let (src, sid) = owner.split_once('\u{0}').unwrap_or((&owner, ""));
+        Ok((src != rec.source || sid != rec.id).then(|| (src.to_string(), sid.to_string())))
     }
 
     fn needs_decision(&self, label: &str) {
@@ -258,7 +277,9 @@ impl Loader<'_> {
                     _ => Res::Failed,
                 };
                 let label = o.label.clone().unwrap_or_default();
-                overlay.insert(o.of.clone(), &o.source, &o.id, res, label);
+                overlay
+                    .insert(o.of.clone(), &o.source, &o.id, res, label)
+                    .context("remembering the run's objects")?;
                 emitter.emit(o).context("writing results")
             },
         )?;
@@ -268,7 +289,7 @@ impl Loader<'_> {
             let label = self.target.label(&kind, &rec.data);
             let (res, leader) = overlay
                 .get(&kind, &src, &id)
-                .cloned()
+                .context("reading the run's objects")?
                 .unwrap_or((Res::Unknown, String::new()));
             let word = match kind {
                 Kind::Group => self.target.group_word(),
@@ -293,7 +314,9 @@ impl Loader<'_> {
             };
             // its edges are shown with the name the target has
             let shown = if leader.is_empty() { label } else { leader };
-            overlay.insert(kind.clone(), &rec.source, &rec.id, res, shown);
+            overlay
+                .insert(kind.clone(), &rec.source, &rec.id, res, shown)
+                .context("remembering the run's objects")?;
             emitter.emit(o)?;
         }
         Ok(writes)
@@ -323,7 +346,9 @@ impl Loader<'_> {
             }
         }
         let hash = payload_hash(&rec.data);
-        let decision = self.decide(rec, &hash, &label);
+        let decision = self
+            .decide(rec, &hash, &label)
+            .context("reading the state journal")?;
         let writes = decision.writes();
         let apply = self.opts.apply;
         let outcome = match decision {
@@ -396,6 +421,7 @@ impl Loader<'_> {
                 let created = self
                     .state
                     .mapping(kind.as_str(), self.target.name(), &rec.source, &rec.id)
+                    .context("reading the state journal")?
                     .is_some_and(|m| m.created && m.target_id == id)
                     || self
                         .state

@@ -2,9 +2,9 @@
 //! calling thread, which consumes them as they complete.
 //!
 //! The calling thread keeps the output (a `RecordWriter` is not `Send`) and every piece of
-//! mutable bookkeeping, so workers only need shared references. The job queue is bounded, so
-//! a feeder reading a spool of a million records never gets far ahead of the workers: memory
-//! stays flat. When the consumer fails (a fatal API error, a closed stdout) the feeder stops,
+//! mutable bookkeeping, so workers only need shared references. Both queues are bounded, so
+//! a feeder reading a spool of a million records never gets far ahead of the workers, nor the
+//! workers ahead of the writer: memory stays flat. When the consumer fails (a fatal API error, a closed stdout) the feeder stops,
 //! the workers finish the jobs they hold, and the error is returned.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +30,8 @@ where
     let stop = AtomicBool::new(false);
     let (job_tx, job_rx) = mpsc::sync_channel::<J>(workers * 2);
     let job_rx = Arc::new(Mutex::new(job_rx));
-    let (res_tx, res_rx) = mpsc::channel::<R>();
+    // bounded too: workers faster than the writer wait, rather than queue every result
+    let (res_tx, res_rx) = mpsc::sync_channel::<R>(workers * 4);
     let work = &work;
     let stop = &stop;
     thread::scope(|scope| {

@@ -54,8 +54,8 @@ pub fn check(loader: &Loader, spool: &Spool, rejected: u64) -> anyhow::Result<Ve
         missing.extend(target.missing_attributes(data));
         let mapped = loader
             .state
-            .target_id("user", name, &item.record.source, &item.record.id)
-            .is_some_and(|t| target.exists(&Kind::User, t));
+            .target_id("user", name, &item.record.source, &item.record.id)?
+            .is_some_and(|t| target.exists(&Kind::User, &t));
         if !mapped && matches!(target.find(&Kind::User, data), Found::Conflict { .. }) {
             conflicts += 1;
         }
@@ -81,11 +81,11 @@ pub fn check(loader: &Loader, spool: &Spool, rejected: u64) -> anyhow::Result<Ve
             }
             // bounded: counted in batches so a huge phase never sits in memory
             if edges.len() >= 4096 {
-                nowhere += count_nowhere(loader, spool, &edges);
+                nowhere += count_nowhere(loader, spool, &edges)?;
                 edges.clear();
             }
         }
-        nowhere += count_nowhere(loader, spool, &edges);
+        nowhere += count_nowhere(loader, spool, &edges)?;
         if nowhere > 0 {
             lines.push(format!(
                 "{nowhere} {what} name a user, group or app that is neither in this input nor in the state journal: load the whole export (or check that idm-map did not reject their ends)"
@@ -99,19 +99,22 @@ fn count_nowhere(
     loader: &Loader,
     spool: &Spool,
     edges: &[(String, [(crate::provider::target::End, String); 2])],
-) -> u64 {
+) -> std::io::Result<u64> {
     let name = loader.target.name();
-    edges
-        .iter()
-        .filter(|(source, ends)| {
-            ends.iter().any(|(end, sid)| {
-                let kind = end.kind();
-                !spool.has(&kind, source, sid)
-                    && loader
-                        .state
-                        .target_id(kind.as_str(), name, source, sid)
-                        .is_none()
-            })
-        })
-        .count() as u64
+    let mut n = 0;
+    for (source, ends) in edges {
+        for (end, sid) in ends {
+            let kind = end.kind();
+            if !spool.has(&kind, source, sid)
+                && loader
+                    .state
+                    .target_id(kind.as_str(), name, source, sid)?
+                    .is_none()
+            {
+                n += 1;
+                break;
+            }
+        }
+    }
+    Ok(n)
 }

@@ -17,8 +17,10 @@
 //!
 //! The same source object twice in one stream (two lines with one kind, source and id) is
 //! noticed: the last line wins, deterministically, and the earlier ones are skipped with a
-//! reason naming the line that supersedes them. Only 8 bytes per record are kept to notice it
-//! (a hash), plus the line numbers of the keys that do repeat.
+//! reason naming the line that supersedes them. To notice it, each record's key is hashed and
+//! sorted with its line on disk (an external sort: flat memory), and only the keys that do
+//! repeat are kept, with the line of their last occurrence; 8 bytes per object stay for the
+//! preflight.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -27,6 +29,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 
 use serde_json::Value;
 
+use super::sort::Sorter;
 use crate::provider::target::{End, Target};
 use crate::record::{Kind, Record, RecordReader, Rejects};
 
@@ -140,13 +143,11 @@ pub struct Spool {
     counts: [u64; 5],
     /// Records of kinds idm-load does not load (`attribute`, `result`, …), ignored.
     pub ignored: u64,
-    /// Keys seen once.
-    seen: HashSet<u64>,
     /// Keys seen more than once → the input line of their last occurrence.
     repeated: HashMap<u64, u64>,
-    /// `(kind, source, id)` of the objects in the input, as hashes: an edge end that is
-    /// neither here nor in the journal cannot be resolved (the preflight says so).
-    present: HashSet<u64>,
+    /// `(kind, source, id)` of the objects in the input, as sorted hashes: an edge end that
+    /// is neither here nor in the journal cannot be resolved (the preflight says so).
+    present: Vec<u64>,
 }
 
 impl Spool {
@@ -165,10 +166,12 @@ impl Spool {
             files: Vec::new(),
             counts: [0; 5],
             ignored: 0,
-            seen: HashSet::new(),
             repeated: HashMap::new(),
-            present: HashSet::new(),
+            present: Vec::new(),
         };
+        // every record's key hash with its line (and whether it is an object), sorted on
+        // disk afterwards to find the repeated keys: memory stays flat however many
+        let mut keys = Sorter::default();
         let mut triage = Triage::default();
         while let Some(entry) = reader.next_good(rejects)? {
             let rec = &entry.record;
@@ -210,15 +213,11 @@ impl Spool {
             if !triage.settled {
                 triage.settle(rejects)?;
             }
-            let key = key_hash(rec);
-            if !spool.seen.insert(key) {
-                spool.repeated.insert(key, entry.line);
-            }
-            if matches!(rec.kind, Kind::User | Kind::Group | Kind::App) {
-                spool
-                    .present
-                    .insert(end_hash(&rec.kind, &rec.source, &rec.id));
-            }
+            let object = matches!(rec.kind, Kind::User | Kind::Group | Kind::App);
+            let mut seen = [0u8; 9];
+            seen[..8].copy_from_slice(&entry.line.to_le_bytes());
+            seen[8] = u8::from(object);
+            keys.push(&key_hash(rec).to_be_bytes(), &seen)?;
             // the line number goes first, so a superseded line can name its successor
             let out = &mut writers[phase.index()];
             write!(out, "{}\t", entry.line)?;
@@ -232,13 +231,55 @@ impl Spool {
             }
             triage.settle(rejects)?;
         }
-        spool.seen = HashSet::new();
+        spool.sort_keys(keys)?;
         for w in writers {
             spool
                 .files
                 .push(w.into_inner().map_err(|e| e.into_error())?);
         }
         Ok(spool)
+    }
+
+    /// Find the keys that repeat and the objects present, from every record's key.
+    fn sort_keys(&mut self, keys: Sorter) -> io::Result<()> {
+        let objects =
+            self.count(Phase::Groups) + self.count(Phase::Users) + self.count(Phase::Apps);
+        self.present
+            .reserve_exact(usize::try_from(objects).unwrap_or(0));
+        // (key, times seen, last line, an object)
+        let mut run: Option<(u64, u64, u64, bool)> = None;
+        let mut end_run = |run: Option<(u64, u64, u64, bool)>| {
+            if let Some((key, times, last, object)) = run {
+                if times > 1 {
+                    self.repeated.insert(key, last);
+                }
+                if object {
+                    self.present.push(key);
+                }
+            }
+        };
+        let bad = || io::Error::other("reading the spool's keys: a bad record");
+        for item in keys.finish()? {
+            let (key, seen) = item?;
+            let key = u64::from_be_bytes(key.as_ref().try_into().map_err(|_| bad())?);
+            let line = u64::from_le_bytes(
+                seen.get(..8)
+                    .ok_or_else(bad)?
+                    .try_into()
+                    .map_err(|_| bad())?,
+            );
+            let object = seen.get(8) == Some(&1);
+            match &mut run {
+                Some((k, times, last, obj)) if *k == key => {
+                    *times += 1;
+                    *last = line;
+                    *obj |= object;
+                }
+                _ => end_run(run.replace((key, 1, line, object))),
+            }
+        }
+        end_run(run);
+        Ok(())
     }
 
     /// How many records the phase has.
@@ -251,9 +292,16 @@ impl Spool {
         self.repeated.len()
     }
 
+    /// Free the index of the objects present ([`Spool::has`] answers no afterwards).
+    pub fn forget_objects(&mut self) {
+        self.present = Vec::new();
+    }
+
     /// Whether the input holds the object `source:id` of `kind`.
     pub fn has(&self, kind: &Kind, source: &str, id: &str) -> bool {
-        self.present.contains(&end_hash(kind, source, id))
+        self.present
+            .binary_search(&end_hash(kind, source, id))
+            .is_ok()
     }
 
     /// Read the records of `phase` back (each call starts from the beginning).

@@ -20,7 +20,7 @@ use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
 
 /// A hasher for keys that are already hashes.
 #[derive(Default)]
-struct Passthrough(u64);
+pub(crate) struct Passthrough(u64);
 
 impl Hasher for Passthrough {
     fn finish(&self) -> u64 {
@@ -43,21 +43,21 @@ const RUN: usize = 1 << 14;
 /// rest in two sorted arrays (keys, values) that each full run is merged into, in place from
 /// the back. Keys are inserted once (the caller looks them up first).
 #[derive(Default)]
-struct SortedIndex {
+pub(crate) struct SortedIndex {
     keys: Vec<u64>,
     vals: Vec<u32>,
     recent: HashMap<u64, u32, BuildHasherDefault<Passthrough>>,
 }
 
 impl SortedIndex {
-    fn get(&self, key: u64) -> Option<u32> {
+    pub(crate) fn get(&self, key: u64) -> Option<u32> {
         if let Some(v) = self.recent.get(&key) {
             return Some(*v);
         }
         self.keys.binary_search(&key).ok().map(|i| self.vals[i])
     }
 
-    fn insert(&mut self, key: u64, val: u32) {
+    pub(crate) fn insert(&mut self, key: u64, val: u32) {
         self.recent.insert(key, val);
         if self.recent.len() >= RUN {
             self.merge();
@@ -88,7 +88,7 @@ impl SortedIndex {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.keys.len() + self.recent.len()
     }
 }
@@ -96,7 +96,7 @@ impl SortedIndex {
 /// Ids of users, each written once (a 4-byte length, then the id) to an unlinked temporary
 /// file through a small buffer; an id is known by its offset.
 #[derive(Default)]
-struct IdSpill {
+pub(crate) struct IdSpill {
     /// `None` until the first flush; stays `None` (ids kept in `buf`) if none can be made.
     file: Option<File>,
     no_file: bool,
@@ -110,7 +110,7 @@ const TOO_FAR: u32 = u32::MAX;
 const SPILL_BUFFER: usize = 64 * 1024;
 
 impl IdSpill {
-    fn push(&mut self, id: &str) -> u32 {
+    pub(crate) fn push(&mut self, id: &str) -> u32 {
         let at = self.flushed + self.buf.len() as u64;
         let len = u32::try_from(id.len()).unwrap_or(u32::MAX);
         self.buf.extend_from_slice(&len.to_le_bytes());
@@ -149,7 +149,7 @@ impl IdSpill {
         }
     }
 
-    fn get(&self, at: u32) -> String {
+    pub(crate) fn get(&self, at: u32) -> String {
         if at == TOO_FAR {
             return "an earlier user".to_string();
         }

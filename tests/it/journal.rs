@@ -62,6 +62,7 @@ fn journal_writer_process() {
                 // everything this writer appended before is visible under the lock
                 assert!(
                     seen.mapping("user", "onelogin", "okta", &format!("{tag}-{}", i - 1))
+                        .unwrap()
                         .is_some()
                 );
                 guard.append(&event(&tag, i)).unwrap();
@@ -322,7 +323,7 @@ proptest! {
 
         let mut expected = State::default();
         for e in &events {
-            expected.apply(e.clone());
+            expected.apply(e.clone()).unwrap();
         }
         let replayed = Journal::read(&path).unwrap();
         prop_assert_eq!(&replayed, &expected);

@@ -18,14 +18,14 @@
 
 mod columns;
 mod row;
+mod seen;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 pub use columns::{BASE_COLUMNS, ColumnType, HASH_COLUMNS, Mapping, Plan, SPECIAL_COLUMNS};
 pub use row::{check_mcf, is_email, split_list};
@@ -167,13 +167,6 @@ pub fn record_id(s: &str) -> String {
     s.replace('%', "%25").replace('/', "%2F")
 }
 
-fn hash128(s: &str) -> u128 {
-    let digest = Sha256::digest(s.as_bytes());
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&digest[..16]);
-    u128::from_le_bytes(b)
-}
-
 /// Counts for the closing summary.
 #[derive(Default)]
 struct Counts {
@@ -280,8 +273,8 @@ impl CsvFile {
             None => None,
         };
         let row_opts = self.row_options();
-        let mut logins: HashMap<u128, u64> = HashMap::new();
-        let mut ids: HashMap<u128, u64> = HashMap::new();
+        let mut logins = seen::Seen::default();
+        let mut ids = seen::Seen::default();
         let has_id = self.plan.find("id").is_some();
         let mut record = csv::ByteRecord::new();
         let mut index = 0u64;
@@ -311,8 +304,8 @@ impl CsvFile {
             } else {
                 row::parse(&cells, &self.plan, &row_opts).and_then(|row| {
                     let mut problems = Vec::new();
-                    let login_key = hash128(&row.login.to_lowercase());
-                    if let Some(first) = logins.get(&login_key) {
+                    let login_key = row.login.to_lowercase();
+                    if let Some(first) = logins.first(&login_key) {
                         problems.push(Problem {
                             column: Some(self.label("login")),
                             reason: format!(
@@ -320,8 +313,7 @@ impl CsvFile {
                             ),
                         });
                     }
-                    let id_key = hash128(&row.id);
-                    if has_id && let Some(first) = ids.get(&id_key) {
+                    if has_id && let Some(first) = ids.first(&row.id) {
                         problems.push(Problem {
                             column: Some(self.label("id")),
                             reason: format!("the same id as line {first}"),
@@ -330,9 +322,9 @@ impl CsvFile {
                     if !problems.is_empty() {
                         return Err(problems);
                     }
-                    logins.insert(login_key, line);
+                    logins.insert(&login_key, line);
                     if has_id {
-                        ids.insert(id_key, line);
+                        ids.insert(&row.id, line);
                     }
                     Ok(row)
                 })

@@ -356,7 +356,26 @@ impl OneLoginClient {
 
     /// A paged list of `path` with `params`, one item at a time.
     pub fn pages(&self, path: &str, params: &[(&str, &str)]) -> Pages<'_> {
+        self.pages_with(path, params, decode_values)
+    }
+
+    /// A paged list of `path` whose items are decoded as `T`s, page by page.
+    pub fn pages_of<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Pages<'_, T> {
+        self.pages_with(path, params, decode_typed::<T>)
+    }
+
+    fn pages_with<T>(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        decode: Decode<T>,
+    ) -> Pages<'_, T> {
         Pages {
+            decode,
             client: self,
             path: path.to_string(),
             params: params
@@ -637,19 +656,66 @@ impl OneLoginClient {
 }
 
 /// A paged v2 list, one item at a time: follows `After-Cursor` until it is absent or empty.
-pub struct Pages<'a> {
+pub struct Pages<'a, T = Value> {
     client: &'a OneLoginClient,
     path: String,
     params: Vec<(String, String)>,
     cursor: Option<String>,
     started: bool,
     done: bool,
-    buffer: VecDeque<Value>,
+    buffer: VecDeque<T>,
     total: Option<u64>,
     limit: u32,
+    /// A page's items and the cursor of its envelope, if any, from its body.
+    decode: Decode<T>,
 }
 
-impl Pages<'_> {
+/// Decodes a page's body: its items and the cursor of its envelope, if any.
+type Decode<T> = fn(&[u8]) -> Result<(Vec<T>, Option<String>), String>;
+
+/// A page as JSON values.
+fn decode_values(body: &[u8]) -> Result<(Vec<Value>, Option<String>), String> {
+    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?
+    };
+    let cursor = envelope_cursor(&body);
+    // the items are moved out of the page, not copied
+    let items = take_list_items(body).ok_or("expected a JSON array")?;
+    Ok((items, cursor))
+}
+
+/// A page decoded straight into `T`s, without a tree of JSON values: a page of roles with
+/// their users holds a value per member (tens of MB for a large tenant).
+fn decode_typed<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<(Vec<T>, Option<String>), String> {
+    #[derive(serde::Deserialize)]
+    #[serde(bound = "T: serde::de::DeserializeOwned")]
+    struct Envelope<T> {
+        data: Option<Vec<T>>,
+        pagination: Option<Value>,
+    }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        Some(b'[') => serde_json::from_slice(body)
+            .map(|items| (items, None))
+            .map_err(|e| format!("response is not JSON: {e}")),
+        Some(b'{') => {
+            let env: Envelope<T> =
+                serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
+            let cursor = env
+                .pagination
+                .map(|p| json!({ "pagination": p }))
+                .and_then(|b| envelope_cursor(&b));
+            Ok((env.data.ok_or("expected a JSON array")?, cursor))
+        }
+        _ => Err("expected a JSON array".into()),
+    }
+}
+
+impl<T> Pages<'_, T> {
     /// Ask for `limit` items per page instead of [`PAGE_LIMIT`] (the server clamps it).
     pub fn limit(mut self, limit: u32) -> Self {
         self.limit = limit.max(1);
@@ -677,30 +743,30 @@ impl Pages<'_> {
         }
         let url = url.to_string();
         let resp = self.client.send(&what, |t| Request::get(&url).bearer(t))?;
-        let body = json_body(&what, &resp)?;
+        let (items, envelope_cursor) =
+            (self.decode)(resp.body()).map_err(|e| ApiError::new(&what, Some(resp.status), e))?;
         if self.total.is_none() {
             self.total = resp
                 .header("Total-Count")
                 .and_then(|v| v.trim().parse().ok());
         }
-        let items = list_items(&body)
-            .ok_or_else(|| ApiError::new(&what, Some(resp.status), "expected a JSON array"))?;
-        self.buffer.extend(items.iter().cloned());
         let next = resp
             .header("After-Cursor")
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_string)
-            .or_else(|| envelope_cursor(&body));
+            .or(envelope_cursor);
+        let empty = items.is_empty();
+        self.buffer.extend(items);
         // A server repeating the same cursor would loop forever; an empty page ends too.
-        self.done = next.is_none() || next == self.cursor || items.is_empty();
+        self.done = next.is_none() || next == self.cursor || empty;
         self.cursor = next;
         Ok(())
     }
 }
 
-impl Iterator for Pages<'_> {
-    type Item = Result<Value, ApiError>;
+impl<T> Iterator for Pages<'_, T> {
+    type Item = Result<T, ApiError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -727,6 +793,18 @@ fn list_items(body: &Value) -> Option<&Vec<Value>> {
     match body {
         Value::Array(items) => Some(items),
         Value::Object(map) => map.get("data").and_then(Value::as_array),
+        _ => None,
+    }
+}
+
+/// The items of a list body, owned: see [`list_items`].
+fn take_list_items(body: Value) -> Option<Vec<Value>> {
+    match body {
+        Value::Array(items) => Some(items),
+        Value::Object(mut map) => match map.swap_remove("data") {
+            Some(Value::Array(items)) => Some(items),
+            _ => None,
+        },
         _ => None,
     }
 }

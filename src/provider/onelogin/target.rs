@@ -16,17 +16,24 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use super::{OneLoginClient, ROLE_USERS_CHUNK, id_of};
 use crate::provider::target::{AttributeDef, EdgeShape, End, Found, Needs, Target};
 use crate::provider::{ApiError, Created};
 use crate::record::{Kind, Record};
+use crate::table::DiskTable;
 
 /// The user fields a verification lists (custom attributes are listed only when asked for).
 const USER_LIST_FIELDS: &str = "id,firstname,lastname,email,username,samaccountname,userprincipalname,\
 mobile_phone,phone,company,department,title,comment,preferred_locale_code,external_id,state,status,\
 custom_attributes";
+
+/// Roles per page of the snapshot's role list. A role lists its members, so a page of the
+/// usual 100 big roles is millions of ids (tens of MB of body and ids at a million users);
+/// 20 a page costs a few more calls (one per 20 roles) and bounds that.
+const ROLES_PER_PAGE: u32 = 20;
 
 /// What the tenant holds, as ids.
 #[derive(Debug, Default)]
@@ -35,19 +42,203 @@ pub struct Tenant {
     pub roles_by_name: HashMap<String, u64>,
     pub role_ids: HashSet<u64>,
     /// Members of each role, when the role list includes them (`users`).
-    pub role_members: HashMap<u64, HashSet<u64>>,
+    pub role_members: HashMap<u64, IdSet>,
     /// Apps of each role, when the role list includes them (`apps`).
-    pub role_apps: HashMap<u64, HashSet<u64>>,
+    pub role_apps: HashMap<u64, IdSet>,
     /// (app name, connector id) → app id.
     pub apps_by_name: HashMap<(String, u64), u64>,
     pub app_ids: HashSet<u64>,
-    /// Lower-cased email → user id.
-    pub users_by_email: HashMap<String, u64>,
-    /// Lower-cased username → (user id, lower-cased email of that user).
-    pub users_by_username: HashMap<String, (u64, String)>,
-    pub user_ids: HashSet<u64>,
+    /// Users by email and username, on disk.
+    pub users: UserIndex,
+    pub user_ids: IdSet,
     /// Custom attribute shortnames; `None` until read.
     pub attributes: Option<HashSet<String>>,
+}
+
+/// A set of ids, 4 bytes each while they all fit in 32 bits (8 after): a sorted array, the
+/// latest ids in a small hash set until they are merged in (a hash set of a million ids
+/// takes 16 MB or more, and twice that while it grows).
+#[derive(Debug, Default)]
+pub struct IdSet {
+    /// Sorted; `wide` holds them all once one does not fit in `narrow`.
+    narrow: Vec<u32>,
+    sorted: Vec<u64>,
+    wide: bool,
+    recent: HashSet<u64>,
+}
+
+impl IdSet {
+    const RUN: usize = 1 << 14;
+
+    pub fn contains(&self, id: &u64) -> bool {
+        if self.recent.contains(id) {
+            return true;
+        }
+        if self.wide {
+            return self.sorted.binary_search(id).is_ok();
+        }
+        u32::try_from(*id).is_ok_and(|n| self.narrow.binary_search(&n).is_ok())
+    }
+
+    /// From sorted, distinct ids.
+    fn from_sorted(ids: Vec<u64>) -> IdSet {
+        match ids
+            .iter()
+            .map(|&id| u32::try_from(id))
+            .collect::<Result<Vec<u32>, _>>()
+        {
+            Ok(narrow) => IdSet {
+                narrow,
+                ..IdSet::default()
+            },
+            Err(_) => IdSet {
+                sorted: ids,
+                wide: true,
+                ..IdSet::default()
+            },
+        }
+    }
+
+    pub fn insert(&mut self, id: u64) {
+        if self.contains(&id) {
+            return;
+        }
+        self.recent.insert(id);
+        if self.recent.len() >= Self::RUN {
+            self.merge();
+        }
+    }
+
+    fn merge(&mut self) {
+        let mut run: Vec<u64> = self.recent.drain().collect();
+        run.sort_unstable();
+        if !self.wide {
+            let narrow = run
+                .iter()
+                .map(|&id| u32::try_from(id))
+                .collect::<Result<Vec<u32>, _>>();
+            match narrow {
+                Ok(run) => {
+                    merge_sorted(&mut self.narrow, &run);
+                    return;
+                }
+                Err(_) => {
+                    self.sorted = std::mem::take(&mut self.narrow)
+                        .into_iter()
+                        .map(u64::from)
+                        .collect();
+                    self.wide = true;
+                }
+            }
+        }
+        merge_sorted(&mut self.sorted, &run);
+    }
+
+    pub fn len(&self) -> usize {
+        self.narrow.len() + self.sorted.len() + self.recent.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Merge the sorted `run` into the sorted `into`, in place from the back.
+fn merge_sorted<T: Copy + Ord + Default>(into: &mut Vec<T>, run: &[T]) {
+    let (n, m) = (into.len(), run.len());
+    // exact: a doubling Vec would keep up to twice the ids' room
+    into.reserve_exact(m);
+    into.resize(n + m, T::default());
+    let (mut i, mut j, mut w) = (n, m, n + m);
+    while j > 0 {
+        w -= 1;
+        if i > 0 && into[i - 1] > run[j - 1] {
+            into[w] = into[i - 1];
+            i -= 1;
+        } else {
+            into[w] = run[j - 1];
+            j -= 1;
+        }
+    }
+}
+
+impl FromIterator<u64> for IdSet {
+    fn from_iter<I: IntoIterator<Item = u64>>(iter: I) -> IdSet {
+        let mut sorted: Vec<u64> = iter.into_iter().collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        IdSet::from_sorted(sorted)
+    }
+}
+
+/// The tenant's users by lower-cased email (→ id) and username (→ id and that user's
+/// lower-cased email), the first user of each winning: in a [`DiskTable`], 8 bytes a key in
+/// memory, where strings in hash maps took over 150 bytes a user.
+#[derive(Default)]
+pub struct UserIndex {
+    /// Made on the first user.
+    table: Option<DiskTable>,
+}
+
+impl std::fmt::Debug for UserIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.table.as_ref().map_or(0, DiskTable::len);
+        write!(f, "UserIndex({n} keys)")
+    }
+}
+
+fn user_key(prefix: u8, s: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(s.len() + 1);
+    k.push(prefix);
+    k.extend_from_slice(s.as_bytes());
+    k
+}
+
+impl UserIndex {
+    fn add(&mut self, id: u64, email: Option<&str>, username: Option<&str>) -> std::io::Result<()> {
+        let table = match &mut self.table {
+            Some(t) => t,
+            None => self.table.insert(DiskTable::new()?),
+        };
+        if let Some(e) = email {
+            let key = user_key(b'e', e);
+            if table.get(&key)?.is_none() {
+                table.insert(&key, &id.to_le_bytes())?;
+            }
+        }
+        if let Some(u) = username {
+            let key = user_key(b'u', u);
+            if table.get(&key)?.is_none() {
+                let mut value = id.to_le_bytes().to_vec();
+                value.extend_from_slice(email.unwrap_or_default().as_bytes());
+                table.insert(&key, &value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The id of the user with this lower-cased email.
+    fn by_email(&self, email: &str) -> std::io::Result<Option<u64>> {
+        let Some(table) = &self.table else {
+            return Ok(None);
+        };
+        Ok(table.get(&user_key(b'e', email))?.and_then(|v| {
+            let id: [u8; 8] = v.get(..8)?.try_into().ok()?;
+            Some(u64::from_le_bytes(id))
+        }))
+    }
+
+    /// The id and lower-cased email of the user with this lower-cased username.
+    fn by_username(&self, username: &str) -> std::io::Result<Option<(u64, String)>> {
+        let Some(table) = &self.table else {
+            return Ok(None);
+        };
+        Ok(table.get(&user_key(b'u', username))?.and_then(|v| {
+            let id: [u8; 8] = v.get(..8)?.try_into().ok()?;
+            let email = String::from_utf8(v[8..].to_vec()).ok()?;
+            Some((u64::from_le_bytes(id), email))
+        }))
+    }
 }
 
 /// A role name as OneLogin's own toolkit compares them: trimmed, runs of whitespace as one
@@ -59,22 +250,148 @@ pub fn fold_name(name: &str) -> String {
         .to_lowercase()
 }
 
+/// A role of the role list, as the snapshot needs it, decoded without a JSON tree: its
+/// members are ids straight away (a page of big roles is millions of them).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RoleSummary {
+    #[serde(default)]
+    id: LooseId,
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(default)]
+    users: LooseIds,
+    #[serde(default)]
+    apps: LooseIds,
+}
+
+/// An id given as a number, a string of digits or an object with `id`; `None` otherwise
+/// (what [`id_or_object`] takes).
+#[derive(Debug, Default)]
+struct LooseId(Option<u64>);
+
+/// An array of [`LooseId`]s (those that are ids); `None` when not an array.
+#[derive(Debug, Default)]
+struct LooseIds(Option<Vec<u64>>);
+
+/// serde_json's private key for a number kept as text (`arbitrary_precision`).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+impl<'de> serde::Deserialize<'de> for LooseId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LooseId, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LooseId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id")
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<LooseId, E> {
+                Ok(LooseId(Some(n)))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<LooseId, E> {
+                Ok(LooseId(u64::try_from(n).ok()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<LooseId, E> {
+                Ok(LooseId(None))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<LooseId, E> {
+                Ok(LooseId(s.trim().parse().ok()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<LooseId, E> {
+                Ok(LooseId(None))
+            }
+            fn visit_unit<E>(self) -> Result<LooseId, E> {
+                Ok(LooseId(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseId, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LooseId(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseId, A::Error> {
+                let mut id = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == NUMBER_TOKEN {
+                        // a number as text: only a whole non-negative one is an id
+                        let text: String = map.next_value()?;
+                        id = text.parse().ok();
+                    } else if key == "id" && id.is_none() {
+                        id = map.next_value::<LooseId>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(LooseId(id))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LooseIds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LooseIds, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LooseIds;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of ids")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseIds, A::Error> {
+                let mut ids = Vec::new();
+                while let Some(LooseId(id)) = seq.next_element()? {
+                    ids.extend(id);
+                }
+                Ok(LooseIds(Some(ids)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseIds, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LooseIds(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+            fn visit_unit<E>(self) -> Result<LooseIds, E> {
+                Ok(LooseIds(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 impl Tenant {
+    /// Add a role given as JSON (as the role list has it).
     pub fn add_role(&mut self, role: &Value) {
-        let Some(id) = role.get("id").and_then(id_of) else {
+        match RoleSummary::deserialize(role) {
+            Ok(r) => self.add_role_summary(r),
+            Err(e) => tracing::debug!("a role of the list does not decode: {e}"),
+        }
+    }
+
+    pub fn add_role_summary(&mut self, role: RoleSummary) {
+        let Some(id) = role.id.0 else {
             return;
         };
         self.role_ids.insert(id);
-        if let Some(name) = role.get("name").and_then(Value::as_str) {
+        if let Some(name) = role.name.as_ref().and_then(Value::as_str) {
             self.roles_by_name.entry(fold_name(name)).or_insert(id);
         }
-        if let Some(users) = role.get("users").and_then(Value::as_array) {
-            self.role_members
-                .insert(id, users.iter().filter_map(id_or_object).collect());
+        if let Some(users) = role.users.0 {
+            self.role_members.insert(id, users.into_iter().collect());
         }
-        if let Some(apps) = role.get("apps").and_then(Value::as_array) {
-            self.role_apps
-                .insert(id, apps.iter().filter_map(id_or_object).collect());
+        if let Some(apps) = role.apps.0 {
+            self.role_apps.insert(id, apps.into_iter().collect());
         }
     }
 
@@ -92,37 +409,45 @@ impl Tenant {
         }
     }
 
-    pub fn add_user(&mut self, user: &Value) {
+    pub fn add_user(&mut self, user: &Value) -> std::io::Result<()> {
         let Some(id) = user.get("id").and_then(id_of) else {
-            return;
+            return Ok(());
         };
         self.user_ids.insert(id);
         let email = nonempty(user, "email").map(str::to_lowercase);
-        if let Some(e) = &email {
-            self.users_by_email.entry(e.clone()).or_insert(id);
-        }
-        if let Some(username) = nonempty(user, "username") {
-            self.users_by_username
-                .entry(username.to_lowercase())
-                .or_insert((id, email.unwrap_or_default()));
-        }
+        let username = nonempty(user, "username").map(str::to_lowercase);
+        self.users.add(id, email.as_deref(), username.as_deref())
     }
 
     /// The tenant's user for this email and username: the same person by email; a conflict
     /// when the username belongs to someone with another email.
     pub fn find_user(&self, email: Option<&str>, username: Option<&str>) -> Found {
         let email = email.filter(|e| !e.is_empty()).map(str::to_lowercase);
-        if let Some(e) = &email
-            && let Some(id) = self.users_by_email.get(e)
-        {
-            return Found::Same {
-                id: id.to_string(),
-                how: "email",
-            };
+        // a snapshot that cannot be read back fails the user, rather than create it twice
+        let unreadable = |e: std::io::Error| Found::Conflict {
+            id: String::new(),
+            reason: format!("the snapshot of the tenant's users could not be read: {e}"),
+        };
+        if let Some(e) = &email {
+            match self.users.by_email(e) {
+                Ok(Some(id)) => {
+                    return Found::Same {
+                        id: id.to_string(),
+                        how: "email",
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => return unreadable(e),
+            }
         }
-        if let Some(u) = username.filter(|u| !u.is_empty())
-            && let Some((id, other)) = self.users_by_username.get(&u.to_lowercase())
-        {
+        let by_username = match username.filter(|u| !u.is_empty()) {
+            Some(u) => match self.users.by_username(&u.to_lowercase()) {
+                Ok(found) => found.map(|f| (u, f)),
+                Err(e) => return unreadable(e),
+            },
+            None => None,
+        };
+        if let Some((u, (id, other))) = by_username {
             if email.as_deref() == Some(other.as_str()) {
                 return Found::Same {
                     id: id.to_string(),
@@ -206,7 +531,13 @@ impl<'a> OneLoginTarget<'a> {
             let mut retry_plain = false;
             for user in self.client.list_users(params) {
                 match user {
-                    Ok(u) => t.add_user(&u),
+                    Ok(u) => t.add_user(&u).map_err(|e| {
+                        ApiError::new(
+                            "GET /api/2/users",
+                            None,
+                            format!("keeping the snapshot of users: {e}"),
+                        )
+                    })?,
                     Err(e) if first && projected && e.status == Some(400) => {
                         retry_plain = true;
                         break;
@@ -305,8 +636,12 @@ impl Target for OneLoginTarget<'_> {
     fn read(&self, needs: Needs) -> Result<(), ApiError> {
         let mut t = Tenant::default();
         if needs.groups || needs.memberships || needs.assignments {
-            for role in self.client.list_roles() {
-                t.add_role(&role?);
+            let roles = self
+                .client
+                .pages_of::<RoleSummary>("/api/2/roles", &[])
+                .limit(ROLES_PER_PAGE);
+            for role in roles {
+                t.add_role_summary(role?);
             }
         }
         if needs.apps || needs.assignments {
@@ -653,8 +988,10 @@ mod tests {
         t.add_role(&json!({"id": 5, "name": "Eng", "users": [1, 2], "apps": [{"id": 9}]}));
         t.add_role(&json!({"id": 6, "name": "eng "}));
         t.add_app(&json!({"id": 9, "name": "Wiki", "connector_id": 108419}));
-        t.add_user(&json!({"id": 1, "email": "A@X.com", "username": "a"}));
-        t.add_user(&json!({"id": "2", "email": "", "username": "b"}));
+        t.add_user(&json!({"id": 1, "email": "A@X.com", "username": "a"}))
+            .unwrap();
+        t.add_user(&json!({"id": "2", "email": "", "username": "b"}))
+            .unwrap();
         assert_eq!(t.roles_by_name["eng"], 5);
         assert!(t.role_members[&5].contains(&2));
         assert!(t.role_apps[&5].contains(&9));
@@ -675,7 +1012,8 @@ mod tests {
         // adopting by username handed one person's roles (and with --update-existing, the
         // account itself) to another person
         let mut t = Tenant::default();
-        t.add_user(&json!({"id": 1, "email": "ann@acme.com", "username": "jdoe"}));
+        t.add_user(&json!({"id": 1, "email": "ann@acme.com", "username": "jdoe"}))
+            .unwrap();
         match t.find_user(Some("john.doe@acme.com"), Some("JDoe")) {
             Found::Conflict { id, reason } => {
                 assert_eq!(id, "1");
@@ -688,6 +1026,60 @@ mod tests {
             t.find_user(Some("ANN@acme.com"), Some("jdoe")),
             Found::Same { .. }
         ));
+    }
+
+    #[test]
+    fn role_pages_decode_to_ids_as_the_json_values_did() {
+        // members as numbers, strings of digits and objects; what is no id is left out
+        let page = r#"[
+            {"id": 5, "name": "Eng", "users": [1, "2", {"name": "x", "id": 3}, {"name": "y"},
+             1.5, -4, null, [7]], "apps": [{"id": "9"}], "admins": {"a": [1, {"b": 2}]}},
+            {"id": "6", "name": 7, "users": null, "apps": {"id": 1}},
+            {"name": "no id", "users": [8]}
+        ]"#;
+        let roles: Vec<RoleSummary> = serde_json::from_str(page).unwrap();
+        assert_eq!(roles.len(), 3);
+        let mut t = Tenant::default();
+        for r in roles {
+            t.add_role_summary(r);
+        }
+        let mut via_values = Tenant::default();
+        for r in serde_json::from_str::<Vec<Value>>(page).unwrap() {
+            via_values.add_role(&r);
+        }
+        for t in [&t, &via_values] {
+            let members = &t.role_members[&5];
+            assert_eq!(members.len(), 3);
+            assert!([1, 2, 3].iter().all(|id| members.contains(id)));
+            assert!(t.role_apps[&5].contains(&9));
+            assert!(t.role_ids.contains(&6));
+            assert!(!t.role_members.contains_key(&6), "null is no member list");
+            assert!(!t.role_apps.contains_key(&6), "an object is no app list");
+            assert_eq!(t.roles_by_name.len(), 1, "a number is no name");
+            assert_eq!(t.role_ids.len(), 2, "a role without an id is left out");
+        }
+    }
+
+    #[test]
+    fn id_sets_widen_when_an_id_passes_32_bits() {
+        let mut set = IdSet::default();
+        for id in (0..40_000u64).map(|i| i * 3) {
+            set.insert(id);
+        }
+        assert!(!set.wide && !set.narrow.is_empty(), "merged, 4 bytes an id");
+        assert!(set.contains(&0) && set.contains(&(39_999 * 3)) && !set.contains(&1));
+        assert!(!set.contains(&(1 << 40)));
+        set.insert(1 << 40);
+        for id in (0..20_000u64).map(|i| i * 3 + 1) {
+            set.insert(id);
+        }
+        assert!(set.wide);
+        assert_eq!(set.len(), 60_001);
+        assert!(set.contains(&(1 << 40)) && set.contains(&3) && set.contains(&4));
+        assert!(!set.contains(&5));
+        let collected: IdSet = [5u64, 1 << 33, 5].into_iter().collect();
+        assert!(collected.wide && collected.contains(&5) && collected.contains(&(1 << 33)));
+        assert_eq!(collected.len(), 2);
     }
 
     #[test]
