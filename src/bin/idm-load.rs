@@ -221,5 +221,7 @@ fn summary_line(summary: &load::Summary, apply: bool) -> String {
 }
 
 fn main() -> ExitCode {
+    // threads waiting on the network: one malloc arena each would keep each one's peak
+    cli::limit_malloc_arenas(2);
     cli::main("idm-load", run)
 }

@@ -94,5 +94,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
 }
 
 fn main() -> ExitCode {
+    // threads waiting on the network: one malloc arena each would keep each one's peak
+    cli::limit_malloc_arenas(2);
     cli::main("idm-verify", run)
 }
