@@ -15,7 +15,8 @@
 //!   markers) and writer, the `result` record, and the JSON Schemas every tool validates with.
 //! - [`table`]: a key → value table on disk with a compact index in memory (8 bytes a key):
 //!   what the journal's fold, a load and a target's snapshot remember per object, so memory
-//!   stays flat at millions of users.
+//!   stays flat at millions of users; and a sorted index of 64-bit hashes (12 bytes a key)
+//!   for idm-map's email index and the CSV source's duplicate check.
 //! - [`journal`]: the append-only state journal of one migration, bound to its tenants. It is
 //!   what makes re-runs write nothing and resumes lose nothing.
 //! - [`http`]: the one blocking HTTP client: a governor quota corrected by the server's

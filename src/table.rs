@@ -11,6 +11,8 @@
 //! has to make such reads rare (a million keys make one lookup in 4,000 read a stranger).
 //!
 //! Records are 8-byte aligned so a 32-bit slot addresses 32 GiB of them.
+//!
+//! [`SortedIndex`] is the same idea without the file, for values that fit 32 bits.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -312,6 +314,90 @@ impl DiskTable {
             }
         }
         Ok(None)
+    }
+}
+
+// ---- A sorted index of 64-bit hashes: for keys whose values fit 32 bits and need no file ----
+
+/// A hasher for keys that are already hashes.
+#[derive(Default)]
+struct Passthrough(u64);
+
+impl Hasher for Passthrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Entries gathered in a hash map before they are merged into the sorted arrays.
+pub(crate) const SORTED_RUN: usize = 1 << 14;
+
+/// 64-bit hashes to 32-bit values, 12 bytes an entry (idm-map's email index, the CSV source's
+/// logins and ids seen): the latest entries in a small hash map, the
+/// rest in two sorted arrays (keys, values) that each full run is merged into, in place from
+/// the back. Keys are inserted once (the caller looks them up first).
+#[derive(Default)]
+pub(crate) struct SortedIndex {
+    keys: Vec<u64>,
+    vals: Vec<u32>,
+    recent: HashMap<u64, u32, BuildHasherDefault<Passthrough>>,
+}
+
+impl SortedIndex {
+    pub(crate) fn get(&self, key: u64) -> Option<u32> {
+        if let Some(v) = self.recent.get(&key) {
+            return Some(*v);
+        }
+        self.keys.binary_search(&key).ok().map(|i| self.vals[i])
+    }
+
+    pub(crate) fn insert(&mut self, key: u64, val: u32) {
+        self.recent.insert(key, val);
+        if self.recent.len() >= SORTED_RUN {
+            self.merge();
+        }
+    }
+
+    fn merge(&mut self) {
+        let mut run: Vec<(u64, u32)> = self.recent.drain().collect();
+        run.sort_unstable_by_key(|e| e.0);
+        let (n, m) = (self.keys.len(), run.len());
+        // exact: a doubling Vec would keep up to twice the entries' room
+        self.keys.reserve_exact(m);
+        self.vals.reserve_exact(m);
+        self.keys.resize(n + m, 0);
+        self.vals.resize(n + m, 0);
+        let (mut i, mut j, mut w) = (n, m, n + m);
+        while j > 0 {
+            w -= 1;
+            if i > 0 && self.keys[i - 1] > run[j - 1].0 {
+                self.keys[w] = self.keys[i - 1];
+                self.vals[w] = self.vals[i - 1];
+                i -= 1;
+            } else {
+                self.keys[w] = run[j - 1].0;
+                self.vals[w] = run[j - 1].1;
+                j -= 1;
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len() + self.recent.len()
+    }
+
+    /// Whether the merged keys are strictly sorted (tests).
+    #[cfg(test)]
+    pub(crate) fn is_sorted(&self) -> bool {
+        self.keys.windows(2).all(|w| w[0] < w[1])
     }
 }
 

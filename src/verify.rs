@@ -247,9 +247,7 @@ impl Listing {
         if let Some(e) = failed {
             return Err(anyhow::Error::new(e).context("spooling the target's objects"));
         }
-        table
-            .finish()
-            .context("spooling the target's objects")?;
+        table.finish().context("spooling the target's objects")?;
         Ok(Listing(table))
     }
 
@@ -695,11 +693,7 @@ fn verify_edges(
 }
 
 /// Exported but not mapped: rejected or skipped upstream.
-fn not_migrated(
-    exported: Spool,
-    mapped_keys: &KeySet,
-    out: &mut Out<'_>,
-) -> anyhow::Result<()> {
+fn not_migrated(exported: Spool, mapped_keys: &KeySet, out: &mut Out<'_>) -> anyhow::Result<()> {
     for rec in exported.records()? {
         let rec = rec?;
         if mapped_keys.contains(key(rec.kind.as_str(), &rec.source, &rec.id)) {

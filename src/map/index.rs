@@ -14,89 +14,15 @@
 //! - the ids themselves go to an unlinked temporary file (0600), read back only to name the
 //!   first user of a duplicate; if no temporary file can be made they stay in memory.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
+use std::hash::{DefaultHasher, Hasher};
 
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-pub(crate) struct Passthrough(u64);
-
-impl Hasher for Passthrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// Entries gathered in a hash map before they are merged into the sorted arrays.
-const RUN: usize = 1 << 14;
-
-/// Hashes to 32-bit values, 12 bytes an entry: the latest entries in a small hash map, the
-/// rest in two sorted arrays (keys, values) that each full run is merged into, in place from
-/// the back. Keys are inserted once (the caller looks them up first).
-#[derive(Default)]
-pub(crate) struct SortedIndex {
-    keys: Vec<u64>,
-    vals: Vec<u32>,
-    recent: HashMap<u64, u32, BuildHasherDefault<Passthrough>>,
-}
-
-impl SortedIndex {
-    pub(crate) fn get(&self, key: u64) -> Option<u32> {
-        if let Some(v) = self.recent.get(&key) {
-            return Some(*v);
-        }
-        self.keys.binary_search(&key).ok().map(|i| self.vals[i])
-    }
-
-    pub(crate) fn insert(&mut self, key: u64, val: u32) {
-        self.recent.insert(key, val);
-        if self.recent.len() >= RUN {
-            self.merge();
-        }
-    }
-
-    fn merge(&mut self) {
-        let mut run: Vec<(u64, u32)> = self.recent.drain().collect();
-        run.sort_unstable_by_key(|e| e.0);
-        let (n, m) = (self.keys.len(), run.len());
-        // exact: a doubling Vec would keep up to twice the entries' room
-        self.keys.reserve_exact(m);
-        self.vals.reserve_exact(m);
-        self.keys.resize(n + m, 0);
-        self.vals.resize(n + m, 0);
-        let (mut i, mut j, mut w) = (n, m, n + m);
-        while j > 0 {
-            w -= 1;
-            if i > 0 && self.keys[i - 1] > run[j - 1].0 {
-                self.keys[w] = self.keys[i - 1];
-                self.vals[w] = self.vals[i - 1];
-                i -= 1;
-            } else {
-                self.keys[w] = run[j - 1].0;
-                self.vals[w] = run[j - 1].1;
-                j -= 1;
-            }
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.keys.len() + self.recent.len()
-    }
-}
+use crate::table::SortedIndex;
 
 /// Ids of users, each written once (a 4-byte length, then the id) to an unlinked temporary
 /// file through a small buffer; an id is known by its offset.
 #[derive(Default)]
-pub(crate) struct IdSpill {
+struct IdSpill {
     /// `None` until the first flush; stays `None` (ids kept in `buf`) if none can be made.
     file: Option<File>,
     no_file: bool,
@@ -110,7 +36,7 @@ const TOO_FAR: u32 = u32::MAX;
 const SPILL_BUFFER: usize = 64 * 1024;
 
 impl IdSpill {
-    pub(crate) fn push(&mut self, id: &str) -> u32 {
+    fn push(&mut self, id: &str) -> u32 {
         let at = self.flushed + self.buf.len() as u64;
         let len = u32::try_from(id.len()).unwrap_or(u32::MAX);
         self.buf.extend_from_slice(&len.to_le_bytes());
@@ -149,7 +75,7 @@ impl IdSpill {
         }
     }
 
-    pub(crate) fn get(&self, at: u32) -> String {
+    fn get(&self, at: u32) -> String {
         if at == TOO_FAR {
             return "an earlier user".to_string();
         }
@@ -289,7 +215,7 @@ mod tests {
     #[test]
     fn many_users_across_merged_runs_and_spilled_ids() {
         // more than three runs, so lookups go to the sorted arrays and the ids to the file
-        let n = 3 * RUN + 1234;
+        let n = 3 * crate::table::SORTED_RUN + 1234;
         let mut idx = EmailIndex::default();
         for i in 0..n {
             let seen = idx.insert(&format!("user{i}@example.com"), &format!("id-{i}"));
@@ -302,7 +228,14 @@ mod tests {
         }
         assert_eq!(idx.len(), n);
         assert!(idx.ids.flushed > 0, "ids were spilled");
-        for i in [0, 1, RUN - 1, RUN, 2 * RUN + 7, n - 1] {
+        for i in [
+            0,
+            1,
+            crate::table::SORTED_RUN - 1,
+            crate::table::SORTED_RUN,
+            2 * crate::table::SORTED_RUN + 7,
+            n - 1,
+        ] {
             assert_eq!(
                 idx.insert(&format!("USER{i}@example.com"), "again"),
                 Seen::Duplicate {
@@ -318,7 +251,7 @@ mod tests {
         }
         assert!(idx.check("nobody@example.com").is_none());
         // the arrays are sorted and hold every key merged so far
-        assert!(idx.emails.keys.windows(2).all(|w| w[0] < w[1]));
+        assert!(idx.emails.is_sorted());
         assert_eq!(idx.emails.len(), n + 6);
     }
 }

@@ -1,7 +1,7 @@
 //! The logins and ids seen so far in the first read, to name a row that repeats one.
 //!
 //! This is the only memory of the CSV source that grows with the rows, so it is compact: a
-//! 64-bit hash of each key with the line of its first row, 12 bytes an entry in idm-map's
+//! 64-bit hash of each key with the line of its first row, 12 bytes an entry in
 //! [`SortedIndex`] (sorted arrays, no hash-table slack), instead of a hash map of 128-bit
 //! hashes (75 bytes a row, measured). Two different logins with one 64-bit hash (about 3 in
 //! 100 million at a million rows) would reject the second row naming the first one's line:
@@ -9,7 +9,7 @@
 
 use std::hash::Hasher;
 
-use crate::map::index::SortedIndex;
+use crate::table::SortedIndex;
 
 /// Keys seen so far → the line of the row that had each first.
 #[derive(Default)]
