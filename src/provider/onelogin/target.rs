@@ -837,8 +837,27 @@ impl Target for OneLoginTarget<'_> {
                 }
             }
             Kind::Group => {
-                for r in self.client.list_roles() {
-                    emit(r?);
+                // a role lists its members: pages of a few roles decoded straight into ids (a
+                // page of 100 big roles as JSON values is hundreds of MB at a million users);
+                // each role is then given whole but for its admins, which no payload sets
+                let roles = self
+                    .client
+                    .pages_of::<RoleSummary>("/api/2/roles", &[])
+                    .limit(ROLES_PER_PAGE);
+                for role in roles {
+                    let role = role?;
+                    let Some(id) = role.id.0 else { continue };
+                    let mut v = serde_json::Map::new();
+                    v.insert("id".into(), Value::from(id));
+                    if let Some(name) = role.name {
+                        v.insert("name".into(), name);
+                    }
+                    for (key, ids) in [("users", role.users.0), ("apps", role.apps.0)] {
+                        if let Some(ids) = ids {
+                            v.insert(key.into(), ids.into_iter().map(Value::from).collect());
+                        }
+                    }
+                    emit(Value::Object(v));
                 }
             }
             Kind::App => {
