@@ -105,30 +105,12 @@ impl MultiIndex {
         }
     }
 
-    /// Merge the recent entries into the sorted arrays, in place from the back.
+    /// Merge the recent entries into the sorted arrays.
     fn merge(&mut self) {
         let mut run: Vec<(u32, u32)> = self.recent.drain().collect();
         run.append(&mut self.collided);
         run.sort_unstable_by_key(|e| e.0);
-        let (n, m) = (self.keys.len(), run.len());
-        // exact: a doubling Vec would keep up to twice the entries' room
-        self.keys.reserve_exact(m);
-        self.vals.reserve_exact(m);
-        self.keys.resize(n + m, 0);
-        self.vals.resize(n + m, 0);
-        let (mut i, mut j, mut w) = (n, m, n + m);
-        while j > 0 {
-            w -= 1;
-            if i > 0 && self.keys[i - 1] > run[j - 1].0 {
-                self.keys[w] = self.keys[i - 1];
-                self.vals[w] = self.vals[i - 1];
-                i -= 1;
-            } else {
-                self.keys[w] = run[j - 1].0;
-                self.vals[w] = run[j - 1].1;
-                j -= 1;
-            }
-        }
+        merge_sorted(&mut self.keys, &mut self.vals, &run);
     }
 
     fn len(&self) -> usize {
@@ -317,6 +299,28 @@ impl DiskTable {
     }
 }
 
+/// Merge `run` (sorted by key) into the sorted arrays `keys`/`vals`, in place from the back.
+/// The arrays grow by exactly the run: a doubling `Vec` would keep up to twice their room.
+fn merge_sorted<K: Copy + Default + Ord>(keys: &mut Vec<K>, vals: &mut Vec<u32>, run: &[(K, u32)]) {
+    let (n, m) = (keys.len(), run.len());
+    keys.reserve_exact(m);
+    vals.reserve_exact(m);
+    keys.resize(n + m, K::default());
+    vals.resize(n + m, 0);
+    let (mut i, mut j, mut w) = (n, m, n + m);
+    while j > 0 {
+        w -= 1;
+        if i > 0 && keys[i - 1] > run[j - 1].0 {
+            keys[w] = keys[i - 1];
+            vals[w] = vals[i - 1];
+            i -= 1;
+        } else {
+            (keys[w], vals[w]) = run[j - 1];
+            j -= 1;
+        }
+    }
+}
+
 // ---- A sorted index of 64-bit hashes: for keys whose values fit 32 bits and need no file ----
 
 /// A hasher for keys that are already hashes.
@@ -369,25 +373,7 @@ impl SortedIndex {
     fn merge(&mut self) {
         let mut run: Vec<(u64, u32)> = self.recent.drain().collect();
         run.sort_unstable_by_key(|e| e.0);
-        let (n, m) = (self.keys.len(), run.len());
-        // exact: a doubling Vec would keep up to twice the entries' room
-        self.keys.reserve_exact(m);
-        self.vals.reserve_exact(m);
-        self.keys.resize(n + m, 0);
-        self.vals.resize(n + m, 0);
-        let (mut i, mut j, mut w) = (n, m, n + m);
-        while j > 0 {
-            w -= 1;
-            if i > 0 && self.keys[i - 1] > run[j - 1].0 {
-                self.keys[w] = self.keys[i - 1];
-                self.vals[w] = self.vals[i - 1];
-                i -= 1;
-            } else {
-                self.keys[w] = run[j - 1].0;
-                self.vals[w] = run[j - 1].1;
-                j -= 1;
-            }
-        }
+        merge_sorted(&mut self.keys, &mut self.vals, &run);
     }
 
     pub(crate) fn len(&self) -> usize {
