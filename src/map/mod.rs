@@ -252,15 +252,8 @@ impl Mapper {
 
     /// Map one record.
     pub fn map(&mut self, rec: Record) -> Disposition {
-        let mut shaped = self.shaper.shape(rec);
-        match self.settle(&mut shaped) {
-            Settled::Write(line) => Disposition::Mapped(
-                serde_json::from_slice(&line).expect("a line the mapper wrote is a record"),
-            ),
-            Settled::Passed => Disposition::Passed,
-            Settled::Skipped(reason) => Disposition::Skipped(reason),
-            Settled::Rejected(reason) => Disposition::Rejected(reason),
-        }
+        let shaped = self.shaper.shape(rec);
+        self.dispose(shaped)
     }
 
     /// Map one record, tracing where its fields came from into `trace`.
@@ -270,8 +263,12 @@ impl Mapper {
         if let Some(t) = shaped.trace.take() {
             *trace = t;
         }
-        let settled = self.settle(&mut shaped);
-        match settled {
+        self.dispose(shaped)
+    }
+
+    /// Settle one shaped record and say what became of it as a record.
+    fn dispose(&mut self, mut shaped: Shaped) -> Disposition {
+        match self.settle(&mut shaped) {
             Settled::Write(line) => Disposition::Mapped(
                 serde_json::from_slice(&line).expect("a line the mapper wrote is a record"),
             ),
