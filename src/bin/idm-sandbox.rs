@@ -95,6 +95,16 @@ struct Args {
         default_value_t = 0
     )]
     onelogin_users: u64,
+    /// Most ids one OneLogin role users/admins/apps call takes; more get a 400 (the real
+    /// maximum is not documented, so a migration can be rehearsed against several).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "IDM_SANDBOX_ONELOGIN_MAX_IDS",
+        default_value_t = idm::sandbox::onelogin::DEFAULT_MAX_IDS as u64,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    onelogin_max_ids: u64,
     /// Random faults, e.g. `429=0.05,500=0.02,reset=0.01,slow=0.01,lost=0.01` (seeded).
     #[arg(
         long,
@@ -164,6 +174,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         okta_concurrency: args.okta_concurrency.map(|n| n as usize),
         onelogin_rate_limit: args.onelogin_rate_limit,
         onelogin_users: args.onelogin_users,
+        onelogin_max_ids: args.onelogin_max_ids as usize,
         faults: args.faults,
         slow: Duration::from_millis(args.slow_ms),
         token_ttl: Duration::from_secs(args.token_ttl),

@@ -4,8 +4,9 @@
 //! does not matter). It is skipped when it is already done: the journal has it between the
 //! same target ids and the tenant does not say otherwise, or the tenant already has it. Edges
 //! are grouped by the end the target batches on ([`EdgeShape::parent`]: a OneLogin role takes
-//! 100 users per call, an Okta group one) and written by N workers; a refused batch is retried
-//! one edge at a time, so one bad id fails only its own edge.
+//! many users per call, an Okta group one) and written by N workers. A refused batch is split
+//! into smaller ones, so one bad id fails only its own edge, and a batch refused for its size
+//! lowers the size of every later call.
 //!
 //! An end that failed in this run fails its edges too, naming it (so `--retry-from` takes
 //! them again with it); an end that is nowhere (neither in the input nor in the journal) is a
@@ -14,6 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
+use std::sync::atomic::Ordering;
 
 use anyhow::Context as _;
 
@@ -380,15 +382,28 @@ impl Loader<'_> {
         None
     }
 
-    /// Add one chunk of edges to `parent`; when the API refuses the chunk, each edge is tried
-    /// alone so one bad id fails only its own edge.
+    /// Add one chunk of edges to `parent`, in pieces of at most the batch size the target
+    /// has taken so far. When the API refuses a piece, it is split into pieces of the next
+    /// smaller size of [`SPLIT_SIZES`] and each is tried: a bad id fails only its own edge (in
+    /// a few calls, not one per edge), and when every smaller piece is taken the refusal was
+    /// the size, so no later call is that large ([`Loader::edge_batch`]).
     fn add(
         &self,
         kind: &Kind,
         parent: &str,
         is_new: bool,
-        chunk: Vec<Pending>,
+        mut chunk: Vec<Pending>,
     ) -> anyhow::Result<Vec<Outcome>> {
+        let most = self.edge_batch.load(Ordering::Relaxed).max(1);
+        if chunk.len() > most {
+            let mut outs = Vec::with_capacity(chunk.len());
+            while !chunk.is_empty() {
+                let rest = chunk.split_off(chunk.len().min(most));
+                outs.extend(self.add(kind, parent, is_new, chunk)?);
+                chunk = rest;
+            }
+            return Ok(outs);
+        }
         let children: Vec<String> = chunk.iter().map(|p| p.child.clone()).collect();
         let outcome = |p: &Pending, status: Status| {
             Outcome::new(kind.clone(), &p.source, &p.id, Op::Assign, status)
@@ -408,9 +423,20 @@ impl Loader<'_> {
             }
             Err(e) if e.is_fatal() => Err(fatal(e)),
             Err(_) if chunk.len() > 1 => {
-                let mut outs = Vec::with_capacity(chunk.len());
-                for one in chunk {
-                    outs.extend(self.add(kind, parent, is_new, vec![one])?);
+                let refused = chunk.len();
+                let size = smaller(refused);
+                let mut outs = Vec::with_capacity(refused);
+                while !chunk.is_empty() {
+                    let rest = chunk.split_off(chunk.len().min(size));
+                    outs.extend(self.add(kind, parent, is_new, chunk)?);
+                    chunk = rest;
+                }
+                if outs.iter().all(|o| o.status == Status::Ok)
+                    && self.edge_batch.fetch_min(size, Ordering::Relaxed) > size
+                {
+                    tracing::info!(
+                        "the target refused {refused} {kind} edges in one call and took them {size} at a time: at most {size} a call from now on"
+                    );
                 }
                 Ok(outs)
             }
@@ -423,5 +449,30 @@ impl Loader<'_> {
                 })
                 .collect()),
         }
+    }
+}
+
+/// The sizes a refused batch is split into, largest first: the APIs' maxima are not all
+/// documented, and these are the sizes APIs commonly take.
+const SPLIT_SIZES: [usize; 9] = [500, 200, 100, 50, 20, 10, 5, 2, 1];
+
+/// The largest of [`SPLIT_SIZES`] below `n` (`n` > 1).
+fn smaller(n: usize) -> usize {
+    SPLIT_SIZES.into_iter().find(|s| *s < n).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::smaller;
+
+    #[test]
+    fn a_refused_batch_is_split_into_the_next_smaller_size() {
+        assert_eq!(smaller(1000), 500);
+        assert_eq!(smaller(501), 500);
+        assert_eq!(smaller(500), 200);
+        assert_eq!(smaller(137), 100);
+        assert_eq!(smaller(100), 50);
+        assert_eq!(smaller(3), 2);
+        assert_eq!(smaller(2), 1);
     }
 }

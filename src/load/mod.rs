@@ -379,6 +379,9 @@ pub struct Loader<'a> {
     /// (kind, target id) → the source object an earlier load mapped to it: an account is
     /// never adopted for a second person. Built on first use.
     claimed: std::sync::OnceLock<Result<crate::table::DiskTable, String>>,
+    /// The most edges one call has been found to take (lowered when the target refuses a
+    /// batch whose edges it then takes in smaller ones); unbounded until then.
+    edge_batch: std::sync::atomic::AtomicUsize,
 }
 
 impl Loader<'_> {
@@ -475,6 +478,7 @@ pub fn run<R: BufRead>(
         decisions: Mutex::new(Vec::new()),
         create_edges: None,
         claimed: std::sync::OnceLock::new(),
+        edge_batch: std::sync::atomic::AtomicUsize::new(usize::MAX),
     };
     let mut loader = loader;
     if opts.apply && !opts.force {

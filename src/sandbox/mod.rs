@@ -65,6 +65,9 @@ pub struct SandboxConfig {
     /// Generated OneLogin users on top of the seeded few (with roles and apps in
     /// proportion), for an account that is a migration's source; 0 by default.
     pub onelogin_users: u64,
+    /// Most ids one OneLogin role users/admins/apps call takes (the real maximum is not
+    /// documented).
+    pub onelogin_max_ids: usize,
     /// Random faults, applied to both ports.
     pub faults: FaultRates,
     /// How long a `slow` fault delays an answer.
@@ -89,6 +92,7 @@ impl Default for SandboxConfig {
             okta_concurrency: None,
             onelogin_rate_limit: None,
             onelogin_users: 0,
+            onelogin_max_ids: onelogin::DEFAULT_MAX_IDS,
             faults: FaultRates::default(),
             slow: Duration::from_millis(1500),
             token_ttl: Duration::from_secs(36_000),
@@ -179,6 +183,7 @@ impl Sandbox {
                 client_secret: client_secret.clone(),
                 subdomain: ONELOGIN_SUBDOMAIN.to_string(),
                 source_users: cfg.onelogin_users,
+                max_ids: cfg.onelogin_max_ids,
             },
             okta.collisions(),
         );

@@ -858,3 +858,40 @@ fn without_a_quota_the_account_says_its_limit_and_the_plan_is_estimated_by_it() 
     assert_eq!(route_counts(&stats)["GET /auth/rate_limit"], 1, "{stats}");
     assert_eq!(stats["over_limit"], 0, "{stats}");
 }
+
+/// Role users: 2 roles of 600 members each, loaded by one worker into an account that takes
+/// at most `max_ids` ids a call; returns the `POST /api/2/roles/{id}/users` calls.
+fn role_user_calls(max_ids: usize) -> u64 {
+    let env = Env::new(SandboxConfig {
+        onelogin_max_ids: max_ids,
+        ..config()
+    });
+    let m = Migration::new(600, 2, 0, env.connector_id());
+    let input = env.path("in.ndjson");
+    m.write(&input, false);
+    let before = env.tenant();
+    let apply = env.run(&input, &["--apply", "--workers", "1"]);
+    apply.expect_code(0);
+    assert_eq!(apply.results.len(), m.result_count());
+    assert!(
+        apply.with_status("failed").is_empty(),
+        "{:#?}",
+        apply.results
+    );
+    m.check(&before, &env.tenant());
+    route_counts(&env.sb.stats(Side::OneLogin))["POST /api/2/roles/{id}/users"]
+}
+
+#[test]
+fn role_users_go_in_the_largest_batches_the_account_takes() {
+    // 1,000 ids a call: one call a role
+    assert_eq!(role_user_calls(1000), 2);
+    // 100: the first role's 600 are refused, then 500 (split 200 + 200 + 100), then the
+    // first 200, whose two halves of 100 are taken: 100 a call from then on (the second 200
+    // goes as 2 x 100, then the 100, then the last 100 of the 600); the second role is sent
+    // 100 at a time from the start
+    assert_eq!(role_user_calls(100), 3 + 2 + 2 + 1 + 1 + 6);
+    // 150: the same calls (the sizes tried go down by steps: a limit between two steps is
+    // met at the lower one)
+    assert_eq!(role_user_calls(150), 3 + 2 + 2 + 1 + 1 + 6);
+}

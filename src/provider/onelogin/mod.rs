@@ -39,9 +39,12 @@ pub use target::OneLoginTarget;
 /// Page size asked for on list calls (the server clamps it to its own maximum).
 pub const PAGE_LIMIT: u32 = 100;
 
-/// Most user ids sent in one `POST /api/2/roles/{id}/users` (the API's maximum is not
-/// documented; 100 matches the role-users page limit of the spec).
-pub const ROLE_USERS_CHUNK: usize = 100;
+/// Most user ids sent in one `POST /api/2/roles/{id}/users`. The API's maximum is not
+/// documented (OneLogin's own migration tool sends 50): the load sends this many first, and
+/// when a batch is refused and its ids are then taken in smaller batches, it keeps to the
+/// smaller size for the rest of the run (see `load::edges`). 1000 is the largest page size
+/// any OneLogin list takes.
+pub const ROLE_USERS_BATCH: usize = 1000;
 
 /// How many times a create whose outcome is unknown is looked up and sent again.
 const CREATE_ATTEMPTS: u32 = 3;
@@ -564,11 +567,11 @@ impl OneLoginClient {
         Ok(None)
     }
 
-    /// Add users to a role: raw arrays of ids, [`ROLE_USERS_CHUNK`] per call. Adding a
+    /// Add users to a role: raw arrays of ids, [`ROLE_USERS_BATCH`] per call. Adding a
     /// member twice is harmless, so these calls are retried like reads.
     pub fn add_role_users(&self, role_id: u64, user_ids: &[u64]) -> Result<(), ApiError> {
         let url = self.url(&format!("/api/2/roles/{role_id}/users"));
-        for chunk in user_ids.chunks(ROLE_USERS_CHUNK) {
+        for chunk in user_ids.chunks(ROLE_USERS_BATCH) {
             self.send("POST /api/2/roles/{id}/users", |t| {
                 Request::post_json(&url, &chunk).bearer(t)
             })?;
@@ -579,7 +582,7 @@ impl OneLoginClient {
     /// Remove users from a role (raw array body; an object body is refused by the API).
     pub fn remove_role_users(&self, role_id: u64, user_ids: &[u64]) -> Result<(), ApiError> {
         let url = self.url(&format!("/api/2/roles/{role_id}/users"));
-        for chunk in user_ids.chunks(ROLE_USERS_CHUNK) {
+        for chunk in user_ids.chunks(ROLE_USERS_BATCH) {
             self.send("DELETE /api/2/roles/{id}/users", |t| {
                 Request::delete_json(&url, &chunk).bearer(t)
             })?;

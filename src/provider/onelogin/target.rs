@@ -9,7 +9,7 @@
 //!   person's account. Roles match by name with case and runs of spaces folded, as the
 //!   reference toolkit does; apps by name and connector.
 //! - **Edges.** Role users are added in bulk (`POST /api/2/roles/{id}/users`, raw arrays of up
-//!   to [`ROLE_USERS_CHUNK`] ids). Role apps are set with a `PUT` that replaces the role's
+//!   to [`ROLE_USERS_BATCH`] ids). Role apps are set with a `PUT` that replaces the role's
 //!   set, so the current set is read first and merged: apps given by other means are kept.
 //!   OneLogin's v2 API has no direct user → app assignment.
 
@@ -19,7 +19,7 @@ use std::sync::RwLock;
 use serde::Deserialize as _;
 use serde_json::Value;
 
-use super::{OneLoginClient, ROLE_USERS_CHUNK, id_of};
+use super::{OneLoginClient, ROLE_USERS_BATCH, id_of};
 use crate::provider::target::{AttributeDef, EdgeShape, End, Found, Needs, Target};
 use crate::provider::{ApiError, Created};
 use crate::record::{Kind, Record};
@@ -906,7 +906,7 @@ impl Target for OneLoginTarget<'_> {
             (Kind::Membership, _) => Ok(EdgeShape {
                 parent: End::Group,
                 child: End::User,
-                batch: ROLE_USERS_CHUNK,
+                batch: ROLE_USERS_BATCH,
                 reads_per_batch: 0,
             }),
             (Kind::AppAssignment, End::Group) => Ok(EdgeShape {

@@ -46,7 +46,14 @@ pub struct OneLoginConfig {
     /// *source*: every state and status, custom attribute values, and roles and apps in
     /// proportion, so every list pages (see `seed`).
     pub source_users: u64,
+    /// Most ids one role users/admins/apps call may carry; more get a 400. No source gives the
+    /// real limit (OneLogin's migration wizard sends 50 at a time), so the default is a
+    /// cautious [`DEFAULT_MAX_IDS`].
+    pub max_ids: usize,
 }
+
+/// The default of [`OneLoginConfig::max_ids`].
+pub const DEFAULT_MAX_IDS: usize = 100;
 
 impl std::fmt::Debug for OneLoginConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,6 +64,7 @@ impl std::fmt::Debug for OneLoginConfig {
             .field("client_secret", &"[redacted]")
             .field("subdomain", &self.subdomain)
             .field("source_users", &self.source_users)
+            .field("max_ids", &self.max_ids)
             .finish()
     }
 }

@@ -16,10 +16,6 @@ use super::users::MAX_FIELD_CHARS;
 use super::{OneLogin, now};
 use crate::sandbox::api::{SimRequest, SimResponse};
 
-/// Most ids one role users/admins/apps call may carry (no source gives the real limit; the
-/// migration wizard sends 50 at a time).
-pub(crate) const MAX_IDS_PER_CALL: usize = 100;
-
 pub(super) fn route(ol: &OneLogin, req: &SimRequest, m: &str, rest: &[&str], route: &str) -> Reply {
     match (m, rest) {
         ("GET", []) => list(ol, req, route),
@@ -273,20 +269,21 @@ fn members(ol: &OneLogin, req: &SimRequest, id: u64, admins: bool, route: &str) 
     Ok(page_response(req, route, &q, total, items))
 }
 
-/// A raw id array of at most [`MAX_IDS_PER_CALL`] ids.
-fn ids_in_body(req: &SimRequest) -> Result<Vec<u64>, ApiErr> {
+/// A raw id array of at most the account's `max_ids` ids.
+fn ids_in_body(ol: &OneLogin, req: &SimRequest) -> Result<Vec<u64>, ApiErr> {
     let ids = id_array(req)?;
-    if ids.len() > MAX_IDS_PER_CALL {
+    let max = ol.cfg.max_ids;
+    if ids.len() > max {
         return Err(ApiErr::B {
             status: 400,
-            description: format!("Too many ids in request (maximum is {MAX_IDS_PER_CALL})"),
+            description: format!("Too many ids in request (maximum is {max})"),
         });
     }
     Ok(ids)
 }
 
 fn add_members(ol: &OneLogin, req: &SimRequest, id: u64, admins: bool, route: &str) -> Reply {
-    let ids = ids_in_body(req)?;
+    let ids = ids_in_body(ol, req)?;
     let mut t = ol.write();
     if !t.roles.contains_key(&id) {
         return Err(ApiErr::not_found());
@@ -315,7 +312,7 @@ fn add_members(ol: &OneLogin, req: &SimRequest, id: u64, admins: bool, route: &s
 }
 
 fn remove_members(ol: &OneLogin, req: &SimRequest, id: u64, admins: bool, route: &str) -> Reply {
-    let ids = ids_in_body(req)?;
+    let ids = ids_in_body(ol, req)?;
     let mut t = ol.write();
     if !t.roles.contains_key(&id) {
         return Err(ApiErr::not_found());
@@ -375,7 +372,7 @@ fn apps(ol: &OneLogin, req: &SimRequest, id: u64, route: &str) -> Reply {
 }
 
 fn set_apps(ol: &OneLogin, req: &SimRequest, id: u64, route: &str) -> Reply {
-    let mut ids = ids_in_body(req)?;
+    let mut ids = ids_in_body(ol, req)?;
     let mut t = ol.write();
     if !t.roles.contains_key(&id) {
         return Err(ApiErr::not_found());

@@ -20,6 +20,7 @@ fn cfg(ttl: Duration) -> OneLoginConfig {
         client_secret: CSECRET.into(),
         subdomain: "acme-sandbox".into(),
         source_users: 0,
+        max_ids: super::DEFAULT_MAX_IDS,
     }
 }
 
