@@ -2,22 +2,31 @@
 //!
 //! idm-load remembers something about every object of a run (where it lives in the target,
 //! its label) until the edges that name it are written. Held as a hash map of strings that
-//! costs a few hundred bytes an object: 300 MB at a million users. Here the records go to an
-//! unlinked temporary file (0600, gone even after kill -9) and memory keeps 8 bytes an entry:
-//! a 32-bit hash of the key and where its record is, in sorted arrays with no load-factor
-//! slack (the latest entries in a small hash map until they are merged in, as idm-map's email
-//! index does). A lookup reads the record back (from the page cache, in practice) and checks
-//! the whole key, so two keys with one hash are told apart, never confused: the hash only
-//! has to make such reads rare (a million keys make one lookup in 4,000 read a stranger).
+//! costs a few hundred bytes an object: 300 MB at a million users. Here the records go to
+//! unlinked temporary files (0600, gone even after kill -9) and memory keeps about 1.5 bytes
+//! an entry, whatever the table's size:
 //!
-//! Records are 8-byte aligned so a 32-bit slot addresses 32 GiB of them.
+//! - The latest entries (at most [`LIVE_MAX`]) are *live*: their records in a file in the
+//!   order written, and in memory a 32-bit hash of each key and where its record is, in
+//!   sorted arrays with no load-factor slack (the latest of them in a small hash map until
+//!   they are merged in, as idm-map's email index does).
+//! - When the live part is full it is written out as a *segment*: its records sorted by hash,
+//!   in blocks of [`BLOCK`]. Memory keeps the first hash of each block (0.4 bytes an entry)
+//!   and a Bloom filter of the keys (1 byte an entry), so a lookup reads one block of a
+//!   segment that probably has the key, and rarely one that has not. More than
+//!   [`MAX_SEGMENTS`] segments are merged into one, the newest value of a key winning.
 //!
-//! [`SortedIndex`] is the same idea without the file, for values that fit 32 bits.
+//! A lookup reads records back (from the page cache, in practice) and checks the whole key,
+//! so two keys with one hash are told apart, never confused: the hash only has to make such
+//! reads rare. Live records are 8-byte aligned so a 32-bit slot addresses 32 GiB of them.
+//!
+//! [`SortedIndex`] is the first idea without the file, for values that fit 32 bits.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 
 /// Entries gathered in a hash map before they are merged into the sorted arrays.
 const RUN: usize = 1 << 16;
@@ -25,6 +34,16 @@ const RUN: usize = 1 << 16;
 const COLLIDED: usize = 256;
 /// Bytes buffered before they are written to the file.
 const BUFFER: usize = 64 * 1024;
+/// Live entries at most: 1 MB of index, and a segment is written.
+const LIVE_MAX: usize = 1 << 17;
+/// Segments at most before they are merged into one.
+const MAX_SEGMENTS: usize = 6;
+/// Entries in a block of a segment (one lookup reads a block: about 2 KB).
+const BLOCK: usize = 32;
+/// Bloom filter bits a key (about 2 % of lookups of an absent key read a block).
+const BLOOM_BITS: usize = 8;
+/// Bloom filter probes a key.
+const BLOOM_PROBES: u64 = 6;
 
 /// A hasher for keys that are already 32-bit hashes: spread over 64 bits (the hash map takes
 /// its buckets from the low bits and its tags from the high ones).
@@ -179,12 +198,197 @@ fn hash(key: &[u8]) -> u32 {
     (h ^ (h >> 32)) as u32
 }
 
+/// A Bloom filter of a segment's keys (its own hash of the key, not the table's).
+struct Bloom {
+    bits: Vec<u64>,
+}
+
+impl Bloom {
+    fn new(keys: usize) -> Bloom {
+        Bloom {
+            bits: vec![0; (keys.max(1) * BLOOM_BITS).div_ceil(64)],
+        }
+    }
+
+    /// The bits of `key`: double hashing over one 64-bit hash.
+    fn probes(&self, key: &[u8]) -> impl Iterator<Item = usize> + use<> {
+        let mut h = std::hash::DefaultHasher::new();
+        h.write(b"bloom");
+        h.write(key);
+        let a = h.finish();
+        let b = a.rotate_left(29) | 1;
+        let n = self.bits.len() as u64 * 64;
+        (0..BLOOM_PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) % n) as usize)
+    }
+
+    fn add(&mut self, key: &[u8]) {
+        for bit in self.probes(key) {
+            self.bits[bit / 64] |= 1 << (bit % 64);
+        }
+    }
+
+    fn may_have(&self, key: &[u8]) -> bool {
+        self.probes(key)
+            .all(|bit| self.bits[bit / 64] & (1 << (bit % 64)) != 0)
+    }
+}
+
+/// One entry of a segment: the table's hash of the key, the key, the value.
+type Entry = (u32, Vec<u8>, Vec<u8>);
+
+/// Entries sorted by hash in an unlinked temporary file, a key at most once. Each record is
+/// the hash, the key's and the value's lengths (32 bits each), the key and the value.
+struct Segment {
+    file: File,
+    len: usize,
+    end: u64,
+    /// The first hash of each block, and where the block starts.
+    firsts: Vec<u32>,
+    starts: Vec<u64>,
+    bloom: Bloom,
+}
+
+impl Segment {
+    /// Write `entries` (sorted by hash; `most`: how many there can be, for the filter).
+    fn write(entries: impl Iterator<Item = io::Result<Entry>>, most: usize) -> io::Result<Segment> {
+        let mut out = io::BufWriter::with_capacity(BUFFER, tempfile::tempfile()?);
+        let (mut len, mut end) = (0usize, 0u64);
+        let (mut firsts, mut starts) = (Vec::new(), Vec::new());
+        let mut bloom = Bloom::new(most);
+        for entry in entries {
+            let (h, key, value) = entry?;
+            if len % BLOCK == 0 {
+                firsts.push(h);
+                starts.push(end);
+            }
+            let key_len = u32::try_from(key.len()).map_err(io::Error::other)?;
+            let val_len = u32::try_from(value.len()).map_err(io::Error::other)?;
+            out.write_all(&h.to_le_bytes())?;
+            out.write_all(&key_len.to_le_bytes())?;
+            out.write_all(&val_len.to_le_bytes())?;
+            out.write_all(&key)?;
+            out.write_all(&value)?;
+            end += 12 + key.len() as u64 + value.len() as u64;
+            bloom.add(&key);
+            len += 1;
+        }
+        firsts.shrink_to_fit();
+        starts.shrink_to_fit();
+        Ok(Segment {
+            file: out.into_inner().map_err(io::IntoInnerError::into_error)?,
+            len,
+            end,
+            firsts,
+            starts,
+            bloom,
+        })
+    }
+
+    /// The value of `key` (whose hash is `h`), if the segment has it.
+    fn get(&self, h: u32, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        if !self.bloom.may_have(key) {
+            return Ok(None);
+        }
+        // the block before the first one starting at `h` or later may end with `h`
+        let mut block = self.firsts.partition_point(|f| *f < h).saturating_sub(1);
+        let mut buf = Vec::new();
+        while block < self.starts.len() {
+            let from = self.starts[block];
+            let to = self.starts.get(block + 1).copied().unwrap_or(self.end);
+            buf.resize(usize::try_from(to - from).map_err(io::Error::other)?, 0);
+            self.file.read_exact_at(&mut buf, from)?;
+            let mut rest = &buf[..];
+            while !rest.is_empty() {
+                let (eh, k, v, tail) = split_entry(rest)?;
+                if eh > h {
+                    return Ok(None);
+                }
+                if eh == h && k == key {
+                    return Ok(Some(v.to_vec()));
+                }
+                rest = tail;
+            }
+            block += 1;
+        }
+        Ok(None)
+    }
+
+    /// Every entry, in order, read in large chunks.
+    fn entries(&self) -> SegmentReader<'_> {
+        SegmentReader {
+            seg: self,
+            at: 0,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+/// One record at the start of `bytes`: `(hash, key, value, what follows)`.
+fn split_entry(bytes: &[u8]) -> io::Result<(u32, &[u8], &[u8], &[u8])> {
+    let bad = || io::Error::other("table: a segment record does not decode");
+    let head = bytes.get(..12).ok_or_else(bad)?;
+    let word = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let (h, key_len, val_len) = (word(0), word(4) as usize, word(8) as usize);
+    let key = bytes.get(12..12 + key_len).ok_or_else(bad)?;
+    let value = bytes
+        .get(12 + key_len..12 + key_len + val_len)
+        .ok_or_else(bad)?;
+    Ok((h, key, value, &bytes[12 + key_len + val_len..]))
+}
+
+/// A segment's entries in order.
+struct SegmentReader<'a> {
+    seg: &'a Segment,
+    /// Where `buf` ends in the file.
+    at: u64,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Iterator for SegmentReader<'_> {
+    type Item = io::Result<Entry>;
+
+    fn next(&mut self) -> Option<io::Result<Entry>> {
+        loop {
+            if let Ok((h, k, v, _)) = split_entry(&self.buf[self.pos..]) {
+                self.pos += 12 + k.len() + v.len();
+                return Some(Ok((h, k.to_vec(), v.to_vec())));
+            }
+            if self.at >= self.seg.end {
+                return (self.pos < self.buf.len()).then(|| {
+                    self.pos = self.buf.len();
+                    Err(io::Error::other("table: a segment ends inside a record"))
+                });
+            }
+            // keep the partial record, read the next chunk (at least one whole record)
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+            let want = (self.seg.end - self.at).min(BUFFER.max(self.buf.len()) as u64) as usize;
+            let have = self.buf.len();
+            self.buf.resize(have + want, 0);
+            if let Err(e) = self.seg.file.read_exact_at(&mut self.buf[have..], self.at) {
+                self.at = self.seg.end;
+                self.buf.clear();
+                return Some(Err(e));
+            }
+            self.at += want as u64;
+        }
+    }
+}
+
 /// Byte keys → byte values, the last insert of a key winning; see the module doc.
 pub struct DiskTable {
+    /// The live entries.
     index: MultiIndex,
     data: Spill,
-    /// Testing hook: a hash function that collides on purpose.
+    /// Oldest first; a newer one's value of a key wins.
+    segments: Vec<Segment>,
+    /// Copies of keys in segments that a newer value replaced (so `len` counts keys once).
+    shadowed: usize,
+    /// Testing hooks: a hash function that collides on purpose, a smaller live part.
     hasher: fn(&[u8]) -> u32,
+    live_max: usize,
 }
 
 impl DiskTable {
@@ -193,13 +397,16 @@ impl DiskTable {
         Ok(DiskTable {
             index: MultiIndex::default(),
             data: Spill::new()?,
+            segments: Vec::new(),
+            shadowed: 0,
             hasher: hash,
+            live_max: LIVE_MAX,
         })
     }
 
     /// Entries (distinct keys).
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.index.len() + self.segments.iter().map(|s| s.len).sum::<usize>() - self.shadowed
     }
 
     pub fn is_empty(&self) -> bool {
@@ -210,6 +417,9 @@ impl DiskTable {
     pub fn insert(&mut self, key: &[u8], value: &[u8]) -> io::Result<()> {
         let h = (self.hasher)(key);
         let existing = self.find(h, key)?;
+        if existing.is_none() && self.in_segments(h, key, self.segments.len())?.is_some() {
+            self.shadowed += 1;
+        }
         let at = self.data.end();
         let slot = u32::try_from(at / 8)
             .map_err(|_| io::Error::other("table: more than 32 GiB of records"))?;
@@ -225,17 +435,59 @@ impl DiskTable {
             Some((where_, _)) => self.index.replace(h, where_, slot),
             None => self.index.push(h, slot),
         }
+        if self.index.len() >= self.live_max {
+            self.write_segment()?;
+        }
         Ok(())
     }
 
     /// The value of `key`, if it has one.
     pub fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
-        Ok(self.find((self.hasher)(key), key)?.map(|(_, v)| v))
+        let h = (self.hasher)(key);
+        if let Some((_, v)) = self.find(h, key)? {
+            return Ok(Some(v));
+        }
+        self.in_segments(h, key, self.segments.len())
     }
 
-    /// Every entry, as `(key, value)`, in the file's order (a replaced key comes where its
-    /// last value was written).
+    /// The value of `key` in the newest of the first `newer_than` segments that has it.
+    fn in_segments(&self, h: u32, key: &[u8], newer_than: usize) -> io::Result<Option<Vec<u8>>> {
+        for seg in self.segments[..newer_than].iter().rev() {
+            if let Some(v) = seg.get(h, key)? {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every entry once, as `(key, value)` with its last value: the live ones in the order
+    /// written (a replaced key where its last value was written), then each segment's, newest
+    /// first, in hash order.
     pub fn iter(&self) -> impl Iterator<Item = io::Result<(Vec<u8>, Vec<u8>)>> + '_ {
+        let segments = (0..self.segments.len()).rev().flat_map(move |i| {
+            self.segments[i].entries().filter_map(move |entry| {
+                let (h, key, value) = match entry {
+                    Ok(e) => e,
+                    Err(e) => return Some(Err(e)),
+                };
+                // a key a newer layer has is that layer's entry
+                let newer = match self.find(h, &key) {
+                    Ok(Some(_)) => Ok(true),
+                    Ok(None) => newer_segments_have(&self.segments[i + 1..], h, &key),
+                    Err(e) => Err(e),
+                };
+                let newer = match newer {
+                    Ok(n) => n,
+                    Err(e) => return Some(Err(e)),
+                };
+                (!newer).then_some(Ok((key, value)))
+            })
+        });
+        self.live().chain(segments)
+    }
+
+    /// The live entries in the order written.
+    fn live(&self) -> impl Iterator<Item = io::Result<(Vec<u8>, Vec<u8>)>> + '_ {
         let mut at = 0u64;
         std::iter::from_fn(move || {
             loop {
@@ -265,7 +517,68 @@ impl DiskTable {
         })
     }
 
-    /// The key and value of the record at `at`.
+    /// Write the live entries out as a segment (sorted by hash) and start a new live part;
+    /// merge the segments when there are too many.
+    fn write_segment(&mut self) -> io::Result<()> {
+        self.index.merge();
+        let index = std::mem::take(&mut self.index);
+        let entries = index.keys.iter().zip(&index.vals).map(|(h, slot)| {
+            let (key, value) = self.record(u64::from(*slot) * 8)?;
+            Ok((*h, key, value))
+        });
+        let seg = Segment::write(entries, index.keys.len())?;
+        drop(index);
+        self.segments.push(seg);
+        self.data = Spill::new()?;
+        if self.segments.len() > MAX_SEGMENTS {
+            self.merge_segments()?;
+        }
+        Ok(())
+    }
+
+    /// Merge every segment into one, the newest value of a key winning.
+    fn merge_segments(&mut self) -> io::Result<()> {
+        let most = self.segments.iter().map(|s| s.len).sum();
+        let mut readers: Vec<(SegmentReader<'_>, Option<Entry>)> = Vec::new();
+        for seg in &self.segments {
+            let mut r = seg.entries();
+            let head = r.next().transpose()?;
+            readers.push((r, head));
+        }
+        let mut group: Vec<(usize, Entry)> = Vec::new();
+        let mut pending: std::collections::VecDeque<Entry> = Default::default();
+        let merged = std::iter::from_fn(|| -> Option<io::Result<Entry>> {
+            loop {
+                if let Some(e) = pending.pop_front() {
+                    return Some(Ok(e));
+                }
+                let h = readers
+                    .iter()
+                    .filter_map(|(_, head)| head.as_ref().map(|e| e.0))
+                    .min()?;
+                // every entry of this hash, from every segment (segment index: newer wins)
+                group.clear();
+                for (i, (r, head)) in readers.iter_mut().enumerate() {
+                    while head.as_ref().is_some_and(|e| e.0 == h) {
+                        group.extend(head.take().map(|e| (i, e)));
+                        match r.next().transpose() {
+                            Ok(next) => *head = next,
+                            Err(e) => return Some(Err(e)),
+                        }
+                    }
+                }
+                group.sort_by(|(ia, a), (ib, b)| a.1.cmp(&b.1).then(ib.cmp(ia)));
+                group.dedup_by(|later, first| later.1.1 == first.1.1);
+                pending.extend(group.drain(..).map(|(_, e)| e));
+            }
+        });
+        let seg = Segment::write(merged, most)?;
+        self.segments = vec![seg];
+        self.shadowed = 0;
+        Ok(())
+    }
+
+    /// The key and value of the live record at `at`.
     fn record(&self, at: u64) -> io::Result<(Vec<u8>, Vec<u8>)> {
         let mut lens = [0u8; 8];
         self.data.read(at, &mut lens)?;
@@ -277,7 +590,7 @@ impl DiskTable {
         Ok((record, value))
     }
 
-    /// The index entry and value of `key`.
+    /// The live index entry and value of `key`.
     fn find(&self, h: u32, key: &[u8]) -> io::Result<Option<(At, Vec<u8>)>> {
         for (where_, slot) in self.index.slots(h) {
             let at = u64::from(slot) * 8;
@@ -297,6 +610,16 @@ impl DiskTable {
         }
         Ok(None)
     }
+}
+
+/// Whether any of `segments` has `key`.
+fn newer_segments_have(segments: &[Segment], h: u32, key: &[u8]) -> io::Result<bool> {
+    for seg in segments {
+        if seg.get(h, key)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Merge `run` (sorted by key) into the sorted arrays `keys`/`vals`, in place from the back.
@@ -393,7 +716,7 @@ mod tests {
 
     #[test]
     fn lookups_after_many_inserts_across_merges_and_flushes() {
-        let mut t = DiskTable::new().unwrap();
+        let mut t = small(usize::MAX, hash);
         let n = 3 * RUN + 777;
         for i in 0..n {
             t.insert(
@@ -436,13 +759,97 @@ mod tests {
         assert_eq!(five, vec![&b"again".to_vec()]);
     }
 
+    /// A table whose live part holds `live` entries, hashing with `hasher`.
+    fn small(live: usize, hasher: fn(&[u8]) -> u32) -> DiskTable {
+        let mut t = DiskTable::new().unwrap();
+        t.live_max = live;
+        t.hasher = hasher;
+        t
+    }
+
+    /// Every entry of the table, sorted, checking each key comes once.
+    fn entries(t: &DiskTable) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut all: Vec<_> = t.iter().map(Result::unwrap).collect();
+        all.sort();
+        let n = all.len();
+        all.dedup_by(|a, b| a.0 == b.0);
+        assert_eq!(all.len(), n, "a key came twice");
+        all
+    }
+
+    #[test]
+    fn segments_keep_every_key_and_its_last_value() {
+        for hasher in [hash as fn(&[u8]) -> u32, |k: &[u8]| hash(k) & 0x3ff] {
+            let mut t = small(97, hasher);
+            let mut want = std::collections::BTreeMap::new();
+            let n: usize = 5_000;
+            for i in 0..n {
+                let (k, v) = (format!("k{i}"), format!("v{i}"));
+                t.insert(k.as_bytes(), v.as_bytes()).unwrap();
+                want.insert(k.into_bytes(), v.into_bytes());
+                // replace keys that are by now in an old segment, a recent one, or live
+                if i % 7 == 0 {
+                    for j in [i / 2, i.saturating_sub(120), i.saturating_sub(3)] {
+                        let (k, v) = (format!("k{j}"), format!("w{j}-{i}"));
+                        t.insert(k.as_bytes(), v.as_bytes()).unwrap();
+                        want.insert(k.into_bytes(), v.into_bytes());
+                    }
+                }
+                assert_eq!(t.len(), want.len(), "after insert {i}");
+            }
+            assert!(!t.segments.is_empty(), "entries went to segments");
+            assert!(t.segments.len() <= MAX_SEGMENTS, "segments were merged");
+            for (k, v) in &want {
+                assert_eq!(
+                    t.get(k).unwrap().as_ref(),
+                    Some(v),
+                    "{:?}",
+                    String::from_utf8_lossy(k)
+                );
+            }
+            for absent in ["k-1", "k5000", "", "v1"] {
+                assert_eq!(t.get(absent.as_bytes()).unwrap(), None, "{absent}");
+            }
+            let all = entries(&t);
+            assert_eq!(all, want.into_iter().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_merge_keeps_the_newest_value_of_a_key_in_several_segments() {
+        let mut t = small(10, hash);
+        // one key rewritten into every segment, then merged
+        for round in 0..(MAX_SEGMENTS + 3) {
+            for i in 0..10 {
+                t.insert(format!("k{i}").as_bytes(), format!("r{round}").as_bytes())
+                    .unwrap();
+            }
+            assert_eq!(t.len(), 10, "round {round}");
+        }
+        assert_eq!(t.get(b"k3").unwrap(), Some(b"r8".to_vec()));
+        assert_eq!(entries(&t).len(), 10);
+        assert!(entries(&t).iter().all(|(_, v)| v == b"r8"));
+    }
+
+    #[test]
+    fn a_bloom_filter_never_forgets_a_key() {
+        let mut b = Bloom::new(1000);
+        for i in 0..1000 {
+            b.add(format!("key {i}").as_bytes());
+        }
+        assert!((0..1000).all(|i| b.may_have(format!("key {i}").as_bytes())));
+        let strangers = (0..10_000)
+            .filter(|i| b.may_have(format!("other {i}").as_bytes()))
+            .count();
+        assert!(strangers < 500, "{strangers} false positives in 10,000");
+    }
+
     #[test]
     fn keys_with_one_hash_are_told_apart() {
         // 17-bit hashes: 200,000 keys share them one to three to a hash, in every place an
         // entry can be (the sorted arrays, the recent map, the collided list); each lookup
         // must check the key it reads back
-        let mut t = DiskTable::new().unwrap();
-        t.hasher = |k| hash(k) & 0x1_ffff;
+        let mut t = small(usize::MAX, |k| hash(k) & 0x1_ffff);
         let n = 200_000;
         for i in 0..n {
             t.insert(format!("k{i}").as_bytes(), format!("v{i}").as_bytes())
