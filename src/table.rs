@@ -324,8 +324,11 @@ impl Segment {
     }
 }
 
-/// One record at the start of `bytes`: `(hash, key, value, what follows)`.
-fn split_entry(bytes: &[u8]) -> io::Result<(u32, &[u8], &[u8], &[u8])> {
+/// A segment record in place: `(hash, key, value, what follows)`.
+type Split<'a> = (u32, &'a [u8], &'a [u8], &'a [u8]);
+
+/// One record at the start of `bytes`.
+fn split_entry(bytes: &[u8]) -> io::Result<Split<'_>> {
     let bad = || io::Error::other("table: a segment record does not decode");
     let head = bytes.get(..12).ok_or_else(bad)?;
     let word = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);

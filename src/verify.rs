@@ -29,6 +29,7 @@ use crate::load::spool::edge_ends;
 use crate::provider::target::{Found, Needs, Target};
 use crate::record::result::{Changes, changes};
 use crate::record::{Kind, Record, RecordReader, RecordWriter, Rejects};
+use crate::table::DiskTable;
 
 /// What verification found for one object or edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -139,82 +140,39 @@ impl Spool {
     }
 }
 
-/// Lines in an unlinked temporary file, found by a 64-bit key: in memory a sorted array of
-/// (key, offset), 16 bytes a line and no table slack. Written whole first, then read; a key
-/// written twice keeps its last line.
-struct LineTable {
-    out: BufWriter<File>,
-    index: Vec<(u64, u64)>,
-    offset: u64,
-}
+/// Lines found by a 64-bit key, on disk ([`DiskTable`]: about 1.5 bytes a line in memory); a
+/// key written twice keeps its last line.
+struct LineTable(DiskTable);
 
 impl LineTable {
     fn new() -> io::Result<LineTable> {
-        Ok(LineTable {
-            out: BufWriter::new(tempfile::tempfile()?),
-            index: Vec::new(),
-            offset: 0,
-        })
+        Ok(LineTable(DiskTable::new()?))
     }
 
     fn push(&mut self, key: u64, line: &[u8]) -> io::Result<()> {
-        self.out.write_all(line)?;
-        self.out.write_all(b"\n")?;
-        self.index.push((key, self.offset));
-        self.offset += line.len() as u64 + 1;
-        Ok(())
-    }
-
-    /// Done writing: flush, and sort the index for [`LineTable::get`].
-    fn finish(&mut self) -> io::Result<()> {
-        self.out.flush()?;
-        self.index.reverse();
-        // stable: of a key's entries, the last written (now first) stays
-        self.index.sort_by_key(|e| e.0);
-        self.index.dedup_by_key(|e| e.0);
-        self.index.shrink_to_fit();
-        Ok(())
+        self.0.insert(&key.to_le_bytes(), line)
     }
 
     fn get(&self, key: u64) -> io::Result<Option<Vec<u8>>> {
-        use std::os::unix::fs::FileExt;
-        let Ok(i) = self.index.binary_search_by_key(&key, |e| e.0) else {
-            return Ok(None);
-        };
-        let mut offset = self.index[i].1;
-        let file = self.out.get_ref();
-        // read the line in chunks until its end
-        let mut line = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = file.read_at(&mut chunk, offset)?;
-            if n == 0 {
-                break;
-            }
-            if let Some(end) = chunk[..n].iter().position(|&b| b == b'\n') {
-                line.extend_from_slice(&chunk[..end]);
-                break;
-            }
-            line.extend_from_slice(&chunk[..n]);
-            offset += n as u64;
-        }
-        Ok(Some(line))
+        self.0.get(&key.to_le_bytes())
     }
 }
 
-/// A set of 64-bit keys, all known before the first lookup: a sorted array, 8 bytes a key.
-struct KeySet(Vec<u64>);
+/// A set of 64-bit keys, on disk ([`DiskTable`]): a lookup is exact (a key read back, never
+/// a filter's guess), and memory stays about 1.5 bytes a key.
+struct KeySet(DiskTable);
 
 impl KeySet {
-    fn new(mut keys: Vec<u64>) -> KeySet {
-        keys.sort_unstable();
-        keys.dedup();
-        keys.shrink_to_fit();
-        KeySet(keys)
+    fn new() -> io::Result<KeySet> {
+        Ok(KeySet(DiskTable::new()?))
     }
 
-    fn contains(&self, key: u64) -> bool {
-        self.0.binary_search(&key).is_ok()
+    fn insert(&mut self, key: u64) -> io::Result<()> {
+        self.0.insert(&key.to_le_bytes(), &[])
+    }
+
+    fn contains(&self, key: u64) -> io::Result<bool> {
+        Ok(self.0.get(&key.to_le_bytes())?.is_some())
     }
 }
 
@@ -247,7 +205,6 @@ impl Listing {
         if let Some(e) = failed {
             return Err(anyhow::Error::new(e).context("spooling the target's objects"));
         }
-        table.finish().context("spooling the target's objects")?;
         Ok(Listing(table))
     }
 
@@ -355,7 +312,7 @@ struct Inputs {
     objects: Spool,
     edges: Spool,
     exported: Spool,
-    /// Every mapped record, by [`key`]: sorted, 8 bytes a record.
+    /// Every mapped record, by [`key`].
     mapped_keys: KeySet,
     mapped_kinds: HashSet<(String, String)>,
 }
@@ -370,7 +327,7 @@ fn read_input<R: BufRead>(
     let mut objects = Spool::new()?;
     let mut edges = Spool::new()?;
     let mut exported = Spool::new()?;
-    let mut mapped_keys = Vec::new();
+    let mut mapped_keys = KeySet::new()?;
     let mut mapped_kinds: HashSet<(String, String)> = HashSet::new();
     while let Some(entry) = input.next_good(rejects)? {
         let rec = &entry.record;
@@ -382,7 +339,7 @@ fn read_input<R: BufRead>(
         }
         match rec.target.as_deref() {
             Some(t) if t == name => {
-                mapped_keys.push(key(rec.kind.as_str(), &rec.source, &rec.id));
+                mapped_keys.insert(key(rec.kind.as_str(), &rec.source, &rec.id))?;
                 mapped_kinds.insert((rec.kind.as_str().to_string(), rec.source.clone()));
                 if matches!(rec.kind, Kind::Membership | Kind::AppAssignment) {
                     edges.push(input.raw())?;
@@ -408,7 +365,7 @@ fn read_input<R: BufRead>(
         objects,
         edges,
         exported,
-        mapped_keys: KeySet::new(mapped_keys),
+        mapped_keys,
         mapped_kinds,
     })
 }
@@ -589,7 +546,6 @@ fn verify_objects(
             }
         }
     }
-    seen.0.finish()?;
     Ok(seen)
 }
 
@@ -696,7 +652,7 @@ fn verify_edges(
 fn not_migrated(exported: Spool, mapped_keys: &KeySet, out: &mut Out<'_>) -> anyhow::Result<()> {
     for rec in exported.records()? {
         let rec = rec?;
-        if mapped_keys.contains(key(rec.kind.as_str(), &rec.source, &rec.id)) {
+        if mapped_keys.contains(key(rec.kind.as_str(), &rec.source, &rec.id))? {
             continue;
         }
         let reason = match rec.kind {
@@ -740,7 +696,7 @@ fn unexpected(
         if !m.created
             || !matches!(kind, "user" | "group" | "app")
             || !mapped_kinds.contains(&(kind.to_string(), source.to_string()))
-            || mapped_keys.contains(key(kind, source, id))
+            || mapped_keys.contains(key(kind, source, id))?
         {
             continue;
         }

@@ -666,6 +666,9 @@ impl ReqwestTransport {
     }
 }
 
+/// The most of a response's `Content-Length` reserved up front (a larger body still reads).
+const MAX_BODY_HINT: u64 = 64 << 20;
+
 impl Transport for ReqwestTransport {
     fn send(&self, req: &WireRequest) -> Result<WireResponse, WireError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| WireError {
@@ -703,12 +706,43 @@ impl Transport for ReqwestTransport {
                 )
             })
             .collect();
-        let body = resp.bytes().map_err(wire_error)?.to_vec();
+        // one buffer of the announced size: `bytes()` then `to_vec()` held the body twice
+        let mut resp = resp;
+        let hint = resp.content_length().unwrap_or(0).min(MAX_BODY_HINT);
+        let mut body = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+        std::io::Read::read_to_end(&mut resp, &mut body).map_err(body_error)?;
         Ok(WireResponse {
             status,
             headers,
             body,
         })
+    }
+}
+
+/// Classify a failure to read a body: a timeout, else the connection broke mid-answer.
+fn body_error(e: std::io::Error) -> WireError {
+    let kind = e.kind();
+    match e
+        .into_inner()
+        .map(|inner| inner.downcast::<reqwest::Error>())
+    {
+        Some(Ok(re)) => wire_error(*re),
+        Some(Err(inner)) => WireError {
+            kind: if kind == std::io::ErrorKind::TimedOut {
+                TransportKind::Timeout
+            } else {
+                TransportKind::Reset
+            },
+            reason: format!("reading the response body: {inner}"),
+        },
+        None => WireError {
+            kind: if kind == std::io::ErrorKind::TimedOut {
+                TransportKind::Timeout
+            } else {
+                TransportKind::Reset
+            },
+            reason: format!("reading the response body: {kind}"),
+        },
     }
 }
 

@@ -269,9 +269,56 @@ pub struct RoleSummary {
 #[derive(Debug, Default)]
 struct LooseId(Option<u64>);
 
-/// An array of [`LooseId`]s (those that are ids); `None` when not an array.
+/// An array of [`LooseId`]s (those that are ids) as a set; `None` when not an array.
 #[derive(Debug, Default)]
-struct LooseIds(Option<Vec<u64>>);
+struct LooseIds(Option<IdSet>);
+
+/// Ids as they are decoded: 4 bytes each while they all fit 32 bits (a role of a million
+/// members is 4 MB, not the 8 of `u64`s or the 32 of JSON values).
+#[derive(Default)]
+struct IdBuilder {
+    narrow: Vec<u32>,
+    wide: Option<Vec<u64>>,
+}
+
+impl IdBuilder {
+    fn push(&mut self, id: u64) {
+        if self.wide.is_none() {
+            if let Ok(n) = u32::try_from(id) {
+                self.narrow.push(n);
+                return;
+            }
+            self.wide = Some(self.narrow.drain(..).map(u64::from).collect());
+            self.narrow = Vec::new();
+        }
+        self.wide.get_or_insert_default().push(id);
+    }
+
+    fn finish(self) -> IdSet {
+        match self.wide {
+            Some(mut wide) => {
+                wide.sort_unstable();
+                wide.dedup();
+                wide.shrink_to_fit();
+                IdSet {
+                    sorted: wide,
+                    wide: true,
+                    ..IdSet::default()
+                }
+            }
+            None => {
+                let mut narrow = self.narrow;
+                narrow.sort_unstable();
+                narrow.dedup();
+                narrow.shrink_to_fit();
+                IdSet {
+                    narrow,
+                    ..IdSet::default()
+                }
+            }
+        }
+    }
+}
 
 /// serde_json's private key for a number kept as text (`arbitrary_precision`).
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
@@ -337,11 +384,13 @@ impl<'de> serde::Deserialize<'de> for LooseIds {
                 f.write_str("an array of ids")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LooseIds, A::Error> {
-                let mut ids = Vec::new();
+                let mut ids = IdBuilder::default();
                 while let Some(LooseId(id)) = seq.next_element()? {
-                    ids.extend(id);
+                    if let Some(id) = id {
+                        ids.push(id);
+                    }
                 }
-                Ok(LooseIds(Some(ids)))
+                Ok(LooseIds(Some(ids.finish())))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseIds, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
@@ -388,10 +437,10 @@ impl Tenant {
             self.roles_by_name.entry(fold_name(name)).or_insert(id);
         }
         if let Some(users) = role.users.0 {
-            self.role_members.insert(id, users.into_iter().collect());
+            self.role_members.insert(id, users);
         }
         if let Some(apps) = role.apps.0 {
-            self.role_apps.insert(id, apps.into_iter().collect());
+            self.role_apps.insert(id, apps);
         }
     }
 
@@ -838,8 +887,10 @@ impl Target for OneLoginTarget<'_> {
             }
             Kind::Group => {
                 // a role lists its members: pages of a few roles decoded straight into ids (a
-                // page of 100 big roles as JSON values is hundreds of MB at a million users);
-                // each role is then given whole but for its admins, which no payload sets
+                // page of 100 big roles as JSON values is hundreds of MB at a million users).
+                // Each role is given by its id and name: members and apps are edges, checked
+                // as such, and no role payload sets them (nor admins); a payload that did would
+                // show as `differs`, never pass unseen.
                 let roles = self
                     .client
                     .pages_of::<RoleSummary>("/api/2/roles", &[])
@@ -851,11 +902,6 @@ impl Target for OneLoginTarget<'_> {
                     v.insert("id".into(), Value::from(id));
                     if let Some(name) = role.name {
                         v.insert("name".into(), name);
-                    }
-                    for (key, ids) in [("users", role.users.0), ("apps", role.apps.0)] {
-                        if let Some(ids) = ids {
-                            v.insert(key.into(), ids.into_iter().map(Value::from).collect());
-                        }
                     }
                     emit(Value::Object(v));
                 }
