@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/load.sh: idm-load against idm-sandbox (release builds).
 #
-#   calls per migrated user  fresh tenant, ~3 memberships per user (aim <= 1.05)
+#   calls per migrated user  fresh tenant, ~3 memberships per user (aim <= 1.05); and at
+#                            CALLS_USERS users into accounts that take 100 and 1000 ids a
+#                            role-users call (the real maximum is not documented; aim <= 1.01)
 #   users/s                  8 workers, no limit
 #   quota utilisation        sandbox enforcing a limit, idm-load configured to it, 2 minutes
 #                            (aim >= 95 %, zero requests over the limit)
@@ -9,7 +11,7 @@
 #                            (everything already there: the journal, the tenant's snapshot)
 #
 # Knobs: BENCH_LOAD_USERS (5000), BENCH_LOAD_GROUPS (50), BENCH_QUOTA (1200/min),
-# BENCH_QUOTA_SECS (120), BENCH_RSS_USERS (100000). Results also go to bench-out/load.txt.
+# BENCH_QUOTA_SECS (120), BENCH_RSS_USERS (100000), BENCH_CALLS_USERS (100000). Results also go to bench-out/load.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,7 @@ NGROUPS=${BENCH_LOAD_GROUPS:-50}
 QUOTA=${BENCH_QUOTA:-1200/min}
 QUOTA_SECS=${BENCH_QUOTA_SECS:-120}
 RSS_USERS=${BENCH_RSS_USERS:-100000}
+CALLS_USERS=${BENCH_CALLS_USERS:-100000}
 
 cargo build --release --quiet --bin idm-load --bin idm-sandbox
 BIN=target/release
@@ -63,6 +66,18 @@ report "load: users/s with 8 workers, no limit: $(python3 -c "print(f'{$USERS/$s
 writes=$(stat writes)
 "$BIN/idm-load" --apply --rate-limit none --state "$WORK/state1.ndjson" -i "$WORK/in.ndjson" -o /dev/null -q
 report "load: second apply: $(( $(stat writes) - writes )) writes (token exchanges are counted apart as token_requests)"
+
+# 1b. calls per migrated user at CALLS_USERS users, 3 memberships each, by the most ids a
+# role-users call takes: the load starts at 1000 and keeps to the size the account takes
+python3 bench/load_input.py "$CALLS_USERS" "$NGROUPS" | sed 's/bench/calls/g' > "$WORK/calls.ndjson"
+for max_ids in 100 1000; do
+    start_sandbox --onelogin-max-ids "$max_ids"
+    before=$(stat requests)
+    "$BIN/idm-load" --apply --workers 8 --rate-limit none --state "$WORK/calls$max_ids.ndjson" \
+        -i "$WORK/calls.ndjson" -o /dev/null -q
+    calls=$(( $(stat requests) - before ))
+    report "load: calls per migrated user at $CALLS_USERS users, account taking $max_ids ids a call: $(python3 -c "print(f'{$calls/$CALLS_USERS:.4f}')") ($calls calls, $NGROUPS roles, 3 memberships each; aim <= 1.01)"
+done
 
 # 2. quota utilisation: the sandbox enforces QUOTA, idm-load is configured to it
 start_sandbox --onelogin-rate-limit "$QUOTA"
