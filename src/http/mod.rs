@@ -97,9 +97,32 @@ pub enum Service {
     OneLogin,
 }
 
+/// Reads a successful response's body as it arrives (a page of big roles is never held
+/// whole). An error it returns is a failure to read the body (the request may be retried);
+/// what the body says is the caller's to keep.
+pub type BodyReader<'r> = &'r mut dyn FnMut(&mut dyn std::io::BufRead) -> std::io::Result<()>;
+
 /// Sends one request and returns the raw response. reqwest in production; tests may script it.
 pub trait Transport: Send + Sync {
     fn send(&self, req: &WireRequest) -> Result<WireResponse, WireError>;
+
+    /// [`Transport::send`], but the body of a successful (< 400) answer goes to `read` as it
+    /// arrives and is not kept in the response.
+    fn send_reading(
+        &self,
+        req: &WireRequest,
+        read: BodyReader<'_>,
+    ) -> Result<WireResponse, WireError> {
+        let mut resp = self.send(req)?;
+        if resp.status < 400 {
+            let body = std::mem::take(&mut resp.body);
+            read(&mut &body[..]).map_err(|e| WireError {
+                kind: TransportKind::Reset,
+                reason: format!("reading the response body: {e}"),
+            })?;
+        }
+        Ok(resp)
+    }
 }
 
 /// A request as it goes on the wire.
@@ -468,6 +491,25 @@ impl Client {
     /// Send a request: wait on the quota, retry what is transient, return the response or
     /// the error (see the module docs for the rules).
     pub fn execute(&self, req: Request) -> Result<Response, HttpError> {
+        self.execute_with(req, None)
+    }
+
+    /// [`Client::execute`], with a successful answer's body given to `read` as it arrives
+    /// (the response returned has none). `read` may be called again if reading fails and
+    /// the request is retried.
+    pub fn execute_reading(
+        &self,
+        req: Request,
+        read: BodyReader<'_>,
+    ) -> Result<Response, HttpError> {
+        self.execute_with(req, Some(read))
+    }
+
+    fn execute_with(
+        &self,
+        req: Request,
+        mut read: Option<BodyReader<'_>>,
+    ) -> Result<Response, HttpError> {
         let inner = &*self.inner;
         let shown_url = redact_url(&req.url);
         let method = req.method;
@@ -519,7 +561,10 @@ impl Client {
             attempt += 1;
             let retries_left = max.saturating_sub(attempt - 1);
             let permit = inner.limiter.acquire(&bucket);
-            let outcome = inner.transport.send(&wire);
+            let outcome = match read.as_mut() {
+                Some(read) => inner.transport.send_reading(&wire, &mut **read),
+                None => inner.transport.send(&wire),
+            };
             let (wait, reason) = match outcome {
                 Ok(resp) => {
                     let rate = inner.limiter.headers(|n| header_of(&resp.headers, n));
@@ -669,8 +714,12 @@ impl ReqwestTransport {
 /// The most of a response's `Content-Length` reserved up front (a larger body still reads).
 const MAX_BODY_HINT: u64 = 64 << 20;
 
-impl Transport for ReqwestTransport {
-    fn send(&self, req: &WireRequest) -> Result<WireResponse, WireError> {
+impl ReqwestTransport {
+    /// Send the request; the answer with its status and headers, its body still to read.
+    fn start(
+        &self,
+        req: &WireRequest,
+    ) -> Result<(reqwest::blocking::Response, WireResponse), WireError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| WireError {
             kind: TransportKind::Other,
             reason: e.to_string(),
@@ -706,18 +755,51 @@ impl Transport for ReqwestTransport {
                 )
             })
             .collect();
-        // one buffer of the announced size: `bytes()` then `to_vec()` held the body twice
-        let mut resp = resp;
-        let hint = resp.content_length().unwrap_or(0).min(MAX_BODY_HINT);
-        let mut body = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
-        std::io::Read::read_to_end(&mut resp, &mut body).map_err(body_error)?;
-        Ok(WireResponse {
-            status,
-            headers,
-            body,
-        })
+        Ok((
+            resp,
+            WireResponse {
+                status,
+                headers,
+                body: Vec::new(),
+            },
+        ))
     }
 }
+
+/// The whole body, in one buffer of the announced size (`bytes()` then `to_vec()` held it
+/// twice).
+fn read_body(mut resp: reqwest::blocking::Response) -> Result<Vec<u8>, WireError> {
+    let hint = resp.content_length().unwrap_or(0).min(MAX_BODY_HINT);
+    let mut body = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    std::io::Read::read_to_end(&mut resp, &mut body).map_err(body_error)?;
+    Ok(body)
+}
+
+impl Transport for ReqwestTransport {
+    fn send(&self, req: &WireRequest) -> Result<WireResponse, WireError> {
+        let (resp, mut out) = self.start(req)?;
+        out.body = read_body(resp)?;
+        Ok(out)
+    }
+
+    fn send_reading(
+        &self,
+        req: &WireRequest,
+        read: BodyReader<'_>,
+    ) -> Result<WireResponse, WireError> {
+        let (resp, mut out) = self.start(req)?;
+        if out.status < 400 {
+            let mut body = std::io::BufReader::with_capacity(BODY_CHUNK, resp);
+            read(&mut body).map_err(body_error)?;
+        } else {
+            out.body = read_body(resp)?;
+        }
+        Ok(out)
+    }
+}
+
+/// Bytes read at a time from a body given to a [`BodyReader`].
+const BODY_CHUNK: usize = 64 * 1024;
 
 /// Classify a failure to read a body: a timeout, else the connection broke mid-answer.
 fn body_error(e: std::io::Error) -> WireError {

@@ -19,6 +19,7 @@
 //!   listing 100 000 users costs the memory of one page.
 
 use std::collections::VecDeque;
+use std::io::BufRead;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::http::{Client, Request, Response};
+use crate::http::{BodyReader, Client, Request, Response};
 
 pub mod source;
 pub mod target;
@@ -265,11 +266,33 @@ impl OneLoginClient {
     /// Send a request built by `build` with the shared token; on a 401 the token is
     /// refreshed (once for all workers) and the request sent once more.
     fn send(&self, what: &str, build: impl Fn(&Secret) -> Request) -> Result<Response, ApiError> {
+        self.send_with(what, build, None)
+    }
+
+    /// [`Self::send`], a successful answer's body given to `read` as it arrives.
+    fn send_reading(
+        &self,
+        what: &str,
+        build: impl Fn(&Secret) -> Request,
+        read: BodyReader<'_>,
+    ) -> Result<Response, ApiError> {
+        self.send_with(what, build, Some(read))
+    }
+
+    fn send_with(
+        &self,
+        what: &str,
+        build: impl Fn(&Secret) -> Request,
+        mut read: Option<BodyReader<'_>>,
+    ) -> Result<Response, ApiError> {
         let mut refreshed = false;
         loop {
             let (token, generation) = self.token()?;
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let result = self.http.execute(build(&token));
+            let result = match read.as_mut() {
+                Some(read) => self.http.execute_reading(build(&token), &mut **read),
+                None => self.http.execute(build(&token)),
+            };
             if self.server_offset.get().is_none()
                 && let Ok(resp) = &result
                 && let Some(server) = resp.header("date").and_then(crate::http::parse_http_date)
@@ -674,47 +697,88 @@ pub struct Pages<'a, T = Value> {
 }
 
 /// Decodes a page's body: its items and the cursor of its envelope, if any.
-type Decode<T> = fn(&[u8]) -> Result<(Vec<T>, Option<String>), String>;
+type Decode<T> = fn(&mut dyn BufRead) -> Result<(Vec<T>, Option<String>), PageError>;
+
+/// Why a page could not be decoded: its body could not be read (the request is retried), or
+/// it is not what a list answers.
+enum PageError {
+    Read(std::io::Error),
+    Bad(String),
+}
+
+impl PageError {
+    fn json(e: serde_json::Error) -> PageError {
+        if e.is_io() {
+            PageError::Read(e.into())
+        } else {
+            PageError::Bad(format!("response is not JSON: {e}"))
+        }
+    }
+}
+
+/// The first byte of the body that is not white space, without taking it; `None`: the body
+/// is empty or blank.
+fn first_byte(body: &mut dyn BufRead) -> Result<Option<u8>, PageError> {
+    loop {
+        let buf = body.fill_buf().map_err(PageError::Read)?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => {
+                let b = buf[i];
+                body.consume(i);
+                return Ok(Some(b));
+            }
+            None => {
+                let n = buf.len();
+                body.consume(n);
+            }
+        }
+    }
+}
 
 /// A page as JSON values.
-fn decode_values(body: &[u8]) -> Result<(Vec<Value>, Option<String>), String> {
-    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?
+fn decode_values(body: &mut dyn BufRead) -> Result<(Vec<Value>, Option<String>), PageError> {
+    let body: Value = match first_byte(body)? {
+        None => Value::Null,
+        Some(_) => serde_json::from_reader(body).map_err(PageError::json)?,
     };
     let cursor = envelope_cursor(&body);
     // the items are moved out of the page, not copied
-    let items = take_list_items(body).ok_or("expected a JSON array")?;
+    let items = take_list_items(body).ok_or(PageError::Bad("expected a JSON array".into()))?;
     Ok((items, cursor))
 }
 
-/// A page decoded straight into `T`s, without a tree of JSON values: a page of roles with
-/// their users holds a value per member (tens of MB for a large tenant).
+/// A page decoded straight into `T`s as it arrives, without a tree of JSON values or the
+/// whole body: a page of roles with their users holds a value per member (tens of MB for a
+/// large tenant).
 fn decode_typed<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-) -> Result<(Vec<T>, Option<String>), String> {
+    body: &mut dyn BufRead,
+) -> Result<(Vec<T>, Option<String>), PageError> {
     #[derive(serde::Deserialize)]
     #[serde(bound = "T: serde::de::DeserializeOwned")]
     struct Envelope<T> {
         data: Option<Vec<T>>,
         pagination: Option<Value>,
     }
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    match first {
-        Some(b'[') => serde_json::from_slice(body)
+    match first_byte(body)? {
+        Some(b'[') => serde_json::from_reader(body)
             .map(|items| (items, None))
-            .map_err(|e| format!("response is not JSON: {e}")),
+            .map_err(PageError::json),
         Some(b'{') => {
-            let env: Envelope<T> =
-                serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
+            let env: Envelope<T> = serde_json::from_reader(body).map_err(PageError::json)?;
             let cursor = env
                 .pagination
                 .map(|p| json!({ "pagination": p }))
                 .and_then(|b| envelope_cursor(&b));
-            Ok((env.data.ok_or("expected a JSON array")?, cursor))
+            Ok((
+                env.data
+                    .ok_or(PageError::Bad("expected a JSON array".into()))?,
+                cursor,
+            ))
         }
-        _ => Err("expected a JSON array".into()),
+        _ => Err(PageError::Bad("expected a JSON array".into())),
     }
 }
 
@@ -745,9 +809,29 @@ impl<T> Pages<'_, T> {
             }
         }
         let url = url.to_string();
-        let resp = self.client.send(&what, |t| Request::get(&url).bearer(t))?;
-        let (items, envelope_cursor) =
-            (self.decode)(resp.body()).map_err(|e| ApiError::new(&what, Some(resp.status), e))?;
+        // the page is decoded as it arrives; a body cut short is read again with its request
+        let decode = self.decode;
+        let mut page = None;
+        let resp =
+            self.client
+                .send_reading(
+                    &what,
+                    |t| Request::get(&url).bearer(t),
+                    &mut |body| match decode(body) {
+                        Err(PageError::Read(e)) => Err(e),
+                        Err(PageError::Bad(why)) => {
+                            page = Some(Err(why));
+                            Ok(())
+                        }
+                        Ok(items) => {
+                            page = Some(Ok(items));
+                            Ok(())
+                        }
+                    },
+                )?;
+        let (items, envelope_cursor) = page
+            .unwrap_or_else(|| Err("the answer has no body".into()))
+            .map_err(|e| ApiError::new(&what, Some(resp.status), e))?;
         if self.total.is_none() {
             self.total = resp
                 .header("Total-Count")
