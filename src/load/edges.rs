@@ -331,8 +331,10 @@ impl Loader<'_> {
             }
         });
         let kind_ref = &kind;
+        // a job is up to a batch of edges (a thousand for a OneLogin role): a short queue
         super::pool::run(
             self.opts.workers,
+            self.opts.workers.div_ceil(4),
             jobs,
             |(parent, is_new, chunk)| self.add(kind_ref, &parent, is_new, chunk),
             |outs: Option<anyhow::Result<Vec<Outcome>>>| -> anyhow::Result<()> {

@@ -259,6 +259,7 @@ impl Loader<'_> {
         });
         super::pool::run(
             self.opts.workers,
+            self.opts.workers * 2,
             jobs,
             work,
             |o: Option<anyhow::Result<(Outcome, u64)>>| -> anyhow::Result<()> {

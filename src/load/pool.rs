@@ -15,9 +15,11 @@ use std::time::Duration;
 
 /// Run `work` on every job with `workers` threads; `sink` gets each result on this thread as
 /// `Some(result)`, and `None` whenever no result is waiting and at the end (time to flush
-/// output).
+/// output). At most `queued` jobs wait for a worker and twice that many results for `sink`
+/// (a job of a thousand edges is a few hundred KB: big jobs want a short queue).
 pub fn run<J, R, E>(
     workers: usize,
+    queued: usize,
     jobs: impl Iterator<Item = J> + Send,
     work: impl Fn(J) -> R + Sync,
     mut sink: impl FnMut(Option<R>) -> Result<(), E>,
@@ -28,10 +30,11 @@ where
 {
     let workers = workers.max(1);
     let stop = AtomicBool::new(false);
-    let (job_tx, job_rx) = mpsc::sync_channel::<J>(workers * 2);
+    let queued = queued.max(1);
+    let (job_tx, job_rx) = mpsc::sync_channel::<J>(queued);
     let job_rx = Arc::new(Mutex::new(job_rx));
     // bounded too: workers faster than the writer wait, rather than queue every result
-    let (res_tx, res_rx) = mpsc::sync_channel::<R>(workers * 4);
+    let (res_tx, res_rx) = mpsc::sync_channel::<R>(queued * 2);
     let work = &work;
     let stop = &stop;
     thread::scope(|scope| {
@@ -105,6 +108,7 @@ mod tests {
         let mut seen = Vec::new();
         let r: Result<(), ()> = run(
             4,
+            8,
             0..1000u32,
             |j| j * 2,
             |r| {
@@ -122,6 +126,7 @@ mod tests {
         let worked = std::sync::atomic::AtomicU32::new(0);
         let r = run(
             2,
+            1,
             0..100_000u32,
             |j| {
                 worked.fetch_add(1, Ordering::Relaxed);
