@@ -255,7 +255,7 @@ impl Table {
 /// The journal folded into tables.
 ///
 /// Mappings and edges, one per object and per edge of a migration (millions), are kept in
-/// [`DiskTable`]s: an unlinked temporary file holds them, memory holds 8 bytes a key, and a
+/// [`DiskTable`]s: unlinked temporary files hold them, memory about 1.5 bytes a key, and a
 /// lookup reads one record back. Lookups can therefore fail with an I/O error, which the
 /// caller treats as fatal: guessing "not there" could create an object twice. The rest
 /// (attributes, tenants, bookmarks, intents without their `map`) is small and in memory.

@@ -13,7 +13,7 @@
 //! - [`secrets`]: a redacting secret type, the env → keyring lookup, the audit log.
 //! - [`record`]: the envelope, a streaming NDJSON reader (line numbers, rejects, stream
 //!   markers) and writer, the `result` record, and the JSON Schemas every tool validates with.
-//! - [`table`]: a key → value table on disk with a compact index in memory (8 bytes a key):
+//! - [`table`]: a key → value table on disk with a compact index in memory (~1.5 bytes a key):
 //!   what the journal's fold, a load and a target's snapshot remember per object, so memory
 //!   stays flat at millions of users; and a sorted index of 64-bit hashes (12 bytes a key)
 //!   for idm-map's email index and the CSV source's duplicate check.

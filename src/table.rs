@@ -29,13 +29,13 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 
 /// Entries gathered in a hash map before they are merged into the sorted arrays.
-const RUN: usize = 1 << 16;
+const RUN: usize = 1 << 14;
 /// Recent entries sharing a hash with another, searched one by one, before a merge.
 const COLLIDED: usize = 256;
 /// Bytes buffered before they are written to the file.
 const BUFFER: usize = 64 * 1024;
-/// Live entries at most: 1 MB of index, and a segment is written.
-const LIVE_MAX: usize = 1 << 17;
+/// Live entries at most: 0.5 MB of index, and a segment is written.
+const LIVE_MAX: usize = 1 << 16;
 /// Segments at most before they are merged into one.
 const MAX_SEGMENTS: usize = 6;
 /// Entries in a block of a segment (one lookup reads a block: about 2 KB).

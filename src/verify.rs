@@ -216,8 +216,8 @@ impl Listing {
     }
 }
 
-/// Where each verified object went, for its edges (by [`key`]): spooled, 16 bytes an object in
-/// memory.
+/// Where each verified object went, for its edges (by [`key`]): on disk, about 1.5 bytes an
+/// object in memory.
 struct SeenTable(LineTable);
 
 impl SeenTable {
