@@ -376,9 +376,10 @@ pub struct Loader<'a> {
     owners: Mutex<Vec<String>>,
     decisions: Mutex<Vec<String>>,
     create_edges: Option<CreateEdges>,
-    /// (kind, target id) → the source object an earlier load mapped to it: an account is
-    /// never adopted for a second person. Built on first use.
-    claimed: std::sync::OnceLock<Result<crate::table::DiskTable, String>>,
+    /// (kind, target id) → the source object an earlier load or this run mapped to it: an
+    /// account is never adopted for a second person. Built from the journal on first use,
+    /// then kept up with this run's claims and `map` events.
+    claimed: Mutex<Option<crate::table::DiskTable>>,
     /// The most edges one call has been found to take (lowered when the target refuses a
     /// batch whose edges it then takes in smaller ones); unbounded until then.
     edge_batch: std::sync::atomic::AtomicUsize,
@@ -389,8 +390,57 @@ impl Loader<'_> {
         let Some(journal) = self.journal else {
             return Ok(()); // a plan writes nothing
         };
-        let _g = self.journal_guard.lock().unwrap_or_else(|p| p.into_inner());
-        journal.append_all(events).map_err(anyhow::Error::new)
+        {
+            let _g = self.journal_guard.lock().unwrap_or_else(|p| p.into_inner());
+            journal.append_all(events).map_err(anyhow::Error::new)?;
+        }
+        // what this run maps is claimed at once: a later record of the run that finds the
+        // same account (by a weaker key, after a cut-off run) sees whose it is
+        let name = self.target.name();
+        for event in events {
+            if let Event::Map {
+                kind,
+                source,
+                id,
+                target,
+                target_id,
+                ..
+            } = event
+                && target == name
+            {
+                self.with_claims(|table| {
+                    table.insert(
+                        format!("{kind}\u{0}{target_id}").as_bytes(),
+                        format!("{source}\u{0}{id}").as_bytes(),
+                    )
+                })
+                .context("keeping the accounts this run claimed")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Run `f` on the claims table, built from the journal's mappings on first use.
+    pub fn with_claims<T>(
+        &self,
+        f: impl FnOnce(&mut crate::table::DiskTable) -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        let table = match &mut *claimed {
+            Some(t) => t,
+            None => {
+                let mut table = crate::table::DiskTable::new()?;
+                for m in self.state.mappings(self.target.name()) {
+                    let (k, src, sid, m) = m?;
+                    table.insert(
+                        format!("{k}\u{0}{}", m.target_id).as_bytes(),
+                        format!("{src}\u{0}{sid}").as_bytes(),
+                    )?;
+                }
+                claimed.insert(table)
+            }
+        };
+        f(table)
     }
 
     pub fn status(&self) -> Status {
@@ -477,7 +527,7 @@ pub fn run<R: BufRead>(
         owners: Mutex::new(Vec::new()),
         decisions: Mutex::new(Vec::new()),
         create_edges: None,
-        claimed: std::sync::OnceLock::new(),
+        claimed: Mutex::new(None),
         edge_batch: std::sync::atomic::AtomicUsize::new(usize::MAX),
     };
     let mut loader = loader;

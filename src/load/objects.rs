@@ -22,7 +22,6 @@ use crate::provider::target::Found;
 use crate::provider::{ApiError, Created};
 use crate::record::result::{Failure, Op, Outcome, Status, changes};
 use crate::record::{Kind, Record};
-use crate::table::DiskTable;
 
 /// How an object was decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,10 +135,15 @@ impl Loader<'_> {
         }
         let found = target.find(kind, &rec.data);
         let claimed = match &found {
-            Found::Same { id, .. } => self.claimed_by(kind, id, rec)?,
+            Found::Same { id, .. } => self.claim(kind, id, rec)?,
             _ => None,
         };
         Ok(match found {
+            // found by a key the tenant does not hold unique (Okta's email), on an account
+            // another source object holds: not this one's; its own key is free, so create it
+            Found::Same { how, .. } if claimed.is_some() && !target.key_is_unique(kind, how) => {
+                Decision::Create
+            }
             // the account an earlier load made or adopted for another source object: taking it
             // would give this one that one's access
             Found::Same { id, how } if let Some((src, sid)) = claimed => {
@@ -177,36 +181,31 @@ impl Loader<'_> {
         Ok(self.target.settle(&rec.kind, id, &rec.data))
     }
 
-    /// The other source object the journal maps the tenant's `id` to, if any.
-    fn claimed_by(
+    /// Claim the tenant's `id` for `rec`: the other source object the journal, or this run,
+    /// already gave it to, if any; otherwise `rec` holds it from now on. Check and claim are
+    /// one step, so two workers never adopt one account for two source objects.
+    fn claim(
         &self,
         kind: &Kind,
         id: &str,
         rec: &Record,
     ) -> std::io::Result<Option<(String, String)>> {
-        // (kind, target id) → (source, source id), on disk: every mapping of the journal
-        let claimed = self.claimed.get_or_init(|| {
-            let mut table = DiskTable::new().map_err(|e| e.to_string())?;
-            for m in self.state.mappings(self.target.name()) {
-                let (k, src, sid, m) = m.map_err(|e| e.to_string())?;
-                table
-                    .insert(
-                        format!("{k}\u{0}{}", m.target_id).as_bytes(),
-                        format!("{src}\u{0}{sid}").as_bytes(),
-                    )
-                    .map_err(|e| e.to_string())?;
+        let key = format!("{kind}\u{0}{id}");
+        self.with_claims(|table| {
+            if let Some(owner) = table.get(key.as_bytes())? {
+                let owner = String::from_utf8_lossy(&owner);
+                let (src, sid) = owner.split_once('\u{0}').unwrap_or((&owner, ""));
+                if src != rec.source || sid != rec.id {
+                    return Ok(Some((src.to_string(), sid.to_string())));
+                }
+                return Ok(None);
             }
-            Ok(table)
-        });
-        let table = claimed
-            .as_ref()
-            .map_err(|e| std::io::Error::other(e.clone()))?;
-        let Some(owner) = table.get(format!("{kind}\u{0}{id}").as_bytes())? else {
-            return Ok(None);
-        };
-        let owner = String::from_utf8_lossy(&owner);
-        let (src, sid) = owner.split_once('\u{0}').unwrap_or((&owner, ""));
-        Ok((src != rec.source || sid != rec.id).then(|| (src.to_string(), sid.to_string())))
+            table.insert(
+                key.as_bytes(),
+                format!("{}\u{0}{}", rec.source, rec.id).as_bytes(),
+            )?;
+            Ok(None)
+        })
     }
 
     fn needs_decision(&self, label: &str) {

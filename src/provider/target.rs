@@ -120,6 +120,13 @@ pub trait Target: Sync {
     fn exists(&self, kind: &Kind, id: &str) -> bool;
     /// Match an incoming object with the tenant's.
     fn find(&self, kind: &Kind, data: &Value) -> Found;
+    /// Whether the key a [`Found::Same`] matched by (`how`) is unique in the tenant, so that
+    /// an object with it can be created only by taking the account that has it. Okta's
+    /// email is not (the login is): a user found by email whose account belongs to another
+    /// source user is created under its own login instead.
+    fn key_is_unique(&self, _kind: &Kind, _how: &str) -> bool {
+        true
+    }
     /// Custom attributes the payload uses that the tenant does not define (empty when the
     /// target has no such notion or the tenant was not read).
     fn missing_attributes(&self, data: &Value) -> Vec<String>;

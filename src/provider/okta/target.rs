@@ -593,6 +593,11 @@ impl Target for OktaTarget {
         }
     }
 
+    fn key_is_unique(&self, kind: &Kind, how: &str) -> bool {
+        // logins are unique in an org, emails are not
+        !(*kind == Kind::User && how == "email")
+    }
+
     fn find(&self, kind: &Kind, data: &Value) -> Found {
         let org = self.org();
         match kind {
