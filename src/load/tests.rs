@@ -393,3 +393,30 @@ fn memberships_are_written_in_batches_and_a_refused_batch_one_by_one() {
     assert_eq!(run.summary.unwrap().failed(), 0);
     assert_eq!(env.fake.edge_count(), 5);
 }
+
+#[test]
+fn two_source_users_never_share_one_account_made_in_the_same_run() {
+    let env = Env::new();
+    // u1 is created; u2 then finds that account by its email: it is u1's, not u2's to adopt
+    let run = env.run(
+        &[
+            user("u1", "ann@x.com", "Engineer"),
+            user("u2", "ann@x.com", "Manager"),
+        ],
+        Options {
+            workers: 1,
+            ..apply()
+        },
+    );
+    assert_eq!(run.op_status("u1"), pair("create", "ok"));
+    let u2 = &run.of("u2")["data"];
+    assert_eq!(u2["status"], "failed", "{u2:#}");
+    assert!(
+        u2["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("two source users claim one account"),
+        "{u2:#}"
+    );
+    assert_eq!(env.fake.count("user"), 1);
+}
