@@ -208,7 +208,7 @@ impl Listing {
         Ok(Listing(table))
     }
 
-    fn get(&mut self, id: &str) -> io::Result<Option<Value>> {
+    fn get(&self, id: &str) -> io::Result<Option<Value>> {
         Ok(self
             .0
             .get(id_hash(id))?

@@ -803,27 +803,20 @@ const BODY_CHUNK: usize = 64 * 1024;
 
 /// Classify a failure to read a body: a timeout, else the connection broke mid-answer.
 fn body_error(e: std::io::Error) -> WireError {
-    let kind = e.kind();
+    let kind = if e.kind() == std::io::ErrorKind::TimedOut {
+        TransportKind::Timeout
+    } else {
+        TransportKind::Reset
+    };
+    let reason = e.to_string();
     match e
         .into_inner()
         .map(|inner| inner.downcast::<reqwest::Error>())
     {
         Some(Ok(re)) => wire_error(*re),
-        Some(Err(inner)) => WireError {
-            kind: if kind == std::io::ErrorKind::TimedOut {
-                TransportKind::Timeout
-            } else {
-                TransportKind::Reset
-            },
-            reason: format!("reading the response body: {inner}"),
-        },
-        None => WireError {
-            kind: if kind == std::io::ErrorKind::TimedOut {
-                TransportKind::Timeout
-            } else {
-                TransportKind::Reset
-            },
-            reason: format!("reading the response body: {kind}"),
+        _ => WireError {
+            kind,
+            reason: format!("reading the response body: {reason}"),
         },
     }
 }

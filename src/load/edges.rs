@@ -394,17 +394,11 @@ impl Loader<'_> {
         kind: &Kind,
         parent: &str,
         is_new: bool,
-        mut chunk: Vec<Pending>,
+        chunk: Vec<Pending>,
     ) -> anyhow::Result<Vec<Outcome>> {
         let most = self.edge_batch.load(Ordering::Relaxed).max(1);
         if chunk.len() > most {
-            let mut outs = Vec::with_capacity(chunk.len());
-            while !chunk.is_empty() {
-                let rest = chunk.split_off(chunk.len().min(most));
-                outs.extend(self.add(kind, parent, is_new, chunk)?);
-                chunk = rest;
-            }
-            return Ok(outs);
+            return self.add_in_pieces(kind, parent, is_new, chunk, most);
         }
         let children: Vec<String> = chunk.iter().map(|p| p.child.clone()).collect();
         let outcome = |p: &Pending, status: Status| {
@@ -427,12 +421,7 @@ impl Loader<'_> {
             Err(_) if chunk.len() > 1 => {
                 let refused = chunk.len();
                 let size = smaller(refused);
-                let mut outs = Vec::with_capacity(refused);
-                while !chunk.is_empty() {
-                    let rest = chunk.split_off(chunk.len().min(size));
-                    outs.extend(self.add(kind, parent, is_new, chunk)?);
-                    chunk = rest;
-                }
+                let outs = self.add_in_pieces(kind, parent, is_new, chunk, size)?;
                 if outs.iter().all(|o| o.status == Status::Ok)
                     && self.edge_batch.fetch_min(size, Ordering::Relaxed) > size
                 {
@@ -451,6 +440,26 @@ impl Loader<'_> {
                 })
                 .collect()),
         }
+    }
+}
+
+impl Loader<'_> {
+    /// Split `chunk` into pieces of at most `size` edges and add each.
+    fn add_in_pieces(
+        &self,
+        kind: &Kind,
+        parent: &str,
+        is_new: bool,
+        mut chunk: Vec<Pending>,
+        size: usize,
+    ) -> anyhow::Result<Vec<Outcome>> {
+        let mut outs = Vec::with_capacity(chunk.len());
+        while !chunk.is_empty() {
+            let rest = chunk.split_off(chunk.len().min(size));
+            outs.extend(self.add(kind, parent, is_new, chunk)?);
+            chunk = rest;
+        }
+        Ok(outs)
     }
 }
 

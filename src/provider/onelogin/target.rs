@@ -264,6 +264,15 @@ pub struct RoleSummary {
     apps: LooseIds,
 }
 
+/// A role of the role list by its id and name alone (its member lists are skipped unread).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RoleName {
+    #[serde(default)]
+    id: LooseId,
+    #[serde(default)]
+    name: Option<Value>,
+}
+
 /// An id given as a number, a string of digits or an object with `id`; `None` otherwise
 /// (what [`id_or_object`] takes).
 #[derive(Debug, Default)]
@@ -886,14 +895,13 @@ impl Target for OneLoginTarget<'_> {
                 }
             }
             Kind::Group => {
-                // a role lists its members: pages of a few roles decoded straight into ids (a
-                // page of 100 big roles as JSON values is hundreds of MB at a million users).
-                // Each role is given by its id and name: members and apps are edges, checked
+                // a role lists its members; each role is given by its id and name, its member
+                // and app lists skipped as they are read: members and apps are edges, checked
                 // as such, and no role payload sets them (nor admins); a payload that did would
-                // show as `differs`, never pass unseen.
+                // show as `differs`, never pass unseen
                 let roles = self
                     .client
-                    .pages_of::<RoleSummary>("/api/2/roles", &[])
+                    .pages_of::<RoleName>("/api/2/roles", &[])
                     .limit(ROLES_PER_PAGE);
                 for role in roles {
                     let role = role?;
