@@ -201,8 +201,11 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         out.finish().context("writing attribute records")?;
     } else {
         let mut out = cli::output(args.io.output.as_deref())?;
-        // records pass through unchanged; a marked input stays a marked stream
-        let marked = reader.is_marked() && completeness == Completeness::Complete;
+        // records pass through unchanged; a marked input stays a marked stream, and one
+        // taken with `--allow-incomplete` stays cut short (a begin without its end), so the
+        // next stage refuses it too unless told the same
+        let marked = reader.is_marked();
+        let complete = marked && completeness == Completeness::Complete;
         let line = |rec: &idm::record::Record| serde_json::to_string(rec).map(|l| l + "\n");
         if marked {
             out.write_all(line(&stream::begin(cli::tool()))?.as_bytes())
@@ -210,7 +213,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         }
         let lines = spool.lines;
         spool.replay(&mut out).context("writing records")?;
-        if marked {
+        if complete {
             out.write_all(line(&stream::end(cli::tool(), lines))?.as_bytes())
                 .context("writing records")?;
         }

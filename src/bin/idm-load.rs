@@ -173,7 +173,17 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         &mut input,
         &mut rejects,
         &mut out,
-    )?;
+    );
+    // a run that fails leaves its output cut short (a begin without its end) even when it
+    // wrote nothing yet: an empty file would read as a whole run that had nothing to do
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(e) => {
+            let _ = out.begin();
+            let _ = out.finish();
+            return Err(e);
+        }
+    };
     out.finish_complete().context("writing results")?;
     rejects.finish()?;
     if !args.log.quiet {

@@ -117,7 +117,10 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     progress.finish_and_clear();
     let completeness = reader.completeness();
     if completeness.is_incomplete() {
-        // no end marker either: idm-load will not take this output for a whole migration
+        // no end marker either: idm-load will not take this output for a whole migration;
+        // the begin marker goes out even when no record did, or an export cut off before its
+        // first user would map to an empty file that reads as a whole, empty tenant
+        writer.begin().context("writing records")?;
         writer.finish().context("writing records")?;
     } else {
         writer.finish_complete().context("writing records")?;

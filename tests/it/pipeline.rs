@@ -391,6 +391,76 @@ fn a_failed_export_is_never_loaded_as_a_whole_tenant() {
 }
 
 #[test]
+fn an_export_cut_off_before_its_first_record_stays_incomplete_down_the_pipeline() {
+    // an export that failed before it wrote a record (its listings run in parallel, so a
+    // failing one can end it first) left a lone begin marker; idm-map wrote an empty file,
+    // which read as a whole, empty tenant, and idm-attrs passed it with exit 0
+    let mig = Mig::new(5);
+    std::fs::write(
+        mig.path("export.ndjson"),
+        "{\"kind\":\"stream\",\"source\":\"idm\",\"id\":\"begin\",\"data\":{\"tool\":\"idm-export\"}}\n",
+    )
+    .unwrap();
+    let map = mig
+        .tool("idm-map")
+        .args([
+            "--to",
+            "onelogin",
+            "-i",
+            "export.ndjson",
+            "-o",
+            "mapped.ndjson",
+        ])
+        .run();
+    map.expect(1);
+    let mapped = std::fs::read_to_string(mig.path("mapped.ndjson")).unwrap();
+    assert!(
+        mapped.contains(r#""id":"begin""#) && !mapped.contains(r#""id":"end""#),
+        "{mapped}"
+    );
+    for tool in ["idm-attrs", "idm-load"] {
+        let refused = mig
+            .tool(tool)
+            .args(["-i", "mapped.ndjson", "--apply"])
+            .run();
+        refused.expect(1);
+        assert!(
+            refused.stderr.contains("the input is incomplete"),
+            "{}",
+            refused.show()
+        );
+    }
+    // taken anyway, idm-attrs passes it on still cut short: the load refuses it as well
+    let taken = mig
+        .tool("idm-attrs")
+        .args([
+            "-i",
+            "mapped.ndjson",
+            "--allow-incomplete",
+            "-o",
+            "ready.ndjson",
+        ])
+        .run();
+    taken.expect(0);
+    let ready = std::fs::read_to_string(mig.path("ready.ndjson")).unwrap();
+    assert!(
+        ready.contains(r#""id":"begin""#) && !ready.contains(r#""id":"end""#),
+        "{ready}"
+    );
+    mig.tool("idm-load")
+        .args(["-i", "ready.ndjson", "--apply", "-o", "results.ndjson"])
+        .run()
+        .expect(1);
+    // and its results say they are not a whole run
+    let results = std::fs::read_to_string(mig.path("results.ndjson")).unwrap();
+    assert!(
+        results.contains(r#""id":"begin""#) && !results.contains(r#""id":"end""#),
+        "{results}"
+    );
+    assert_eq!(mig.writes(), 0);
+}
+
+#[test]
 fn a_second_apply_on_one_journal_refuses_while_the_first_owns_it() {
     // two applies at once duplicated apps and roles: the journal lock covered single appends
     let mig = Mig::new(30);
