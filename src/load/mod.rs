@@ -515,6 +515,14 @@ pub fn run<R: BufRead>(
         memberships: has(Phase::Memberships),
         assignments: has(Phase::Assignments),
     };
+    // the edges' ends are checked against the input's objects first; the index of those
+    // objects is then freed, before the tenant's snapshot takes its memory
+    let edge_lines = if opts.apply && !opts.force {
+        preflight::check_edges(&state, target.name(), &spool)?
+    } else {
+        Vec::new()
+    };
+    spool.forget_objects();
     target.authenticate().map_err(fatal)?;
     target.read(needs).map_err(fatal)?;
     let loader = Loader {
@@ -532,13 +540,11 @@ pub fn run<R: BufRead>(
     };
     let mut loader = loader;
     if opts.apply && !opts.force {
-        let found = preflight::check(&loader, &spool, summary.rejected)?;
+        let found = preflight::check(&loader, &spool, summary.rejected, edge_lines)?;
         if !found.is_empty() {
             return Err(anyhow::Error::new(preflight::Refused(found)));
         }
     }
-    // only the preflight asks which objects the input holds
-    spool.forget_objects();
     let mut overlay = Overlay::default();
     let total: u64 = Phase::ALL.iter().map(|p| spool.count(*p)).sum();
     let label = if opts.apply { "loading" } else { "planning" };

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use super::Loader;
 use super::spool::{Phase, Spool, edge_ends};
+use crate::journal::State;
 use crate::provider::target::Found;
 use crate::record::Kind;
 
@@ -33,8 +34,14 @@ pub fn missing_attributes_line(missing: &BTreeSet<String>) -> String {
     )
 }
 
-/// The causes found, one line each (empty: go ahead).
-pub fn check(loader: &Loader, spool: &Spool, rejected: u64) -> anyhow::Result<Vec<String>> {
+/// The causes found, one line each (empty: go ahead); `edge_lines` are those of
+/// [`check_edges`], which ran before the tenant was read.
+pub fn check(
+    loader: &Loader,
+    spool: &Spool,
+    rejected: u64,
+    edge_lines: Vec<String>,
+) -> anyhow::Result<Vec<String>> {
     let target = loader.target;
     let name = target.name();
     let mut lines = Vec::new();
@@ -68,6 +75,15 @@ pub fn check(loader: &Loader, spool: &Spool, rejected: u64) -> anyhow::Result<Ve
             "{conflicts} users would take an account that belongs to another person (a username or login held by an account with another email): the plan (`idm-load` without `--apply`) names them; give them another username"
         ));
     }
+    lines.extend(edge_lines);
+    Ok(lines)
+}
+
+/// Edges whose ends are neither in the input nor in the journal, one line per phase. Run
+/// before the tenant is read, so that the index of the input's objects it needs is freed
+/// before the tenant's snapshot takes its memory.
+pub fn check_edges(state: &State, target: &str, spool: &Spool) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
     for (phase, what) in [
         (Phase::Memberships, "memberships"),
         (Phase::Assignments, "app assignments"),
@@ -81,11 +97,11 @@ pub fn check(loader: &Loader, spool: &Spool, rejected: u64) -> anyhow::Result<Ve
             }
             // bounded: counted in batches so a huge phase never sits in memory
             if edges.len() >= 4096 {
-                nowhere += count_nowhere(loader, spool, &edges)?;
+                nowhere += count_nowhere(state, target, spool, &edges)?;
                 edges.clear();
             }
         }
-        nowhere += count_nowhere(loader, spool, &edges)?;
+        nowhere += count_nowhere(state, target, spool, &edges)?;
         if nowhere > 0 {
             lines.push(format!(
                 "{nowhere} {what} name a user, group or app that is neither in this input nor in the state journal: load the whole export (or check that idm-map did not reject their ends)"
@@ -96,20 +112,17 @@ pub fn check(loader: &Loader, spool: &Spool, rejected: u64) -> anyhow::Result<Ve
 }
 
 fn count_nowhere(
-    loader: &Loader,
+    state: &State,
+    name: &str,
     spool: &Spool,
     edges: &[(String, [(crate::provider::target::End, String); 2])],
 ) -> std::io::Result<u64> {
-    let name = loader.target.name();
     let mut n = 0;
     for (source, ends) in edges {
         for (end, sid) in ends {
             let kind = end.kind();
             if !spool.has(&kind, source, sid)
-                && loader
-                    .state
-                    .target_id(kind.as_str(), name, source, sid)?
-                    .is_none()
+                && state.target_id(kind.as_str(), name, source, sid)?.is_none()
             {
                 n += 1;
                 break;

@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 
 use crate::http::{BodyReader, Client, Request, Response};
 
+pub mod ids;
 pub mod source;
 pub mod target;
 

@@ -19,6 +19,7 @@ use std::sync::RwLock;
 use serde::Deserialize as _;
 use serde_json::Value;
 
+use super::ids::{IdBuilder, IdSet};
 use super::{OneLoginClient, ROLE_USERS_BATCH, id_of};
 use crate::provider::target::{AttributeDef, EdgeShape, End, Found, Needs, Target};
 use crate::provider::{ApiError, Created};
@@ -53,122 +54,6 @@ pub struct Tenant {
     pub user_ids: IdSet,
     /// Custom attribute shortnames; `None` until read.
     pub attributes: Option<HashSet<String>>,
-}
-
-/// A set of ids, 4 bytes each while they all fit in 32 bits (8 after): a sorted array, the
-/// latest ids in a small hash set until they are merged in (a hash set of a million ids
-/// takes 16 MB or more, and twice that while it grows).
-#[derive(Debug, Default)]
-pub struct IdSet {
-    /// Sorted; `wide` holds them all once one does not fit in `narrow`.
-    narrow: Vec<u32>,
-    sorted: Vec<u64>,
-    wide: bool,
-    recent: HashSet<u64>,
-}
-
-impl IdSet {
-    const RUN: usize = 1 << 14;
-
-    pub fn contains(&self, id: &u64) -> bool {
-        if self.recent.contains(id) {
-            return true;
-        }
-        if self.wide {
-            return self.sorted.binary_search(id).is_ok();
-        }
-        u32::try_from(*id).is_ok_and(|n| self.narrow.binary_search(&n).is_ok())
-    }
-
-    /// From sorted, distinct ids.
-    fn from_sorted(ids: Vec<u64>) -> IdSet {
-        match ids
-            .iter()
-            .map(|&id| u32::try_from(id))
-            .collect::<Result<Vec<u32>, _>>()
-        {
-            Ok(narrow) => IdSet {
-                narrow,
-                ..IdSet::default()
-            },
-            Err(_) => IdSet {
-                sorted: ids,
-                wide: true,
-                ..IdSet::default()
-            },
-        }
-    }
-
-    pub fn insert(&mut self, id: u64) {
-        if self.contains(&id) {
-            return;
-        }
-        self.recent.insert(id);
-        if self.recent.len() >= Self::RUN {
-            self.merge();
-        }
-    }
-
-    fn merge(&mut self) {
-        let mut run: Vec<u64> = self.recent.drain().collect();
-        run.sort_unstable();
-        if !self.wide {
-            let narrow = run
-                .iter()
-                .map(|&id| u32::try_from(id))
-                .collect::<Result<Vec<u32>, _>>();
-            match narrow {
-                Ok(run) => {
-                    merge_sorted(&mut self.narrow, &run);
-                    return;
-                }
-                Err(_) => {
-                    self.sorted = std::mem::take(&mut self.narrow)
-                        .into_iter()
-                        .map(u64::from)
-                        .collect();
-                    self.wide = true;
-                }
-            }
-        }
-        merge_sorted(&mut self.sorted, &run);
-    }
-
-    pub fn len(&self) -> usize {
-        self.narrow.len() + self.sorted.len() + self.recent.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Merge the sorted `run` into the sorted `into`, in place from the back.
-fn merge_sorted<T: Copy + Ord + Default>(into: &mut Vec<T>, run: &[T]) {
-    let (n, m) = (into.len(), run.len());
-    // exact: a doubling Vec would keep up to twice the ids' room
-    into.reserve_exact(m);
-    into.resize(n + m, T::default());
-    let (mut i, mut j, mut w) = (n, m, n + m);
-    while j > 0 {
-        w -= 1;
-        if i > 0 && into[i - 1] > run[j - 1] {
-            into[w] = into[i - 1];
-            i -= 1;
-        } else {
-            into[w] = run[j - 1];
-            j -= 1;
-        }
-    }
-}
-
-impl FromIterator<u64> for IdSet {
-    fn from_iter<I: IntoIterator<Item = u64>>(iter: I) -> IdSet {
-        let mut sorted: Vec<u64> = iter.into_iter().collect();
-        sorted.sort_unstable();
-        sorted.dedup();
-        IdSet::from_sorted(sorted)
-    }
 }
 
 /// The tenant's users by lower-cased email (→ id) and username (→ id and that user's
@@ -281,53 +166,6 @@ struct LooseId(Option<u64>);
 /// An array of [`LooseId`]s (those that are ids) as a set; `None` when not an array.
 #[derive(Debug, Default)]
 struct LooseIds(Option<IdSet>);
-
-/// Ids as they are decoded: 4 bytes each while they all fit 32 bits (a role of a million
-/// members is 4 MB, not the 8 of `u64`s or the 32 of JSON values).
-#[derive(Default)]
-struct IdBuilder {
-    narrow: Vec<u32>,
-    wide: Option<Vec<u64>>,
-}
-
-impl IdBuilder {
-    fn push(&mut self, id: u64) {
-        if self.wide.is_none() {
-            if let Ok(n) = u32::try_from(id) {
-                self.narrow.push(n);
-                return;
-            }
-            self.wide = Some(self.narrow.drain(..).map(u64::from).collect());
-            self.narrow = Vec::new();
-        }
-        self.wide.get_or_insert_default().push(id);
-    }
-
-    fn finish(self) -> IdSet {
-        match self.wide {
-            Some(mut wide) => {
-                wide.sort_unstable();
-                wide.dedup();
-                wide.shrink_to_fit();
-                IdSet {
-                    sorted: wide,
-                    wide: true,
-                    ..IdSet::default()
-                }
-            }
-            None => {
-                let mut narrow = self.narrow;
-                narrow.sort_unstable();
-                narrow.dedup();
-                narrow.shrink_to_fit();
-                IdSet {
-                    narrow,
-                    ..IdSet::default()
-                }
-            }
-        }
-    }
-}
 
 /// serde_json's private key for a number kept as text (`arbitrary_precision`).
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
@@ -1131,28 +969,6 @@ mod tests {
             assert_eq!(t.roles_by_name.len(), 1, "a number is no name");
             assert_eq!(t.role_ids.len(), 2, "a role without an id is left out");
         }
-    }
-
-    #[test]
-    fn id_sets_widen_when_an_id_passes_32_bits() {
-        let mut set = IdSet::default();
-        for id in (0..40_000u64).map(|i| i * 3) {
-            set.insert(id);
-        }
-        assert!(!set.wide && !set.narrow.is_empty(), "merged, 4 bytes an id");
-        assert!(set.contains(&0) && set.contains(&(39_999 * 3)) && !set.contains(&1));
-        assert!(!set.contains(&(1 << 40)));
-        set.insert(1 << 40);
-        for id in (0..20_000u64).map(|i| i * 3 + 1) {
-            set.insert(id);
-        }
-        assert!(set.wide);
-        assert_eq!(set.len(), 60_001);
-        assert!(set.contains(&(1 << 40)) && set.contains(&3) && set.contains(&4));
-        assert!(!set.contains(&5));
-        let collected: IdSet = [5u64, 1 << 33, 5].into_iter().collect();
-        assert!(collected.wide && collected.contains(&5) && collected.contains(&(1 << 33)));
-        assert_eq!(collected.len(), 2);
     }
 
     #[test]
