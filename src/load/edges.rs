@@ -27,9 +27,6 @@ use crate::provider::target::End;
 use crate::record::Kind;
 use crate::record::result::{Failure, Op, Outcome, Status};
 
-/// The reason of an edge made with its child's create.
-const WITH_CREATE: &str = "with the user's create (groupIds)";
-
 /// One edge waiting to be written.
 struct Pending {
     child: String,
@@ -144,14 +141,25 @@ impl Loader<'_> {
     }
 
     /// Whether the target makes this edge with the create of `child` (a source id).
-    fn made_with_create(&self, kind: &Kind, source: &str, child: &str, parent: &str) -> bool {
-        self.create_edges.as_ref().is_some_and(|ce| {
-            ce.edge == *kind
-                && ce
-                    .parents
-                    .get(&(source.to_string(), child.to_string()))
-                    .is_some_and(|ps| ps.iter().any(|p| p == parent))
-        })
+    fn made_with_create(
+        &self,
+        kind: &Kind,
+        source: &str,
+        child: &str,
+        parent: &str,
+    ) -> std::io::Result<bool> {
+        match &self.create_edges {
+            Some(ce) if ce.edge == *kind => {
+                Ok(ce.parents(source, child)?.iter().any(|p| p == parent))
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The reason of an edge made with its child's create.
+    fn with_create(&self) -> String {
+        let field = self.create_edges.as_ref().map_or("", |ce| ce.field);
+        format!("with the user's create ({field})")
     }
 
     fn word(&self, end: End) -> &'static str {
@@ -220,12 +228,14 @@ impl Loader<'_> {
             let (parent, child) = (&resolved[parent_at].0, &resolved[1 - parent_at].0);
             // planned with the child's create (Okta's `groupIds`): no call of its own
             if let (Res::Id { id: pid, .. }, Res::Pending) = (parent, child)
-                && self.made_with_create(&kind, &rec.source, &ends[1 - parent_at].1, pid)
+                && self
+                    .made_with_create(&kind, &rec.source, &ends[1 - parent_at].1, pid)
+                    .context("reading the index of memberships")?
             {
                 emitter.emit(
                     new(Op::Assign, Status::Planned)
                         .label(label)
-                        .reason(WITH_CREATE),
+                        .reason(self.with_create()),
                 )?;
                 continue;
             }
@@ -247,7 +257,7 @@ impl Loader<'_> {
                     new(Op::Assign, self.status())
                         .label(label)
                         .target(Some(ends_id))
-                        .reason(WITH_CREATE),
+                        .reason(self.with_create()),
                 )?;
                 continue;
             }

@@ -43,7 +43,7 @@ mod fake;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -349,18 +349,41 @@ impl Emitter<'_> {
 
 /// The edges a target makes with a create (Okta's `groupIds`): for each child of this run
 /// (by source and id), the target ids of its first parents, in input order.
-#[derive(Debug)]
 pub struct CreateEdges {
     /// The kind of object whose create makes them (`user`).
     pub of: Kind,
     /// The kind of edge (`membership`).
     pub edge: Kind,
-    pub parents: HashMap<(String, String), Vec<String>>,
+    /// The field of the create that carries them (`groupIds`, `role_ids`).
+    pub field: &'static str,
+    /// `source` NUL `child id` → the parents' target ids, one a line: on disk (about 1.5
+    /// bytes a child in memory), so a million users' memberships never sit in memory.
+    parents: crate::table::DiskTable,
 }
 
-/// Above this many edges the index of [`CreateEdges`] is not built (its memory would grow with
-/// the input): every edge is then written on its own.
-const CREATE_EDGES_MAX: usize = 2_000_000;
+impl CreateEdges {
+    /// The target ids of the parents `child` is created with.
+    pub fn parents(&self, source: &str, child: &str) -> std::io::Result<Vec<String>> {
+        Ok(self
+            .parents
+            .get(&create_edges_key(source, child))?
+            .map(|v| {
+                String::from_utf8_lossy(&v)
+                    .split('\n')
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+fn create_edges_key(source: &str, child: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(source.len() + child.len() + 1);
+    key.extend_from_slice(source.as_bytes());
+    key.push(0);
+    key.extend_from_slice(child.as_bytes());
+    key
+}
 
 /// What every phase shares.
 pub struct Loader<'a> {
@@ -563,10 +586,10 @@ pub fn run<R: BufRead>(
         (Phase::Apps, Kind::App),
     ] {
         if phase == Phase::Users
-            && let Some((edge, max)) = target.create_edges(&Kind::User)
+            && let Some((edge, max, field)) = target.create_edges(&Kind::User)
             && edge == Kind::Membership
         {
-            loader.create_edges = create_edges_index(&loader, &spool, &overlay, max)?;
+            loader.create_edges = Some(create_edges_index(&loader, &spool, &overlay, max, field)?);
         }
         if phase == Phase::Apps {
             // memberships need groups and users only; apps come after them
@@ -619,20 +642,19 @@ pub fn run<R: BufRead>(
 }
 
 /// For each user of the input, the target ids of its first `max` groups that are known by
-/// now (memberships in input order); `None` when there are too many edges to index.
+/// now (memberships in input order). The memberships are sorted by user on disk (a stable
+/// sort: input order within a user) and each user's groups written to a [`DiskTable`]:
+/// memory stays flat however many.
+///
+/// [`DiskTable`]: crate::table::DiskTable
 fn create_edges_index(
     loader: &Loader,
     spool: &Spool,
     overlay: &Overlay,
     max: usize,
-) -> anyhow::Result<Option<CreateEdges>> {
-    if spool.count(Phase::Memberships) as usize > CREATE_EDGES_MAX {
-        tracing::info!(
-            "more than {CREATE_EDGES_MAX} memberships: each is written on its own, none with its user's create"
-        );
-        return Ok(None);
-    }
-    let mut parents: HashMap<(String, String), Vec<String>> = HashMap::new();
+    field: &'static str,
+) -> anyhow::Result<CreateEdges> {
+    let mut by_child = sort::Sorter::default();
     for item in spool.records(Phase::Memberships)? {
         let item = item?;
         if item.superseded_by.is_some() {
@@ -643,17 +665,40 @@ fn create_edges_index(
             continue;
         };
         if let (Res::Id { id, .. }, _) = loader.resolve(overlay, &Kind::Group, &rec.source, &g)? {
-            let list = parents.entry((rec.source.clone(), u)).or_default();
-            if list.len() < max && !list.contains(&id) {
-                list.push(id);
-            }
+            by_child.push(&create_edges_key(&rec.source, &u), id.as_bytes())?;
         }
     }
-    Ok(Some(CreateEdges {
+    let mut parents = crate::table::DiskTable::new().context("temporary index file")?;
+    let mut flush = |key: &[u8], list: &mut Vec<Vec<u8>>| -> std::io::Result<()> {
+        if !list.is_empty() {
+            parents.insert(key, &list.join(&b'\n'))?;
+            list.clear();
+        }
+        Ok(())
+    };
+    let mut current: Option<Box<[u8]>> = None;
+    let mut list: Vec<Vec<u8>> = Vec::new();
+    for item in by_child.finish()? {
+        let (key, parent) = item?;
+        if current.as_deref() != Some(&*key) {
+            if let Some(k) = &current {
+                flush(k, &mut list)?;
+            }
+            current = Some(key);
+        }
+        if list.len() < max && !list.iter().any(|p| **p == *parent) {
+            list.push(parent.to_vec());
+        }
+    }
+    if let Some(k) = &current {
+        flush(k, &mut list)?;
+    }
+    Ok(CreateEdges {
         of: Kind::User,
         edge: Kind::Membership,
+        field,
         parents,
-    }))
+    })
 }
 
 /// An API error that ends the run (exit 1).

@@ -58,9 +58,10 @@ impl Loader<'_> {
     /// journaled leaves the next run the knowledge that the object it finds is its own.
     fn create_intended(&self, rec: &Record) -> anyhow::Result<Result<Created, ApiError>> {
         self.note(&[self.intent_event(rec)])?;
-        Ok(self
-            .target
-            .create(&rec.kind, &rec.data, &self.edges_with(rec)))
+        let with = self
+            .edges_with(rec)
+            .context("reading the index of memberships")?;
+        Ok(self.target.create(&rec.kind, &rec.data, &with))
     }
 
     fn intent_event(&self, rec: &Record) -> Event {
@@ -434,15 +435,11 @@ impl Loader<'_> {
     }
 
     /// The parents of the edges the target makes with this object's create (Okta's
-    /// `groupIds`), resolved before the users' phase.
-    fn edges_with(&self, rec: &Record) -> Vec<String> {
+    /// `groupIds`, OneLogin's `role_ids`), resolved before the users' phase.
+    fn edges_with(&self, rec: &Record) -> std::io::Result<Vec<String>> {
         match &self.create_edges {
-            Some(ce) if ce.of == rec.kind => ce
-                .parents
-                .get(&(rec.source.clone(), rec.id.clone()))
-                .cloned()
-                .unwrap_or_default(),
-            _ => Vec::new(),
+            Some(ce) if ce.of == rec.kind => ce.parents(&rec.source, &rec.id),
+            _ => Ok(Vec::new()),
         }
     }
 

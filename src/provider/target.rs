@@ -144,9 +144,10 @@ pub trait Target: Sync {
         data: &Value,
         with: &[String],
     ) -> Result<super::Created, ApiError>;
-    /// Edges this target makes with the create of an object of `kind` (Okta's `groupIds`):
-    /// their kind and how many one create takes.
-    fn create_edges(&self, _kind: &Kind) -> Option<(Kind, usize)> {
+    /// Edges this target makes with the create of an object of `kind` (Okta's `groupIds`,
+    /// OneLogin's `role_ids`): their kind, how many one create takes, and the field that
+    /// carries them (named in the results).
+    fn create_edges(&self, _kind: &Kind) -> Option<(Kind, usize, &'static str)> {
         None
     }
     /// After a create: bring the object to the state its payload asks for (Okta's lifecycle

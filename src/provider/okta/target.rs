@@ -803,8 +803,8 @@ impl Target for OktaTarget {
         }
     }
 
-    fn create_edges(&self, kind: &Kind) -> Option<(Kind, usize)> {
-        (*kind == Kind::User).then_some((Kind::Membership, GROUP_IDS_MAX))
+    fn create_edges(&self, kind: &Kind) -> Option<(Kind, usize, &'static str)> {
+        (*kind == Kind::User).then_some((Kind::Membership, GROUP_IDS_MAX, "groupIds"))
     }
 
     fn settles(&self, kind: &Kind, id: &str, data: &Value) -> bool {
