@@ -2,8 +2,10 @@
 # bench/load.sh: idm-load against idm-sandbox (release builds).
 #
 #   calls per migrated user  fresh tenant, ~3 memberships per user (aim <= 1.05); and at
-#                            CALLS_USERS users into accounts that take 100 and 1000 ids a
-#                            role-users call (the real maximum is not documented; aim <= 1.01)
+#                            CALLS_USERS users into an account that takes a new user's roles
+#                            with its create (`role_ids`), and into accounts that do not and
+#                            take 100 and 1000 ids a role-users call (neither is documented;
+#                            aim <= 1.01)
 #   users/s                  8 workers, no limit
 #   quota utilisation        sandbox enforcing a limit, idm-load configured to it, 2 minutes
 #                            (aim >= 95 %, zero requests over the limit)
@@ -67,16 +69,22 @@ writes=$(stat writes)
 "$BIN/idm-load" --apply --rate-limit none --state "$WORK/state1.ndjson" -i "$WORK/in.ndjson" -o /dev/null -q
 report "load: second apply: $(( $(stat writes) - writes )) writes (token exchanges are counted apart as token_requests)"
 
-# 1b. calls per migrated user at CALLS_USERS users, 3 memberships each, by the most ids a
-# role-users call takes: the load starts at 1000 and keeps to the size the account takes
+# 1b. calls per migrated user at CALLS_USERS users, 3 memberships each: into an account that
+# takes a new user's roles with its create (the sandbox's default), and into accounts that do
+# not, by the most ids a role-users call takes (the load starts at 1000 and keeps to the size
+# the account takes)
 python3 bench/load_input.py "$CALLS_USERS" "$NGROUPS" | sed 's/bench/calls/g' > "$WORK/calls.ndjson"
-for max_ids in 100 1000; do
-    start_sandbox --onelogin-max-ids "$max_ids"
+for account in "roles-at-create 100" "no-roles-at-create 100" "no-roles-at-create 1000"; do
+    read -r how max_ids <<< "$account"
+    flags=(--onelogin-max-ids "$max_ids")
+    [[ $how == no-roles-at-create ]] && flags+=(--onelogin-ignore-create-roles)
+    start_sandbox "${flags[@]}"
     before=$(stat requests)
-    "$BIN/idm-load" --apply --workers 8 --rate-limit none --state "$WORK/calls$max_ids.ndjson" \
+    "$BIN/idm-load" --apply --workers 8 --rate-limit none --state "$WORK/calls-$how-$max_ids.ndjson" \
         -i "$WORK/calls.ndjson" -o /dev/null -q
     calls=$(( $(stat requests) - before ))
-    report "load: calls per migrated user at $CALLS_USERS users, account taking $max_ids ids a call: $(python3 -c "print(f'{$calls/$CALLS_USERS:.4f}')") ($calls calls, $NGROUPS roles, 3 memberships each; aim <= 1.01)"
+    roles_calls=$(curl -sf "$IDM_ONELOGIN_URL/__admin/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['by_route'].get('POST /api/2/roles/{id}/users', 0))")
+    report "load: calls per migrated user at $CALLS_USERS users, account $how, taking $max_ids ids a role-users call: $(python3 -c "print(f'{$calls/$CALLS_USERS:.4f}')") ($calls calls, $roles_calls role-users calls, $NGROUPS roles, 3 memberships each; aim <= 1.01)"
 done
 
 # 2. quota utilisation: the sandbox enforces QUOTA, idm-load is configured to it

@@ -684,8 +684,8 @@ fn a_422_fails_one_record_the_rest_goes_on_and_retry_from_reruns_only_it() {
         .collect();
     assert_eq!(retried, failed, "only the failed records were re-run");
     assert!(retry.results.iter().all(|r| r["data"]["status"] == "ok"));
-    // one user create and three role-users calls (one per role)
-    assert_eq!(env.writes() - writes, 4);
+    // one user create, which carries its three roles (`role_ids`)
+    assert_eq!(env.writes() - writes, 1);
     let t = env.tenant();
     assert_eq!(t.users[&user_email(4)].len(), 1);
     assert!(t.members.contains(&(role_name(4 % 3), user_email(4))));
@@ -864,6 +864,8 @@ fn without_a_quota_the_account_says_its_limit_and_the_plan_is_estimated_by_it() 
 fn role_user_calls(max_ids: usize) -> u64 {
     let env = Env::new(SandboxConfig {
         onelogin_max_ids: max_ids,
+        // every membership goes by role
+        onelogin_create_role_ids: false,
         ..config()
     });
     let m = Migration::new(600, 2, 0, env.connector_id());
@@ -880,6 +882,66 @@ fn role_user_calls(max_ids: usize) -> u64 {
     );
     m.check(&before, &env.tenant());
     route_counts(&env.sb.stats(Side::OneLogin))["POST /api/2/roles/{id}/users"]
+}
+
+/// 300 users, each in the same 3 roles, loaded into an account that takes `role_ids` with a user's
+/// create or not: every membership arrives either way, a re-run writes nothing; returns the
+/// role-users calls and the stderr of the first run.
+fn memberships_with_creates(taken: bool) -> (u64, String) {
+    let env = Env::new(SandboxConfig {
+        onelogin_create_role_ids: taken,
+        ..config()
+    });
+    let m = Migration::new(300, 3, 0, env.connector_id());
+    let input = env.path("in.ndjson");
+    m.write(&input, false);
+    let before = env.tenant();
+    let apply = env.run(&input, &["--apply", "-v"]);
+    apply.expect_code(0);
+    assert_eq!(apply.results.len(), m.result_count());
+    assert!(
+        apply.with_status("failed").is_empty(),
+        "{:#?}",
+        apply.results
+    );
+    m.check(&before, &env.tenant());
+    let with_create = apply
+        .results
+        .iter()
+        .filter(|r| {
+            r["data"]["of"] == "membership"
+                && r["data"]["reason"] == "with the user's create (role_ids)"
+        })
+        .count();
+    let memberships = m
+        .records
+        .iter()
+        .filter(|r| r["kind"] == "membership")
+        .count();
+    assert_eq!(with_create, if taken { memberships } else { 0 });
+    let calls = route_counts(&env.sb.stats(Side::OneLogin))
+        .get("POST /api/2/roles/{id}/users")
+        .copied()
+        .unwrap_or(0);
+    let writes = env.writes();
+    let again = env.run(&input, &["--apply"]);
+    again.expect_code(0);
+    assert_eq!(env.writes(), writes, "a re-run writes nothing");
+    (calls, apply.stderr)
+}
+
+#[test]
+fn memberships_go_with_the_users_create_where_the_account_takes_role_ids() {
+    let (calls, _) = memberships_with_creates(true);
+    assert_eq!(calls, 0);
+    // an account that ignores them: the first create's answer shows no roles, and every
+    // membership is added by role, in batches
+    let (calls, stderr) = memberships_with_creates(false);
+    assert!(calls >= 6, "{calls}");
+    assert!(
+        stderr.contains("does not take `role_ids` with a user's create"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -344,25 +344,36 @@ impl OneLoginClient {
         lookup: impl Fn() -> Result<Option<u64>, ApiError>,
         what: &str,
     ) -> Result<Created<u64>, ApiError> {
+        self.create_answered(create, lookup, what).map(|(c, _)| c)
+    }
+
+    /// [`Self::create_checked`], with the create's answer when it came back (`None` when
+    /// the object was found by `lookup` instead).
+    fn create_answered(
+        &self,
+        create: impl Fn() -> Result<Value, ApiError>,
+        lookup: impl Fn() -> Result<Option<u64>, ApiError>,
+        what: &str,
+    ) -> Result<(Created<u64>, Option<Value>), ApiError> {
         let mut lost_once = false;
         for _ in 0..CREATE_ATTEMPTS {
             match create() {
                 Ok(body) => {
                     let id = created_id(&body)
                         .ok_or_else(|| ApiError::new(what, None, "response without an `id`"))?;
-                    return Ok(Created::New(id));
+                    return Ok((Created::New(id), Some(body)));
                 }
                 Err(e) if e.outcome_unknown => {
                     if let Some(id) = lookup()? {
-                        return Ok(Created::New(id));
+                        return Ok((Created::New(id), None));
                     }
                     lost_once = true;
                 }
                 Err(e) if e.is_duplicate() => {
                     return match lookup()? {
                         // After a lost attempt the duplicate is our own earlier create.
-                        Some(id) if lost_once => Ok(Created::New(id)),
-                        Some(id) => Ok(Created::Existing(id)),
+                        Some(id) if lost_once => Ok((Created::New(id), None)),
+                        Some(id) => Ok((Created::Existing(id), None)),
                         None => Err(e),
                     };
                 }
@@ -495,6 +506,40 @@ impl OneLoginClient {
             || self.find_user(email, username),
             WHAT,
         )
+    }
+
+    /// Create a user given `roles` (`role_ids` in the create). Returns, besides the user,
+    /// the roles the create's answer shows the user has among those asked: `None` when no
+    /// answer came back (the user was found by lookup), and then nothing is known of them.
+    pub fn create_user_with_roles(
+        &self,
+        payload: &Value,
+        roles: &[u64],
+    ) -> Result<(Created<u64>, Option<Vec<u64>>), ApiError> {
+        if roles.is_empty() {
+            return self.create_user(payload).map(|c| (c, Some(Vec::new())));
+        }
+        const WHAT: &str = "POST /api/2/users";
+        let mut body = payload.clone();
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert("role_ids".into(), json!(roles));
+        }
+        let email = str_field(payload, "email");
+        let username = str_field(payload, "username");
+        let (created, answer) = self.create_answered(
+            || self.post_create("/api/2/users", WHAT, &body),
+            || self.find_user(email, username),
+            WHAT,
+        )?;
+        let taken = answer.map(|a| {
+            let has: Vec<u64> = a
+                .get("role_ids")
+                .and_then(Value::as_array)
+                .map(|ids| ids.iter().filter_map(id_of).collect())
+                .unwrap_or_default();
+            roles.iter().copied().filter(|r| has.contains(r)).collect()
+        });
+        Ok((created, taken))
     }
 
     /// Update a user (partial: only the fields in `payload` change).

@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use serde::Deserialize as _;
 use serde_json::Value;
@@ -52,6 +53,9 @@ pub struct Tenant {
     /// Users by email and username, on disk.
     pub users: UserIndex,
     pub user_ids: IdSet,
+    /// Users this run created whose create's answer showed the roles sent with it
+    /// (`role_ids`): their memberships in `role_members` were made by the create.
+    pub made_with_roles: IdSet,
     /// Custom attribute shortnames; `None` until read.
     pub attributes: Option<HashSet<String>>,
 }
@@ -391,13 +395,80 @@ fn num(id: &str, what: &str) -> Result<u64, ApiError> {
 pub struct OneLoginTarget<'a> {
     client: &'a OneLoginClient,
     tenant: RwLock<Tenant>,
+    /// Whether a user's create takes `role_ids`: [`ROLES_UNTRIED`], [`ROLES_TAKEN`] or
+    /// [`ROLES_NOT_TAKEN`] (then memberships are only added by role).
+    roles_at_create: AtomicU8,
 }
+
+/// Most roles sent with one user's create (`role_ids`); more are added by role. No page
+/// gives a maximum; a person rarely has more.
+pub const ROLE_IDS_AT_CREATE: usize = 50;
+const ROLES_UNTRIED: u8 = 0;
+const ROLES_TAKEN: u8 = 1;
+const ROLES_NOT_TAKEN: u8 = 2;
 
 impl<'a> OneLoginTarget<'a> {
     pub fn new(client: &'a OneLoginClient) -> OneLoginTarget<'a> {
         OneLoginTarget {
             client,
             tenant: RwLock::new(Tenant::default()),
+            roles_at_create: AtomicU8::new(ROLES_UNTRIED),
+        }
+    }
+
+    /// Create a user with the roles `with` (role ids), as `role_ids` while the account takes
+    /// them. A role counts as made by the create only when the create's answer lists it; an
+    /// account whose answers do not (or that refuses the field) gets none sent again this
+    /// run, and its memberships are added by role as before.
+    fn create_user(&self, data: &Value, with: &[String]) -> Result<Created<u64>, ApiError> {
+        let roles: Vec<u64> = if self.roles_at_create.load(Ordering::Relaxed) == ROLES_NOT_TAKEN {
+            Vec::new()
+        } else {
+            with.iter().filter_map(|r| r.parse().ok()).collect()
+        };
+        let (created, taken) = match self.client.create_user_with_roles(data, &roles) {
+            Ok(done) => done,
+            Err(e)
+                if !roles.is_empty()
+                    && matches!(e.status, Some(400 | 422))
+                    && e.message.to_ascii_lowercase().contains("role") =>
+            {
+                self.roles_not_taken(&format!("it refused them: {}", e.message));
+                (self.client.create_user(data)?, None)
+            }
+            Err(e) => return Err(e),
+        };
+        if let (Created::New(uid), Some(taken)) = (&created, &taken)
+            && !roles.is_empty()
+        {
+            if taken.is_empty() {
+                self.roles_not_taken("its answer does not list them");
+            } else {
+                let _ = self.roles_at_create.compare_exchange(
+                    ROLES_UNTRIED,
+                    ROLES_TAKEN,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                let mut t = self.tenant_mut();
+                for role in taken {
+                    t.role_members.entry(*role).or_default().insert(*uid);
+                }
+                t.made_with_roles.insert(*uid);
+            }
+        }
+        Ok(created)
+    }
+
+    fn roles_not_taken(&self, why: &str) {
+        if self
+            .roles_at_create
+            .swap(ROLES_NOT_TAKEN, Ordering::Relaxed)
+            != ROLES_NOT_TAKEN
+        {
+            tracing::info!(
+                "the account does not take `role_ids` with a user's create ({why}): memberships are added by role"
+            );
         }
     }
 
@@ -626,9 +697,9 @@ impl Target for OneLoginTarget<'_> {
             .map(|id| Some(id.to_string()))
     }
 
-    fn create(&self, kind: &Kind, data: &Value, _with: &[String]) -> Result<Created, ApiError> {
+    fn create(&self, kind: &Kind, data: &Value, with: &[String]) -> Result<Created, ApiError> {
         let created = match kind {
-            Kind::User => self.client.create_user(data)?,
+            Kind::User => self.create_user(data, with)?,
             Kind::Group => self
                 .client
                 .create_role(nonempty(data, "name").unwrap_or_default())?,
@@ -813,6 +884,21 @@ impl Target for OneLoginTarget<'_> {
             ),
             _ => Err("not an edge onelogin takes"),
         }
+    }
+
+    fn create_edges(&self, kind: &Kind) -> Option<(Kind, usize, &'static str)> {
+        (*kind == Kind::User && self.roles_at_create.load(Ordering::Relaxed) != ROLES_NOT_TAKEN)
+            .then_some((Kind::Membership, ROLE_IDS_AT_CREATE, "role_ids"))
+    }
+
+    fn edge_made_at_create(&self, kind: &Kind, parent: &str, child: &str) -> bool {
+        let (Ok(p), Ok(c)) = (parent.parse::<u64>(), child.parse::<u64>()) else {
+            return false;
+        };
+        let t = self.tenant();
+        *kind == Kind::Membership
+            && t.made_with_roles.contains(&c)
+            && t.role_members.get(&p).is_some_and(|m| m.contains(&c))
     }
 
     fn has_edge(&self, kind: &Kind, parent: &str, child: &str) -> Option<bool> {

@@ -50,6 +50,11 @@ pub struct OneLoginConfig {
     /// real limit (OneLogin's migration wizard sends 50 at a time), so the default is a
     /// cautious [`DEFAULT_MAX_IDS`].
     pub max_ids: usize,
+    /// Whether a user's create takes `role_ids` (the roles the new user is given). The user
+    /// resource of the OpenAPI description lists it as a writable field; no page says a
+    /// create honours it, so `false` models an account that ignores it, as it ignores
+    /// fields it does not know.
+    pub create_role_ids: bool,
 }
 
 /// The default of [`OneLoginConfig::max_ids`].
@@ -65,6 +70,7 @@ impl std::fmt::Debug for OneLoginConfig {
             .field("subdomain", &self.subdomain)
             .field("source_users", &self.source_users)
             .field("max_ids", &self.max_ids)
+            .field("create_role_ids", &self.create_role_ids)
             .finish()
     }
 }

@@ -21,6 +21,7 @@ fn cfg(ttl: Duration) -> OneLoginConfig {
         subdomain: "acme-sandbox".into(),
         source_users: 0,
         max_ids: super::DEFAULT_MAX_IDS,
+        create_role_ids: true,
     }
 }
 
@@ -454,6 +455,48 @@ fn unknown_query_param_is_400() {
     assert_eq!(r.status, 422);
     assert_eq!(r.body["name"], "UnprocessableEntityFieldError");
     assert_eq!(r.body["field"], "created_at");
+}
+
+#[test]
+fn a_users_create_takes_role_ids_unless_the_account_ignores_them() {
+    for taken in [true, false] {
+        let mut config = cfg(Duration::from_secs(36000));
+        config.create_role_ids = taken;
+        let ol = OneLogin::new(config, collisions());
+        let role = call(&ol, "POST", "/api/2/roles", Some(json!({"name": "R"})));
+        let rid = role.body["id"].as_u64().unwrap();
+        let r = create_user(&ol, json!({"email": "with@example.net", "role_ids": [rid]}));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let uid = r.body["id"].as_u64().unwrap();
+        let want = if taken { json!([rid]) } else { json!([]) };
+        assert_eq!(r.body["role_ids"], want);
+        let members = call(&ol, "GET", &format!("/api/2/roles/{rid}/users"), None);
+        let ids: Vec<u64> = members
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids.contains(&uid), taken);
+        // a role that is not there: 422 and no user, where they are taken
+        let r = create_user(
+            &ol,
+            json!({"email": "no@example.net", "role_ids": [rid + 999]}),
+        );
+        if taken {
+            assert_eq!(r.status, 422, "{}", r.body);
+            assert!(
+                r.body["message"].as_str().unwrap().contains("Role"),
+                "{}",
+                r.body
+            );
+            let found = call(&ol, "GET", "/api/2/users?email=no@example.net", None);
+            assert_eq!(found.body, json!([]));
+        } else {
+            assert_eq!(r.status, 201, "{}", r.body);
+        }
+    }
 }
 
 #[test]

@@ -117,11 +117,43 @@ fn create(ol: &OneLogin, req: &SimRequest, route: &str) -> Reply {
     let id = t.next_user_id;
     let mut user = User::new(id, &stamp);
     apply(&mut t, &mut user, &body, true, opts.validate_policy, &stamp)?;
+    let roles = if ol.cfg.create_role_ids {
+        create_roles(&t, &body)?
+    } else {
+        Vec::new()
+    };
     check_unique(&t, &user, &ol.cfg.subdomain)?;
     t.next_user_id += step;
-    let out = SimResponse::json(201, route, &user.view(&t.attrs));
     t.insert_user(user);
+    for role in roles {
+        t.add_role_users(role, &[id], &stamp);
+    }
+    let out = SimResponse::json(201, route, &t.users[&id].view(&t.attrs));
     Ok(out)
+}
+
+/// The roles a create's `role_ids` gives the new user: an array of existing role ids (the
+/// user resource's `role_ids` is a plain field of the OpenAPI description, not read-only).
+/// Anything else is a 422 and no user is made.
+fn create_roles(t: &Tenant, body: &serde_json::Map<String, Value>) -> Result<Vec<u64>, ApiErr> {
+    let ids = match body.get("role_ids") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(ids)) => ids,
+        Some(_) => return Err(ApiErr::invalid("Role ids must be an array")),
+    };
+    let mut roles = Vec::with_capacity(ids.len());
+    for v in ids {
+        let role = v
+            .as_u64()
+            .ok_or_else(|| ApiErr::invalid("Role ids must be integers"))?;
+        if !t.roles.contains_key(&role) {
+            return Err(ApiErr::invalid(format!(
+                "The associated Role with ID {role} could not be found"
+            )));
+        }
+        roles.push(role);
+    }
+    Ok(roles)
 }
 
 fn update(ol: &OneLogin, req: &SimRequest, id: u64, route: &str) -> Reply {
@@ -248,8 +280,9 @@ pub(crate) fn apply(
         } else if k == "custom_attributes" {
             apply_custom(t, user, v)?;
         }
-        // Everything else (read-only fields, `role_ids`, password fields handled below,
-        // unknown keys) is ignored, as a Rails API ignores unpermitted parameters.
+        // Everything else (read-only fields, `role_ids` (taken by a create only, see
+        // `create_roles`), password fields handled below, unknown keys) is ignored, as a
+        // Rails API ignores unpermitted parameters.
     }
     if let Some(email) = user.str(F_EMAIL)
         && !email_ok(email)
