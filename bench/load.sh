@@ -77,7 +77,7 @@ python3 bench/load_input.py "$CALLS_USERS" "$NGROUPS" | sed 's/bench/calls/g' > 
 for account in "roles-at-create 100" "no-roles-at-create 100" "no-roles-at-create 1000"; do
     read -r how max_ids <<< "$account"
     flags=(--onelogin-max-ids "$max_ids")
-    [[ $how == no-roles-at-create ]] && flags+=(--onelogin-ignore-create-roles)
+    [[ $how == no-roles-at-create ]] && flags+=(--onelogin-create-roles ignore)
     start_sandbox "${flags[@]}"
     before=$(stat requests)
     "$BIN/idm-load" --apply --workers 8 --rate-limit none --state "$WORK/calls-$how-$max_ids.ndjson" \

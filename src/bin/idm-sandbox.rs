@@ -105,10 +105,17 @@ struct Args {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     onelogin_max_ids: u64,
-    /// Ignore `role_ids` in a OneLogin user's create (by default the new user is given those
-    /// roles): models an account that does not take them, for clients that must cope.
-    #[arg(long, env = "IDM_SANDBOX_ONELOGIN_IGNORE_CREATE_ROLES")]
-    onelogin_ignore_create_roles: bool,
+    /// What a OneLogin user's create does with `role_ids`: `take` gives the new user those
+    /// roles; `ignore` and `refuse` model accounts that do not take them, for clients that
+    /// must cope.
+    #[arg(
+        long,
+        value_name = "HOW",
+        env = "IDM_SANDBOX_ONELOGIN_CREATE_ROLES",
+        value_enum,
+        default_value_t = idm::sandbox::onelogin::CreateRoles::Take
+    )]
+    onelogin_create_roles: idm::sandbox::onelogin::CreateRoles,
     /// Random faults, e.g. `429=0.05,500=0.02,reset=0.01,slow=0.01,lost=0.01` (seeded).
     #[arg(
         long,
@@ -179,7 +186,7 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         onelogin_rate_limit: args.onelogin_rate_limit,
         onelogin_users: args.onelogin_users,
         onelogin_max_ids: args.onelogin_max_ids as usize,
-        onelogin_create_role_ids: !args.onelogin_ignore_create_roles,
+        onelogin_create_roles: args.onelogin_create_roles,
         faults: args.faults,
         slow: Duration::from_millis(args.slow_ms),
         token_ttl: Duration::from_secs(args.token_ttl),

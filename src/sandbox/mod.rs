@@ -68,8 +68,8 @@ pub struct SandboxConfig {
     /// Most ids one OneLogin role users/admins/apps call takes (the real maximum is not
     /// documented).
     pub onelogin_max_ids: usize,
-    /// Whether a OneLogin user's create takes `role_ids`; `false` ignores them.
-    pub onelogin_create_role_ids: bool,
+    /// What a OneLogin user's create does with `role_ids`.
+    pub onelogin_create_roles: onelogin::CreateRoles,
     /// Random faults, applied to both ports.
     pub faults: FaultRates,
     /// How long a `slow` fault delays an answer.
@@ -95,7 +95,7 @@ impl Default for SandboxConfig {
             onelogin_rate_limit: None,
             onelogin_users: 0,
             onelogin_max_ids: onelogin::DEFAULT_MAX_IDS,
-            onelogin_create_role_ids: true,
+            onelogin_create_roles: onelogin::CreateRoles::Take,
             faults: FaultRates::default(),
             slow: Duration::from_millis(1500),
             token_ttl: Duration::from_secs(36_000),
@@ -187,7 +187,7 @@ impl Sandbox {
                 subdomain: ONELOGIN_SUBDOMAIN.to_string(),
                 source_users: cfg.onelogin_users,
                 max_ids: cfg.onelogin_max_ids,
-                create_role_ids: cfg.onelogin_create_role_ids,
+                create_roles: cfg.onelogin_create_roles,
             },
             okta.collisions(),
         );

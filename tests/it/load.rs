@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use idm::sandbox::onelogin::CreateRoles;
 use idm::sandbox::{FaultKind, FaultRule, Sandbox, SandboxConfig, Side};
 use serde_json::{Value, json};
 
@@ -865,7 +866,7 @@ fn role_user_calls(max_ids: usize) -> u64 {
     let env = Env::new(SandboxConfig {
         onelogin_max_ids: max_ids,
         // every membership goes by role
-        onelogin_create_role_ids: false,
+        onelogin_create_roles: CreateRoles::Ignore,
         ..config()
     });
     let m = Migration::new(600, 2, 0, env.connector_id());
@@ -884,12 +885,14 @@ fn role_user_calls(max_ids: usize) -> u64 {
     route_counts(&env.sb.stats(Side::OneLogin))["POST /api/2/roles/{id}/users"]
 }
 
-/// 300 users, each in the same 3 roles, loaded into an account that takes `role_ids` with a user's
-/// create or not: every membership arrives either way, a re-run writes nothing; returns the
-/// role-users calls and the stderr of the first run.
-fn memberships_with_creates(taken: bool) -> (u64, String) {
+/// 300 users, each in the same 3 roles, loaded into an account that takes `role_ids` with a
+/// user's create, ignores them or refuses them: every membership arrives either way, a re-run
+/// writes nothing; returns the role-users calls, the user creates and the stderr of the
+/// first run.
+fn memberships_with_creates(how: CreateRoles) -> (u64, u64, String) {
+    let taken = how == CreateRoles::Take;
     let env = Env::new(SandboxConfig {
-        onelogin_create_role_ids: taken,
+        onelogin_create_roles: how,
         ..config()
     });
     let m = Migration::new(300, 3, 0, env.connector_id());
@@ -919,27 +922,40 @@ fn memberships_with_creates(taken: bool) -> (u64, String) {
         .filter(|r| r["kind"] == "membership")
         .count();
     assert_eq!(with_create, if taken { memberships } else { 0 });
-    let calls = route_counts(&env.sb.stats(Side::OneLogin))
-        .get("POST /api/2/roles/{id}/users")
-        .copied()
-        .unwrap_or(0);
+    let routes = route_counts(&env.sb.stats(Side::OneLogin));
+    let count = |route: &str| routes.get(route).copied().unwrap_or(0);
+    let (calls, creates) = (
+        count("POST /api/2/roles/{id}/users"),
+        count("POST /api/2/users"),
+    );
     let writes = env.writes();
     let again = env.run(&input, &["--apply"]);
     again.expect_code(0);
     assert_eq!(env.writes(), writes, "a re-run writes nothing");
-    (calls, apply.stderr)
+    (calls, creates, apply.stderr)
 }
 
 #[test]
 fn memberships_go_with_the_users_create_where_the_account_takes_role_ids() {
-    let (calls, _) = memberships_with_creates(true);
-    assert_eq!(calls, 0);
+    let (calls, creates, _) = memberships_with_creates(CreateRoles::Take);
+    assert_eq!((calls, creates), (0, 300));
     // an account that ignores them: the first create's answer shows no roles, and every
     // membership is added by role, in batches
-    let (calls, stderr) = memberships_with_creates(false);
-    assert!(calls >= 6, "{calls}");
+    let (calls, creates, stderr) = memberships_with_creates(CreateRoles::Ignore);
+    assert!(calls >= 9, "{calls}");
+    assert_eq!(creates, 300);
     assert!(
-        stderr.contains("does not take `role_ids` with a user's create"),
+        stderr.contains("does not take `role_ids` with a user's create (its answer"),
+        "{stderr}"
+    );
+    // one that refuses them: a refused create is sent again without them (one create more
+    // for each of the 4 workers at most, before the first refusal stops the others), and
+    // every membership goes by role as above
+    let (calls, creates, stderr) = memberships_with_creates(CreateRoles::Refuse);
+    assert!(calls >= 9, "{calls}");
+    assert!((301..=304).contains(&creates), "{creates}");
+    assert!(
+        stderr.contains("does not take `role_ids` with a user's create (it refused them"),
         "{stderr}"
     );
 }

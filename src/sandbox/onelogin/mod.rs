@@ -50,11 +50,23 @@ pub struct OneLoginConfig {
     /// real limit (OneLogin's migration wizard sends 50 at a time), so the default is a
     /// cautious [`DEFAULT_MAX_IDS`].
     pub max_ids: usize,
-    /// Whether a user's create takes `role_ids` (the roles the new user is given). The user
+    /// What a user's create does with `role_ids` (the roles the new user is given). The user
     /// resource of the OpenAPI description lists it as a writable field; no page says a
-    /// create honours it, so `false` models an account that ignores it, as it ignores
-    /// fields it does not know.
-    pub create_role_ids: bool,
+    /// create honours it, so the other two model accounts that ignore it (as they ignore
+    /// fields they do not know) or refuse it.
+    pub create_roles: CreateRoles,
+}
+
+/// What a user's create does with `role_ids`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum CreateRoles {
+    /// The new user is given those roles.
+    #[default]
+    Take,
+    /// They are ignored: the new user has no role.
+    Ignore,
+    /// The create is refused (400 `found unpermitted parameter: role_ids`).
+    Refuse,
 }
 
 /// The default of [`OneLoginConfig::max_ids`].
@@ -70,7 +82,7 @@ impl std::fmt::Debug for OneLoginConfig {
             .field("subdomain", &self.subdomain)
             .field("source_users", &self.source_users)
             .field("max_ids", &self.max_ids)
-            .field("create_role_ids", &self.create_role_ids)
+            .field("create_roles", &self.create_roles)
             .finish()
     }
 }

@@ -21,7 +21,7 @@ fn cfg(ttl: Duration) -> OneLoginConfig {
         subdomain: "acme-sandbox".into(),
         source_users: 0,
         max_ids: super::DEFAULT_MAX_IDS,
-        create_role_ids: true,
+        create_roles: super::CreateRoles::Take,
     }
 }
 
@@ -459,9 +459,22 @@ fn unknown_query_param_is_400() {
 
 #[test]
 fn a_users_create_takes_role_ids_unless_the_account_ignores_them() {
+    let refused = {
+        let mut config = cfg(Duration::from_secs(36000));
+        config.create_roles = super::CreateRoles::Refuse;
+        let ol = OneLogin::new(config, collisions());
+        let r = create_user(&ol, json!({"email": "refused@example.net", "role_ids": []}));
+        assert_eq!(r.status, 400, "{}", r.body);
+        create_user(&ol, json!({"email": "refused@example.net"})).status
+    };
+    assert_eq!(refused, 201, "refused with role_ids, made without");
     for taken in [true, false] {
         let mut config = cfg(Duration::from_secs(36000));
-        config.create_role_ids = taken;
+        config.create_roles = if taken {
+            super::CreateRoles::Take
+        } else {
+            super::CreateRoles::Ignore
+        };
         let ol = OneLogin::new(config, collisions());
         let role = call(&ol, "POST", "/api/2/roles", Some(json!({"name": "R"})));
         let rid = role.body["id"].as_u64().unwrap();

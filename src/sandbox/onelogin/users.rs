@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
+use super::CreateRoles;
 use super::http::{
     ApiErr, ListQuery, PageRule, Reply, check_params, json_object, list_query, matches_pattern,
     page_response, path_id, sort_param, to_bytes,
@@ -117,10 +118,13 @@ fn create(ol: &OneLogin, req: &SimRequest, route: &str) -> Reply {
     let id = t.next_user_id;
     let mut user = User::new(id, &stamp);
     apply(&mut t, &mut user, &body, true, opts.validate_policy, &stamp)?;
-    let roles = if ol.cfg.create_role_ids {
-        create_roles(&t, &body)?
-    } else {
-        Vec::new()
+    let roles = match ol.cfg.create_roles {
+        CreateRoles::Take => create_roles(&t, &body)?,
+        CreateRoles::Ignore => Vec::new(),
+        CreateRoles::Refuse if body.contains_key("role_ids") => {
+            return Err(ApiErr::bad_request("found unpermitted parameter: role_ids"));
+        }
+        CreateRoles::Refuse => Vec::new(),
     };
     check_unique(&t, &user, &ol.cfg.subdomain)?;
     t.next_user_id += step;
