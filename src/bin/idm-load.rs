@@ -174,17 +174,10 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
         &mut rejects,
         &mut out,
     );
-    // a run that fails leaves its output cut short (a begin without its end) even when it
-    // wrote nothing yet: an empty file would read as a whole run that had nothing to do
-    let summary = match summary {
-        Ok(summary) => summary,
-        Err(e) => {
-            let _ = out.begin();
-            let _ = out.finish();
-            return Err(e);
-        }
-    };
-    out.finish_complete().context("writing results")?;
+    // a run that fails leaves its results cut short, even when it wrote none yet
+    let closed = out.close(summary.is_ok());
+    let summary = summary?;
+    closed.context("writing results")?;
     rejects.finish()?;
     if !args.log.quiet {
         for line in load::report(&summary, &opts) {

@@ -116,15 +116,12 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     )?;
     progress.finish_and_clear();
     let completeness = reader.completeness();
-    if completeness.is_incomplete() {
-        // no end marker either: idm-load will not take this output for a whole migration;
-        // the begin marker goes out even when no record did, or an export cut off before its
-        // first user would map to an empty file that reads as a whole, empty tenant
-        writer.begin().context("writing records")?;
-        writer.finish().context("writing records")?;
-    } else {
-        writer.finish_complete().context("writing records")?;
-    }
+    // an incomplete input gives an output cut short too, even without a record (an export
+    // cut off before its first user must not map to what reads as a whole, empty tenant):
+    // idm-load will not take it for a whole migration
+    writer
+        .close(!completeness.is_incomplete())
+        .context("writing records")?;
     let failures = rejects.finish()?;
     for note in mapper.closing_notes() {
         map::note(&note);

@@ -76,17 +76,10 @@ fn run(args: Args) -> anyhow::Result<cli::Status> {
     let mut out = RecordWriter::create(args.io.output.as_deref())?;
     out.mark(cli::tool())?;
     let summary = idm::verify::run(target, &state, &mut input, &mut rejects, &mut out);
-    // a run that fails leaves its output cut short (a begin without its end) even when it
-    // wrote nothing yet: an empty file would read as a whole run that had nothing to do
-    let summary = match summary {
-        Ok(summary) => summary,
-        Err(e) => {
-            let _ = out.begin();
-            let _ = out.finish();
-            return Err(e);
-        }
-    };
-    out.finish_complete().context("writing verify records")?;
+    // a run that fails leaves its records cut short, even when it wrote none yet
+    let closed = out.close(summary.is_ok());
+    let summary = summary?;
+    closed.context("writing verify records")?;
     rejects.finish()?;
     if !args.log.quiet {
         eprintln!("{}: {}", cli::tool(), summary.line());

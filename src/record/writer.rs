@@ -152,6 +152,17 @@ impl RecordWriter {
         self.out.flush()
     }
 
+    /// Close a marked stream: with its end marker when `whole`, else cut short (its begin
+    /// marker written even when no record was, so that an empty output never reads as a
+    /// whole run that had nothing to do).
+    pub fn close(mut self, whole: bool) -> io::Result<()> {
+        if whole {
+            return self.finish_complete();
+        }
+        self.begin()?;
+        self.finish()
+    }
+
     /// Write the end marker of a marked stream (nothing for an unmarked one), flush, close.
     pub fn finish_complete(mut self) -> io::Result<()> {
         if let Some((tool, n, pending)) = self.marked.take() {

@@ -860,6 +860,24 @@ fn without_a_quota_the_account_says_its_limit_and_the_plan_is_estimated_by_it() 
     assert_eq!(stats["over_limit"], 0, "{stats}");
 }
 
+/// Apply `m` (written to `in.ndjson`) into a fresh tenant: exit 0, a result for every record,
+/// none failed, and the tenant holds what `m` asks for. Returns the run and the input.
+fn apply_whole(env: &Env, m: &Migration, args: &[&str]) -> (Run, PathBuf) {
+    let input = env.path("in.ndjson");
+    m.write(&input, false);
+    let before = env.tenant();
+    let apply = env.run(&input, &[&["--apply"], args].concat());
+    apply.expect_code(0);
+    assert_eq!(apply.results.len(), m.result_count());
+    assert!(
+        apply.with_status("failed").is_empty(),
+        "{:#?}",
+        apply.results
+    );
+    m.check(&before, &env.tenant());
+    (apply, input)
+}
+
 /// Role users: 2 roles of 600 members each, loaded by one worker into an account that takes
 /// at most `max_ids` ids a call; returns the `POST /api/2/roles/{id}/users` calls.
 fn role_user_calls(max_ids: usize) -> u64 {
@@ -870,18 +888,7 @@ fn role_user_calls(max_ids: usize) -> u64 {
         ..config()
     });
     let m = Migration::new(600, 2, 0, env.connector_id());
-    let input = env.path("in.ndjson");
-    m.write(&input, false);
-    let before = env.tenant();
-    let apply = env.run(&input, &["--apply", "--workers", "1"]);
-    apply.expect_code(0);
-    assert_eq!(apply.results.len(), m.result_count());
-    assert!(
-        apply.with_status("failed").is_empty(),
-        "{:#?}",
-        apply.results
-    );
-    m.check(&before, &env.tenant());
+    apply_whole(&env, &m, &["--workers", "1"]);
     route_counts(&env.sb.stats(Side::OneLogin))["POST /api/2/roles/{id}/users"]
 }
 
@@ -896,18 +903,7 @@ fn memberships_with_creates(how: CreateRoles) -> (u64, u64, String) {
         ..config()
     });
     let m = Migration::new(300, 3, 0, env.connector_id());
-    let input = env.path("in.ndjson");
-    m.write(&input, false);
-    let before = env.tenant();
-    let apply = env.run(&input, &["--apply", "-v"]);
-    apply.expect_code(0);
-    assert_eq!(apply.results.len(), m.result_count());
-    assert!(
-        apply.with_status("failed").is_empty(),
-        "{:#?}",
-        apply.results
-    );
-    m.check(&before, &env.tenant());
+    let (apply, input) = apply_whole(&env, &m, &["-v"]);
     let with_create = apply
         .results
         .iter()

@@ -344,6 +344,42 @@ fn a_cut_over_updates_a_user_this_migration_created() {
     assert_eq!(user["title"], "Chief Cut-over Officer");
 }
 
+/// `idm-map --to onelogin` from `export.ndjson` to `mapped.ndjson`.
+fn map_to_onelogin(mig: &Mig) -> Ran {
+    mig.tool("idm-map")
+        .args([
+            "--to",
+            "onelogin",
+            "-i",
+            "export.ndjson",
+            "-o",
+            "mapped.ndjson",
+        ])
+        .run()
+}
+
+/// idm-attrs and idm-load both refuse `file` as incomplete (exit 1, the reason said).
+fn attrs_and_load_refuse_incomplete(mig: &Mig, file: &str) {
+    for tool in ["idm-attrs", "idm-load"] {
+        let refused = mig.tool(tool).args(["-i", file, "--apply"]).run();
+        refused.expect(1);
+        assert!(
+            refused.stderr.contains("the input is incomplete"),
+            "{}",
+            refused.show()
+        );
+    }
+}
+
+/// `file` is a stream cut short: its begin marker, no end marker.
+fn assert_cut_short(mig: &Mig, file: &str) {
+    let text = std::fs::read_to_string(mig.path(file)).unwrap();
+    assert!(
+        text.contains(r#""id":"begin""#) && !text.contains(r#""id":"end""#),
+        "{file}: {text}"
+    );
+}
+
 #[test]
 fn a_failed_export_is_never_loaded_as_a_whole_tenant() {
     // with Okta failing mid-export, the pipeline ended with idm-load exit 0 and a tenant
@@ -360,33 +396,11 @@ fn a_failed_export_is_never_loaded_as_a_whole_tenant() {
         .args(["--retries", "1", "-o", "export.ndjson"])
         .run();
     export.expect(1);
-    let text = std::fs::read_to_string(mig.path("export.ndjson")).unwrap();
-    assert!(text.contains(r#""id":"begin""#) && !text.contains(r#""id":"end""#));
-    let map = mig
-        .tool("idm-map")
-        .args([
-            "--to",
-            "onelogin",
-            "-i",
-            "export.ndjson",
-            "-o",
-            "mapped.ndjson",
-        ])
-        .run();
+    assert_cut_short(&mig, "export.ndjson");
+    let map = map_to_onelogin(&mig);
     map.expect(1);
     assert!(map.stderr.contains("incomplete"), "{}", map.show());
-    for tool in ["idm-attrs", "idm-load"] {
-        let refused = mig
-            .tool(tool)
-            .args(["-i", "mapped.ndjson", "--apply"])
-            .run();
-        refused.expect(1);
-        assert!(
-            refused.stderr.contains("the input is incomplete"),
-            "{}",
-            refused.show()
-        );
-    }
+    attrs_and_load_refuse_incomplete(&mig, "mapped.ndjson");
     assert_eq!(mig.writes(), 0);
 }
 
@@ -401,35 +415,10 @@ fn an_export_cut_off_before_its_first_record_stays_incomplete_down_the_pipeline(
         "{\"kind\":\"stream\",\"source\":\"idm\",\"id\":\"begin\",\"data\":{\"tool\":\"idm-export\"}}\n",
     )
     .unwrap();
-    let map = mig
-        .tool("idm-map")
-        .args([
-            "--to",
-            "onelogin",
-            "-i",
-            "export.ndjson",
-            "-o",
-            "mapped.ndjson",
-        ])
-        .run();
+    let map = map_to_onelogin(&mig);
     map.expect(1);
-    let mapped = std::fs::read_to_string(mig.path("mapped.ndjson")).unwrap();
-    assert!(
-        mapped.contains(r#""id":"begin""#) && !mapped.contains(r#""id":"end""#),
-        "{mapped}"
-    );
-    for tool in ["idm-attrs", "idm-load"] {
-        let refused = mig
-            .tool(tool)
-            .args(["-i", "mapped.ndjson", "--apply"])
-            .run();
-        refused.expect(1);
-        assert!(
-            refused.stderr.contains("the input is incomplete"),
-            "{}",
-            refused.show()
-        );
-    }
+    assert_cut_short(&mig, "mapped.ndjson");
+    attrs_and_load_refuse_incomplete(&mig, "mapped.ndjson");
     // taken anyway, idm-attrs passes it on still cut short: the load refuses it as well
     let taken = mig
         .tool("idm-attrs")
@@ -442,21 +431,13 @@ fn an_export_cut_off_before_its_first_record_stays_incomplete_down_the_pipeline(
         ])
         .run();
     taken.expect(0);
-    let ready = std::fs::read_to_string(mig.path("ready.ndjson")).unwrap();
-    assert!(
-        ready.contains(r#""id":"begin""#) && !ready.contains(r#""id":"end""#),
-        "{ready}"
-    );
+    assert_cut_short(&mig, "ready.ndjson");
     mig.tool("idm-load")
         .args(["-i", "ready.ndjson", "--apply", "-o", "results.ndjson"])
         .run()
         .expect(1);
     // and its results say they are not a whole run
-    let results = std::fs::read_to_string(mig.path("results.ndjson")).unwrap();
-    assert!(
-        results.contains(r#""id":"begin""#) && !results.contains(r#""id":"end""#),
-        "{results}"
-    );
+    assert_cut_short(&mig, "results.ndjson");
     assert_eq!(mig.writes(), 0);
 }
 

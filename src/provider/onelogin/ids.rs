@@ -46,11 +46,7 @@ impl IdSet {
         if at == id {
             return true;
         }
-        let end = self.starts.get(b + 1).copied().unwrap_or(self.gaps.len());
-        let gaps = Gaps {
-            bytes: &self.gaps[self.starts[b]..end],
-        };
-        for gap in gaps {
+        for gap in self.gaps_of(b) {
             at += gap;
             if at >= id {
                 return at == id;
@@ -108,15 +104,19 @@ impl IdSet {
     /// The packed ids, ascending.
     fn iter_packed(&self) -> impl Iterator<Item = u64> + '_ {
         self.firsts.iter().enumerate().flat_map(move |(b, &first)| {
-            let end = self.starts.get(b + 1).copied().unwrap_or(self.gaps.len());
-            let gaps = Gaps {
-                bytes: &self.gaps[self.starts[b]..end],
-            };
-            std::iter::once(first).chain(gaps.scan(first, |at, gap| {
+            std::iter::once(first).chain(self.gaps_of(b).scan(first, |at, gap| {
                 *at += gap;
                 Some(*at)
             }))
         })
+    }
+
+    /// The gaps of block `b`.
+    fn gaps_of(&self, b: usize) -> Gaps<'_> {
+        let end = self.starts.get(b + 1).copied().unwrap_or(self.gaps.len());
+        Gaps {
+            bytes: &self.gaps[self.starts[b]..end],
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -128,7 +128,8 @@ impl IdSet {
     }
 
     /// Bytes the set takes on the heap, about.
-    pub fn heap_bytes(&self) -> usize {
+    #[cfg(test)]
+    fn heap_bytes(&self) -> usize {
         self.firsts.capacity() * 8
             + self.starts.capacity() * std::mem::size_of::<usize>()
             + self.gaps.capacity()
