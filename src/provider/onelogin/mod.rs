@@ -498,14 +498,7 @@ impl OneLoginClient {
     /// Create a user from a v2 payload. A lost answer or a duplicate email/username is
     /// resolved by looking the user up by email, then username.
     pub fn create_user(&self, payload: &Value) -> Result<Created<u64>, ApiError> {
-        const WHAT: &str = "POST /api/2/users";
-        let email = str_field(payload, "email");
-        let username = str_field(payload, "username");
-        self.create_checked(
-            || self.post_create("/api/2/users", WHAT, payload),
-            || self.find_user(email, username),
-            WHAT,
-        )
+        self.create_user_with_roles(payload, &[]).map(|(c, _)| c)
     }
 
     /// Create a user given `roles` (`role_ids` in the create). Returns, besides the user,
@@ -516,18 +509,22 @@ impl OneLoginClient {
         payload: &Value,
         roles: &[u64],
     ) -> Result<(Created<u64>, Option<Vec<u64>>), ApiError> {
-        if roles.is_empty() {
-            return self.create_user(payload).map(|c| (c, Some(Vec::new())));
-        }
         const WHAT: &str = "POST /api/2/users";
-        let mut body = payload.clone();
-        if let Some(obj) = body.as_object_mut() {
-            obj.insert("role_ids".into(), json!(roles));
-        }
+        let with_roles;
+        let body = if roles.is_empty() {
+            payload
+        } else {
+            let mut b = payload.clone();
+            if let Some(obj) = b.as_object_mut() {
+                obj.insert("role_ids".into(), json!(roles));
+            }
+            with_roles = b;
+            &with_roles
+        };
         let email = str_field(payload, "email");
         let username = str_field(payload, "username");
         let (created, answer) = self.create_answered(
-            || self.post_create("/api/2/users", WHAT, &body),
+            || self.post_create("/api/2/users", WHAT, body),
             || self.find_user(email, username),
             WHAT,
         )?;
